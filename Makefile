@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pcipass top-level Makefile.
+#
+#   make            build pcipass.ko (against KDIR) and pcipass-tool
+#   make install    install both (DESTDIR, PREFIX honoured)
+#   make selftests  build the kselftest binaries into tests/selftests/out
+#   make lint       checkpatch --strict, sparse, W=1 and kernel-doc: zero findings
+#   make check      install what is missing, build, lint, run every suite in the VMs
+#   make demo       boot the IOMMU VM and show pcipass at work
+
+TOP := $(CURDIR)
+
+# The kernel to build against: the running kernel's build tree, else the
+# newest Debian 6.12 headers installed.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(lastword $(sort $(wildcard /usr/src/linux-headers-6.12.*-amd64))))
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_MOD_DIR ?= extra
+
+KBUILD = $(MAKE) -C $(KDIR) M=$(TOP)
+
+# An extracted linux-source-6.12 tree (checkpatch, kernel-doc, kselftest).
+SRCTREE = $(shell $(TOP)/tests/vm/srctree.sh)
+
+LINT_SOURCES = $(shell find drivers include tools tests/selftests tests/kunit \
+		 -name '*.[ch]' ! -name '*.mod.c' 2>/dev/null | sort)
+
+.PHONY: all module tool selftests install lint checkpatch kerneldoc sparse \
+	w1 check demo clean
+
+all: module tool
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-6.12.*-amd64 or set KDIR" >&2; exit 1; }
+	$(KBUILD) modules
+
+tool:
+	$(MAKE) -C tools/pcipass
+
+selftests:
+	$(MAKE) -C tests/selftests SRCTREE=$(SRCTREE)
+
+install: all
+	$(KBUILD) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(MAKE) -C tools/pcipass install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+# Each lint step fails on any finding.
+lint: checkpatch kerneldoc sparse w1
+
+checkpatch:
+	@echo "  LINT    checkpatch --strict"
+	@perl $(SRCTREE)/scripts/checkpatch.pl --no-tree --strict --quiet \
+		--show-types -f $(LINT_SOURCES)
+
+kerneldoc:
+	@echo "  LINT    kernel-doc"
+	@out=$$($(SRCTREE)/scripts/kernel-doc -none -Wall $(LINT_SOURCES) 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+
+sparse:
+	@echo "  LINT    sparse (C=2)"
+	@out=$$($(KBUILD) C=2 modules 2>&1 | grep -E 'warning:|error:'); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+
+w1:
+	@echo "  LINT    W=1"
+	@$(KBUILD) clean >/dev/null
+	@out=$$($(KBUILD) W=1 modules 2>&1 | grep -E 'warning:|error:'); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+
+check:
+	@tests/vm/check.sh
+
+demo:
+	@tests/vm/demo.sh
+
+clean:
+	-$(KBUILD) clean
+	$(MAKE) -C tools/pcipass clean
+	$(MAKE) -C tests/selftests clean
+	rm -rf build

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pcipass PCI driver: claims devices for passthrough in place of
+ * pci-stub. It owns the "ids=" list, probe and remove, and the state a
+ * device has while it is bound to pcipass. It has no static ID table: a
+ * device is claimed through "ids=", new_id or driver_override only.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "pcipass.h"
+
+#define PCIPASS_ID_MAX_FIELDS	6
+#define PCIPASS_ID16_MAX	0xffff
+#define PCIPASS_CLASS_MAX	0xffffff
+
+static int pcipass_parse_id_field(const char *field, u32 max, bool any_ok,
+				  u32 *val)
+{
+	unsigned int v;
+
+	if (kstrtouint(field, 16, &v))
+		return -EINVAL;
+	if (v > max && !(any_ok && v == PCI_ANY_ID))
+		return -EINVAL;
+	*val = v;
+	return 0;
+}
+
+/**
+ * pcipass_parse_id() - parse one entry of the "ids=" module parameter
+ * @str: "vendor:device[:subvendor[:subdevice[:class[:class_mask]]]]", every
+ *	field hexadecimal, as pci-stub and the new_id sysfs file take it
+ * @id: filled on success; omitted subvendor and subdevice match any value,
+ *	omitted class and class_mask match any class
+ *
+ * Vendor and device are at most 0xffff, subvendor and subdevice at most
+ * 0xffff or exactly ffffffff (any), class and class_mask at most 0xffffff.
+ *
+ * Return: 0, or -EINVAL when @str is not such an entry.
+ */
+int pcipass_parse_id(const char *str, struct pci_device_id *id)
+{
+	static const u32 field_max[PCIPASS_ID_MAX_FIELDS] = {
+		PCIPASS_ID16_MAX, PCIPASS_ID16_MAX, PCIPASS_ID16_MAX,
+		PCIPASS_ID16_MAX, PCIPASS_CLASS_MAX, PCIPASS_CLASS_MAX,
+	};
+	u32 val[PCIPASS_ID_MAX_FIELDS] = {
+		0, 0, PCI_ANY_ID, PCI_ANY_ID, 0, 0,
+	};
+	char *copy, *cursor, *field;
+	int nfields = 0;
+	int ret = 0;
+
+	copy = kstrdup(str, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+
+	cursor = copy;
+	while ((field = strsep(&cursor, ":"))) {
+		bool any_ok = nfields == 2 || nfields == 3;
+
+		if (nfields == PCIPASS_ID_MAX_FIELDS) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = pcipass_parse_id_field(field, field_max[nfields], any_ok,
+					     &val[nfields]);
+		if (ret)
+			break;
+		nfields++;
+	}
+	kfree(copy);
+	if (ret)
+		return ret;
+	if (nfields < 2)
+		return -EINVAL;
+
+	*id = (struct pci_device_id) {
+		.vendor = val[0],
+		.device = val[1],
+		.subvendor = val[2],
+		.subdevice = val[3],
+		.class = val[4],
+		.class_mask = val[5],
+	};
+	return 0;
+}
+
+static int pcipass_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct pcipass_pci *ppci;
+	u16 cmd;
+
+	if (pdev->hdr_type != PCI_HEADER_TYPE_NORMAL) {
+		pci_warn(pdev, "not claimed: header type %#x is not a type-0 endpoint header (bridges cannot be passed through)\n",
+			 pdev->hdr_type);
+		return -ENODEV;
+	}
+
+	ppci = kzalloc(sizeof(*ppci), GFP_KERNEL);
+	if (!ppci)
+		return -ENOMEM;
+	ppci->pdev = pdev;
+	mutex_init(&ppci->lock);
+
+	/*
+	 * The device stays disabled until a context attaches it. Firmware or
+	 * a previous driver may have left decoding or bus mastering on: turn
+	 * them off so the device can neither be reached nor reach memory.
+	 */
+	pci_clear_master(pdev);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	ppci->saved_decode = cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	cmd &= ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	pci_write_config_word(pdev, PCI_COMMAND, cmd);
+
+	pci_set_drvdata(pdev, ppci);
+	pci_info(pdev, "claimed for passthrough\n");
+	return 0;
+}
+
+static void pcipass_remove(struct pci_dev *pdev)
+{
+	struct pcipass_pci *ppci = pci_get_drvdata(pdev);
+	u16 cmd;
+
+	/* Give the next driver the decoding firmware had set up. */
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	cmd |= ppci->saved_decode;
+	pci_write_config_word(pdev, PCI_COMMAND, cmd);
+
+	pci_set_drvdata(pdev, NULL);
+	mutex_destroy(&ppci->lock);
+	kfree(ppci);
+	pci_info(pdev, "released by pcipass\n");
+}
+
+static struct pci_driver pcipass_pci_driver = {
+	.name = "pcipass",
+	.id_table = NULL,
+	.probe = pcipass_probe,
+	.remove = pcipass_remove,
+	.driver_managed_dma = true,
+};
+
+static void pcipass_add_ids(const char *ids)
+{
+	char *copy, *cursor, *entry;
+
+	copy = kstrdup(ids, GFP_KERNEL);
+	if (!copy)
+		return;
+
+	cursor = copy;
+	while ((entry = strsep(&cursor, ","))) {
+		struct pci_device_id id;
+		int ret;
+
+		if (!*entry)
+			continue;
+		ret = pcipass_parse_id(entry, &id);
+		if (ret) {
+			pr_warn("ids=: skipping invalid entry \"%s\" (expected vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex)\n",
+				entry);
+			continue;
+		}
+		ret = pci_add_dynid(&pcipass_pci_driver, id.vendor, id.device,
+				    id.subvendor, id.subdevice, id.class,
+				    id.class_mask, 0);
+		if (ret) {
+			pr_warn("ids=: cannot add \"%s\": %d\n", entry, ret);
+			continue;
+		}
+		pr_info("ids=: claiming %04x:%04x sub %04x:%04x class %06x/%06x\n",
+			id.vendor, id.device, id.subvendor, id.subdevice,
+			id.class, id.class_mask);
+	}
+	kfree(copy);
+}
+
+/**
+ * pcipass_driver_register() - register the PCI driver and claim devices
+ * @ids: the "ids=" module parameter, or NULL
+ *
+ * Invalid entries of @ids are logged and skipped; they do not fail the
+ * registration.
+ *
+ * Return: 0, or the errno of pci_register_driver().
+ */
+int pcipass_driver_register(const char *ids)
+{
+	int ret;
+
+	ret = pci_register_driver(&pcipass_pci_driver);
+	if (ret)
+		return ret;
+	if (ids)
+		pcipass_add_ids(ids);
+	return 0;
+}
+
+/**
+ * pcipass_driver_unregister() - release every device and unregister
+ */
+void pcipass_driver_unregister(void)
+{
+	pci_unregister_driver(&pcipass_pci_driver);
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pcipass module entry: module init and exit, the /dev/pcipass misc
+ * device, the life of a context (open and release), and the ioctl table
+ * and dispatcher that apply the UAPI conventions of
+ * include/uapi/linux/pcipass.h to every ioctl in one place.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/pcipass.h>
+
+#include "pcipass.h"
+
+static char *ids;
+module_param(ids, charp, 0444);
+MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, comma separated");
+
+/* What this build implements, reported in struct pcipass_info.features. */
+#define PCIPASS_FEATURES_SUPPORTED	0
+
+/**
+ * struct pcipass_ucmd - one ioctl call being handled
+ * @ctx: the context the ioctl was made on
+ * @ubuf: the user's structure
+ * @user_size: the size the user gave in its first field
+ * @cmd: the kernel's copy of the structure, validated by the dispatcher
+ * @kernel_size: the size of the kernel's structure
+ */
+struct pcipass_ucmd {
+	struct pcipass_ctx *ctx;
+	void __user *ubuf;
+	u32 user_size;
+	void *cmd;
+	u32 kernel_size;
+};
+
+/**
+ * pcipass_ucmd_respond() - copy the output fields back to user space
+ * @ucmd: the ioctl call
+ *
+ * Copies the kernel's structure back, truncated to the size the user gave.
+ *
+ * Return: 0, or -EFAULT.
+ */
+static int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd)
+{
+	if (copy_to_user(ucmd->ubuf, ucmd->cmd,
+			 min(ucmd->user_size, ucmd->kernel_size)))
+		return -EFAULT;
+	return 0;
+}
+
+static int pcipass_get_api_version(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_api_version *cmd = ucmd->cmd;
+
+	if (cmd->__reserved)
+		return -EINVAL;
+	cmd->version = PCIPASS_API_VERSION;
+	return pcipass_ucmd_respond(ucmd);
+}
+
+static int pcipass_get_info(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_info *cmd = ucmd->cmd;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+
+	cmd->host_caps = pcipass_host_iommu_caps();
+	cmd->features = PCIPASS_FEATURES_SUPPORTED;
+	mutex_lock(&ctx->lock);
+	cmd->ctx_mode = ctx->mode;
+	cmd->num_devices = ctx->num_devices;
+	mutex_unlock(&ctx->lock);
+	return pcipass_ucmd_respond(ucmd);
+}
+
+/* Room for the largest structure of any ioctl. */
+union pcipass_ucmd_buffer {
+	struct pcipass_api_version api_version;
+	struct pcipass_info info;
+};
+
+/**
+ * struct pcipass_ioctl_op - one entry of the ioctl table
+ * @size: sizeof() the structure this kernel knows
+ * @min_size: the size of the first version of the structure
+ * @valid_flags: the bits of the structure's flags this kernel knows
+ * @handler: called with a validated copy of the structure
+ */
+struct pcipass_ioctl_op {
+	u32 size;
+	u32 min_size;
+	u32 valid_flags;
+	int (*handler)(struct pcipass_ucmd *ucmd);
+};
+
+#define PCIPASS_IOCTL_OP(_ioctl, _handler, _struct, _last, _flags)	\
+	[_IOC_NR(_ioctl)] = {						\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(union pcipass_ucmd_buffer) < \
+					  sizeof(_struct)) +		\
+			BUILD_BUG_ON_ZERO(offsetof(_struct, size) != 0) + \
+			BUILD_BUG_ON_ZERO(offsetof(_struct, flags) != 4), \
+		.min_size = offsetofend(_struct, _last),		\
+		.valid_flags = _flags,					\
+		.handler = _handler,					\
+	}
+
+static const struct pcipass_ioctl_op pcipass_ctx_ioctl_ops[] = {
+	PCIPASS_IOCTL_OP(PCIPASS_GET_API_VERSION, pcipass_get_api_version,
+			 struct pcipass_api_version, __reserved, 0),
+	PCIPASS_IOCTL_OP(PCIPASS_GET_INFO, pcipass_get_info,
+			 struct pcipass_info, num_devices, 0),
+};
+
+static long pcipass_ctx_ioctl(struct file *file, unsigned int cmd,
+			      unsigned long arg)
+{
+	struct pcipass_ucmd ucmd = {
+		.ctx = file->private_data,
+		.ubuf = (void __user *)arg,
+	};
+	const struct pcipass_ioctl_op *op;
+	union pcipass_ucmd_buffer buf;
+	unsigned int nr = _IOC_NR(cmd);
+	u32 flags;
+	int ret;
+
+	/* Every ioctl is _IO(PCIPASS_TYPE, nr): no size or direction bits. */
+	if (cmd != _IO(PCIPASS_TYPE, nr) ||
+	    nr >= ARRAY_SIZE(pcipass_ctx_ioctl_ops))
+		return -ENOTTY;
+	op = &pcipass_ctx_ioctl_ops[nr];
+	if (!op->handler)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuf))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	if (ucmd.user_size > PAGE_SIZE)
+		return -E2BIG;
+
+	ucmd.cmd = &buf;
+	ucmd.kernel_size = op->size;
+	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuf,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+
+	/* Every structure starts with size then flags (checked at build). */
+	flags = ((u32 *)ucmd.cmd)[1];
+	if (flags & ~op->valid_flags)
+		return -EOPNOTSUPP;
+
+	return op->handler(&ucmd);
+}
+
+static int pcipass_ctx_open(struct inode *inode, struct file *file)
+{
+	struct pcipass_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	mutex_init(&ctx->lock);
+	ctx->mode = PCIPASS_CTX_MODE_UNSET;
+	file->private_data = ctx;
+	return nonseekable_open(inode, file);
+}
+
+static int pcipass_ctx_release(struct inode *inode, struct file *file)
+{
+	struct pcipass_ctx *ctx = file->private_data;
+
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+	return 0;
+}
+
+static const struct file_operations pcipass_ctx_fops = {
+	.owner = THIS_MODULE,
+	.open = pcipass_ctx_open,
+	.release = pcipass_ctx_release,
+	.unlocked_ioctl = pcipass_ctx_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice pcipass_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "pcipass",
+	.fops = &pcipass_ctx_fops,
+	.mode = 0600,
+};
+
+static int __init pcipass_init(void)
+{
+	int ret;
+
+	ret = pcipass_driver_register(ids);
+	if (ret)
+		return ret;
+
+	ret = misc_register(&pcipass_miscdev);
+	if (ret)
+		goto err_unregister_driver;
+	return 0;
+
+err_unregister_driver:
+	pcipass_driver_unregister();
+	return ret;
+}
+
+static void __exit pcipass_exit(void)
+{
+	misc_deregister(&pcipass_miscdev);
+	pcipass_driver_unregister();
+}
+
+module_init(pcipass_init);
+module_exit(pcipass_exit);
+
+MODULE_DESCRIPTION("PCI device passthrough to virtual machine monitors");
+MODULE_LICENSE("GPL");
