@@ -107,7 +107,6 @@ static int pcipass_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!ppci)
 		return -ENOMEM;
 	ppci->pdev = pdev;
-	mutex_init(&ppci->lock);
 
 	/*
 	 * The device stays disabled until a context attaches it. Firmware or
@@ -130,13 +129,15 @@ static void pcipass_remove(struct pci_dev *pdev)
 	struct pcipass_pci *ppci = pci_get_drvdata(pdev);
 	u16 cmd;
 
+	/* A context still using the device loses it now. */
+	pcipass_pci_revoke(ppci);
+
 	/* Give the next driver the decoding firmware had set up. */
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 	cmd |= ppci->saved_decode;
 	pci_write_config_word(pdev, PCI_COMMAND, cmd);
 
 	pci_set_drvdata(pdev, NULL);
-	mutex_destroy(&ppci->lock);
 	kfree(ppci);
 	pci_info(pdev, "released by pcipass\n");
 }
@@ -148,6 +149,18 @@ static struct pci_driver pcipass_pci_driver = {
 	.remove = pcipass_remove,
 	.driver_managed_dma = true,
 };
+
+/**
+ * pcipass_driver_owns() - is a device bound to pcipass?
+ * @pdev: the device; the caller holds device_lock() or accepts a stale
+ *	answer
+ *
+ * Return: true when @pdev is bound to the pcipass driver.
+ */
+bool pcipass_driver_owns(struct pci_dev *pdev)
+{
+	return READ_ONCE(pdev->dev.driver) == &pcipass_pci_driver.driver;
+}
 
 static void pcipass_add_ids(const char *ids)
 {

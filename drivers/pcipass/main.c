@@ -22,23 +22,8 @@ module_param(ids, charp, 0444);
 MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subdevice[:class[:class_mask]]]] in hex, comma separated");
 
 /* What this build implements, reported in struct pcipass_info.features. */
-#define PCIPASS_FEATURES_SUPPORTED	0
-
-/**
- * struct pcipass_ucmd - one ioctl call being handled
- * @ctx: the context the ioctl was made on
- * @ubuf: the user's structure
- * @user_size: the size the user gave in its first field
- * @cmd: the kernel's copy of the structure, validated by the dispatcher
- * @kernel_size: the size of the kernel's structure
- */
-struct pcipass_ucmd {
-	struct pcipass_ctx *ctx;
-	void __user *ubuf;
-	u32 user_size;
-	void *cmd;
-	u32 kernel_size;
-};
+#define PCIPASS_FEATURES_SUPPORTED \
+	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -48,7 +33,7 @@ struct pcipass_ucmd {
  *
  * Return: 0, or -EFAULT.
  */
-static int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd)
+int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd)
 {
 	if (copy_to_user(ucmd->ubuf, ucmd->cmd,
 			 min(ucmd->user_size, ucmd->kernel_size)))
@@ -84,6 +69,12 @@ static int pcipass_get_info(struct pcipass_ucmd *ucmd)
 union pcipass_ucmd_buffer {
 	struct pcipass_api_version api_version;
 	struct pcipass_info info;
+	struct pcipass_device_attach attach;
+	struct pcipass_device_detach detach;
+	struct pcipass_dma_map map;
+	struct pcipass_dma_unmap unmap;
+	struct pcipass_iova_ranges iova_ranges;
+	struct pcipass_device_info device_info;
 };
 
 /**
@@ -100,8 +91,11 @@ struct pcipass_ioctl_op {
 	int (*handler)(struct pcipass_ucmd *ucmd);
 };
 
+/* Context ioctls are numbered from 0x00, device ioctls from 0x40. */
+#define PCIPASS_CMD_INDEX_MASK	0x3f
+
 #define PCIPASS_IOCTL_OP(_ioctl, _handler, _struct, _last, _flags)	\
-	[_IOC_NR(_ioctl)] = {						\
+	[_IOC_NR(_ioctl) & PCIPASS_CMD_INDEX_MASK] = {			\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union pcipass_ucmd_buffer) < \
 					  sizeof(_struct)) +		\
@@ -117,7 +111,67 @@ static const struct pcipass_ioctl_op pcipass_ctx_ioctl_ops[] = {
 			 struct pcipass_api_version, __reserved, 0),
 	PCIPASS_IOCTL_OP(PCIPASS_GET_INFO, pcipass_get_info,
 			 struct pcipass_info, num_devices, 0),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_ATTACH, pcipass_device_attach,
+			 struct pcipass_device_attach, __reserved, 0),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_DETACH, pcipass_device_detach,
+			 struct pcipass_device_detach, addr, 0),
+	PCIPASS_IOCTL_OP(PCIPASS_DMA_MAP, pcipass_dma_map,
+			 struct pcipass_dma_map, length,
+			 PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE),
+	PCIPASS_IOCTL_OP(PCIPASS_DMA_UNMAP, pcipass_dma_unmap,
+			 struct pcipass_dma_unmap, length,
+			 PCIPASS_DMA_UNMAP_ALL),
+	PCIPASS_IOCTL_OP(PCIPASS_IOVA_RANGES, pcipass_iova_ranges,
+			 struct pcipass_iova_ranges, ranges, 0),
 };
+
+static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_INFO, pcipass_device_get_info,
+			 struct pcipass_device_info, caps, 0),
+};
+
+/*
+ * Apply the UAPI conventions of every ioctl, then call its handler with
+ * a validated kernel copy of the user's structure.
+ */
+static long pcipass_dispatch(const struct pcipass_ioctl_op *ops,
+			     unsigned int nops, unsigned int base,
+			     struct pcipass_ucmd *ucmd, unsigned int cmd)
+{
+	const struct pcipass_ioctl_op *op;
+	union pcipass_ucmd_buffer buf;
+	unsigned int nr = _IOC_NR(cmd);
+	u32 flags;
+	int ret;
+
+	/* Every ioctl is _IO(PCIPASS_TYPE, nr): no size or direction bits. */
+	if (cmd != _IO(PCIPASS_TYPE, nr) || nr < base || nr - base >= nops)
+		return -ENOTTY;
+	op = &ops[nr - base];
+	if (!op->handler)
+		return -ENOTTY;
+
+	if (get_user(ucmd->user_size, (u32 __user *)ucmd->ubuf))
+		return -EFAULT;
+	if (ucmd->user_size < op->min_size)
+		return -EINVAL;
+	if (ucmd->user_size > PAGE_SIZE)
+		return -E2BIG;
+
+	ucmd->cmd = &buf;
+	ucmd->kernel_size = op->size;
+	ret = copy_struct_from_user(ucmd->cmd, op->size, ucmd->ubuf,
+				    ucmd->user_size);
+	if (ret)
+		return ret;
+
+	/* Every structure starts with size then flags (checked at build). */
+	flags = ((u32 *)ucmd->cmd)[1];
+	if (flags & ~op->valid_flags)
+		return -EOPNOTSUPP;
+
+	return op->handler(ucmd);
+}
 
 static long pcipass_ctx_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
@@ -126,40 +180,59 @@ static long pcipass_ctx_ioctl(struct file *file, unsigned int cmd,
 		.ctx = file->private_data,
 		.ubuf = (void __user *)arg,
 	};
-	const struct pcipass_ioctl_op *op;
-	union pcipass_ucmd_buffer buf;
-	unsigned int nr = _IOC_NR(cmd);
-	u32 flags;
-	int ret;
 
-	/* Every ioctl is _IO(PCIPASS_TYPE, nr): no size or direction bits. */
-	if (cmd != _IO(PCIPASS_TYPE, nr) ||
-	    nr >= ARRAY_SIZE(pcipass_ctx_ioctl_ops))
-		return -ENOTTY;
-	op = &pcipass_ctx_ioctl_ops[nr];
-	if (!op->handler)
-		return -ENOTTY;
+	return pcipass_dispatch(pcipass_ctx_ioctl_ops,
+				ARRAY_SIZE(pcipass_ctx_ioctl_ops), 0, &ucmd,
+				cmd);
+}
 
-	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuf))
-		return -EFAULT;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
-	if (ucmd.user_size > PAGE_SIZE)
-		return -E2BIG;
+/**
+ * pcipass_device_dispatch() - handle an ioctl made on a device file
+ * @dev: the device file's attachment
+ * @cmd: the ioctl number
+ * @arg: the user's structure
+ *
+ * Return: what the ioctl's handler returns, or an errno of the UAPI
+ * conventions.
+ */
+long pcipass_device_dispatch(struct pcipass_device *dev, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct pcipass_ucmd ucmd = {
+		.ctx = dev->ctx,
+		.dev = dev,
+		.ubuf = (void __user *)arg,
+	};
 
-	ucmd.cmd = &buf;
-	ucmd.kernel_size = op->size;
-	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuf,
-				    ucmd.user_size);
-	if (ret)
-		return ret;
+	return pcipass_dispatch(pcipass_device_ioctl_ops,
+				ARRAY_SIZE(pcipass_device_ioctl_ops),
+				PCIPASS_CMD_DEVICE_GET_INFO, &ucmd, cmd);
+}
 
-	/* Every structure starts with size then flags (checked at build). */
-	flags = ((u32 *)ucmd.cmd)[1];
-	if (flags & ~op->valid_flags)
-		return -EOPNOTSUPP;
+/**
+ * pcipass_ctx_get() - take a reference on a context
+ * @ctx: a context the caller already holds a reference on
+ */
+void pcipass_ctx_get(struct pcipass_ctx *ctx)
+{
+	kref_get(&ctx->ref);
+}
 
-	return op->handler(&ucmd);
+static void pcipass_ctx_free(struct kref *ref)
+{
+	struct pcipass_ctx *ctx = container_of(ref, struct pcipass_ctx, ref);
+
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
+
+/**
+ * pcipass_ctx_put() - drop a reference on a context
+ * @ctx: the context; freed with the last reference
+ */
+void pcipass_ctx_put(struct pcipass_ctx *ctx)
+{
+	kref_put(&ctx->ref, pcipass_ctx_free);
 }
 
 static int pcipass_ctx_open(struct inode *inode, struct file *file)
@@ -169,8 +242,12 @@ static int pcipass_ctx_open(struct inode *inode, struct file *file)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
+	kref_init(&ctx->ref);
 	mutex_init(&ctx->lock);
 	ctx->mode = PCIPASS_CTX_MODE_UNSET;
+	INIT_LIST_HEAD(&ctx->groups);
+	INIT_LIST_HEAD(&ctx->devices);
+	ctx->mappings = RB_ROOT_CACHED;
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);
 }
@@ -179,8 +256,12 @@ static int pcipass_ctx_release(struct inode *inode, struct file *file)
 {
 	struct pcipass_ctx *ctx = file->private_data;
 
-	mutex_destroy(&ctx->lock);
-	kfree(ctx);
+	/* Device files that outlive the context keep only a dead handle. */
+	pcipass_ctx_detach_all(ctx);
+	mutex_lock(&ctx->lock);
+	pcipass_dma_release(ctx);
+	mutex_unlock(&ctx->lock);
+	pcipass_ctx_put(ctx);
 	return 0;
 }
 

@@ -4,46 +4,190 @@
  * driver, which lock protects which field, and the cross-file prototypes.
  *
  * Lock order (outermost first):
- *   pcipass_ctx.lock -> pcipass_pci.lock
+ *   device_lock(&pci_dev->dev) -> pcipass_ctx.lock
  */
 #ifndef _PCIPASS_H
 #define _PCIPASS_H
 
+#include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/rbtree.h>
 #include <linux/types.h>
+
+struct iommu_domain;
+struct iommu_group;
+struct pcipass_device;
 
 /**
  * struct pcipass_ctx - one open file of /dev/pcipass
- * @lock: serializes every ioctl of the context and protects the fields below
- * @mode: &enum pcipass_ctx_mode, decided by the first attach (@lock)
- * @num_devices: number of devices attached to this context (@lock)
+ * @ref: held by the context file and by every device file made from it
+ * @lock: serializes the ioctls of the context and its devices, and
+ *	protects every field below
+ * @mode: &enum pcipass_ctx_mode, decided by the first attach
+ * @domain: the IOMMU domain, allocated at the first IOMMU attach
+ * @groups: the &struct pcipass_group attached to @domain
+ * @devices: the &struct pcipass_device attached to this context
+ * @num_devices: entries in @devices
+ * @mappings: interval tree of &struct pcipass_mapping, by IOVA
+ * @num_mappings: entries in @mappings
+ * @pinned_pages: pages pinned by @mappings
+ * @aperture_start: first IOVA of @domain's aperture
+ * @aperture_last: last IOVA of @domain's aperture
  */
 struct pcipass_ctx {
+	struct kref ref;
 	struct mutex lock; /* see @lock above */
 	u32 mode;
+	struct iommu_domain *domain;
+	struct list_head groups;
+	struct list_head devices;
 	u32 num_devices;
+	struct rb_root_cached mappings;
+	u32 num_mappings;
+	unsigned long pinned_pages;
+	u64 aperture_start;
+	u64 aperture_last;
 };
 
 /**
  * struct pcipass_pci - a PCI device bound to the pcipass driver
  * @pdev: the device
- * @lock: protects the fields below against concurrent attach and remove
  * @saved_decode: PCI_COMMAND I/O and memory decode bits found at probe,
- *	given back at remove (@lock)
+ *	given back at remove (device_lock)
+ * @attached: the context attachment, or NULL; set and cleared under both
+ *	device_lock() and the context's lock
  */
 struct pcipass_pci {
 	struct pci_dev *pdev;
-	struct mutex lock; /* see @lock above */
 	u16 saved_decode;
+	struct pcipass_device *attached;
 };
+
+/**
+ * struct pcipass_group - an IOMMU group attached to a context's domain
+ * @node: entry in &pcipass_ctx.groups (context lock)
+ * @group: the group, with a reference held
+ * @users: devices of this group attached to the context (context lock)
+ * @resv_regions: the group's reserved regions, &struct iommu_resv_region
+ *	copies, sorted and merged by the IOMMU core (constant once attached)
+ */
+struct pcipass_group {
+	struct list_head node;
+	struct iommu_group *group;
+	unsigned int users;
+	struct list_head resv_regions;
+};
+
+/**
+ * struct pcipass_device - a device attached to a context: the device file
+ * @ctx: the context, with a reference held (constant)
+ * @pdev: the PCI device, with a reference held (constant)
+ * @ppci: the bound device, or NULL once detached (context lock)
+ * @pgroup: the device's IOMMU group in the context, or NULL (context lock)
+ * @node: entry in &pcipass_ctx.devices while attached (context lock)
+ */
+struct pcipass_device {
+	struct pcipass_ctx *ctx;
+	struct pci_dev *pdev;
+	struct pcipass_pci *ppci;
+	struct pcipass_group *pgroup;
+	struct list_head node;
+};
+
+/**
+ * struct pcipass_mapping - a range of user memory mapped for device DMA
+ * @node: entry in &pcipass_ctx.mappings (context lock, like every field)
+ * @iova_start: first IOVA
+ * @iova_last: last IOVA (inclusive)
+ * @subtree_last: maintained by the interval tree
+ * @pages: the pinned pages, one per PAGE_SIZE of the range
+ * @npages: entries in @pages
+ * @mm: the memory the pages were pinned from and charged to, grabbed
+ * @writable: the device may write: pages are dirtied when unpinned
+ * @unmap_node: entry in a list of mappings being unmapped together
+ */
+struct pcipass_mapping {
+	struct rb_node node;
+	u64 iova_start;
+	u64 iova_last;
+	u64 subtree_last;
+	struct page **pages;
+	unsigned long npages;
+	struct mm_struct *mm;
+	bool writable;
+	struct list_head unmap_node;
+};
+
+/**
+ * struct pcipass_ucmd - one ioctl call being handled
+ * @ctx: the context the ioctl was made on
+ * @dev: the device, for an ioctl made on a device file, else NULL
+ * @ubuf: the user's structure
+ * @user_size: the size the user gave in its first field
+ * @cmd: the kernel's copy of the structure, validated by the dispatcher
+ * @kernel_size: the size of the kernel's structure
+ */
+struct pcipass_ucmd {
+	struct pcipass_ctx *ctx;
+	struct pcipass_device *dev;
+	void __user *ubuf;
+	u32 user_size;
+	void *cmd;
+	u32 kernel_size;
+};
+
+/* main.c: the context and the ioctl dispatcher */
+void pcipass_ctx_put(struct pcipass_ctx *ctx);
+void pcipass_ctx_get(struct pcipass_ctx *ctx);
+int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd);
+long pcipass_device_dispatch(struct pcipass_device *dev, unsigned int cmd,
+			     unsigned long arg);
 
 /* driver.c: the PCI driver */
 int pcipass_parse_id(const char *str, struct pci_device_id *id);
 int pcipass_driver_register(const char *ids);
 void pcipass_driver_unregister(void);
+bool pcipass_driver_owns(struct pci_dev *pdev);
 
-/* dma.c: the IOMMU side */
+/* device.c: attach, detach and the device file */
+int pcipass_device_attach(struct pcipass_ucmd *ucmd);
+int pcipass_device_detach(struct pcipass_ucmd *ucmd);
+int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
+void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
+void pcipass_pci_revoke(struct pcipass_pci *ppci);
+extern bool pcipass_allow_noiommu;
+
+/* dma.c: the IOMMU domain, pinning and mapping */
 u64 pcipass_host_iommu_caps(void);
+int pcipass_domain_attach_group(struct pcipass_ctx *ctx, struct pci_dev *pdev,
+				struct pcipass_group **out);
+void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
+				 struct pcipass_group *pgroup);
+int pcipass_dma_map(struct pcipass_ucmd *ucmd);
+int pcipass_dma_unmap(struct pcipass_ucmd *ucmd);
+int pcipass_iova_ranges(struct pcipass_ucmd *ucmd);
+void pcipass_dma_release(struct pcipass_ctx *ctx);
+
+/* iova.c: IOVA range arithmetic and the mapping tree */
+struct pcipass_iova_span {
+	u64 start;
+	u64 last;
+};
+
+void pcipass_mapping_insert(struct rb_root_cached *root,
+			    struct pcipass_mapping *map);
+void pcipass_mapping_remove(struct rb_root_cached *root,
+			    struct pcipass_mapping *map);
+struct pcipass_mapping *pcipass_mapping_first(struct rb_root_cached *root,
+					      u64 start, u64 last);
+struct pcipass_mapping *pcipass_mapping_next(struct pcipass_mapping *map,
+					     u64 start, u64 last);
+int pcipass_iova_check_range(u64 start, u64 length, u64 *last);
+unsigned int pcipass_iova_usable(const struct pcipass_iova_span *resv,
+				 unsigned int nresv, u64 aperture_start,
+				 u64 aperture_last, struct pcipass_iova_span *out,
+				 unsigned int nout);
 
 #endif /* _PCIPASS_H */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -224,6 +226,18 @@ int pp_kmsg_open(void)
 	return fd;
 }
 
+bool pp_kmsg_wait(int fd, const char *needle, int timeout_ms)
+{
+	long end = pp_now_ms() + timeout_ms;
+
+	do {
+		if (pp_kmsg_find(fd, needle))
+			return true;
+		usleep(20000);
+	} while (pp_now_ms() < end);
+	return false;
+}
+
 bool pp_kmsg_find(int fd, const char *needle)
 {
 	char rec[2048];
@@ -240,4 +254,202 @@ bool pp_kmsg_find(int fd, const char *needle)
 		if (strstr(rec, needle))
 			return true;
 	}
+}
+
+int pp_ioctl(int fd, unsigned long num, void *arg)
+{
+	return ioctl(fd, num, arg) ? errno : 0;
+}
+
+int pp_parse_addr(const char *str, struct pcipass_pci_addr *addr)
+{
+	unsigned int seg, bus, dev, fn;
+	char end;
+
+	if (sscanf(str, "%x:%x:%x.%x%c", &seg, &bus, &dev, &fn, &end) != 4)
+		return -EINVAL;
+	*addr = (struct pcipass_pci_addr) {
+		.segment = seg, .bus = bus, .device = dev, .function = fn,
+	};
+	return 0;
+}
+
+int pp_attach(int ctx_fd, const char *addr, int *dev_fd)
+{
+	struct pcipass_device_attach cmd = { .size = sizeof(cmd) };
+	int ret;
+
+	*dev_fd = -1;
+	/* An address that does not parse is sent as one the kernel refuses. */
+	if (pp_parse_addr(addr, &cmd.addr))
+		cmd.addr.device = 0xff;
+	ret = pp_ioctl(ctx_fd, PCIPASS_DEVICE_ATTACH, &cmd);
+	if (!ret)
+		*dev_fd = cmd.out_device_fd;
+	return ret;
+}
+
+int pp_detach(int ctx_fd, const char *addr)
+{
+	struct pcipass_device_detach cmd = { .size = sizeof(cmd) };
+
+	if (pp_parse_addr(addr, &cmd.addr))
+		cmd.addr.device = 0xff;
+	return pp_ioctl(ctx_fd, PCIPASS_DEVICE_DETACH, &cmd);
+}
+
+int pp_map(int ctx_fd, void *va, __u64 iova, __u64 len, __u32 flags)
+{
+	struct pcipass_dma_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.user_va = (__u64)(unsigned long)va,
+		.iova = iova,
+		.length = len,
+	};
+
+	return pp_ioctl(ctx_fd, PCIPASS_DMA_MAP, &cmd);
+}
+
+int pp_unmap(int ctx_fd, __u64 iova, __u64 len, __u32 flags)
+{
+	struct pcipass_dma_unmap cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.iova = iova,
+		.length = len,
+	};
+
+	return pp_ioctl(ctx_fd, PCIPASS_DMA_UNMAP, &cmd);
+}
+
+int pp_ctx_info(int ctx_fd, struct pcipass_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return pp_ioctl(ctx_fd, PCIPASS_GET_INFO, info);
+}
+
+void *pp_map_bar_sysfs(const char *addr, int bar, size_t *len)
+{
+	char path[256];
+	struct stat st;
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/resource%d", addr, bar);
+	fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	*len = st.st_size;
+	return p;
+}
+
+int pp_dev_config_write16(const char *addr, unsigned int off, __u16 val)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/config", addr);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pwrite(fd, &val, sizeof(val), off);
+	close(fd);
+	return n == sizeof(val) ? 0 : -EIO;
+}
+
+int pp_set_bus_master(const char *addr, bool on)
+{
+	__u16 cmd = pp_dev_command(addr);
+
+	if (cmd == 0xffff)
+		return -EIO;
+	cmd = on ? cmd | 0x4 : cmd & ~0x4;
+	return pp_dev_config_write16(addr, 0x04, cmd);
+}
+
+static long pp_file_value(const char *path, const char *key, bool colon)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen))
+			continue;
+		if (colon ? line[klen] != ':' : line[klen] != ' ')
+			continue;
+		val = strtol(line + klen + 1, NULL, 10);
+		break;
+	}
+	fclose(f);
+	return val;
+}
+
+long pp_status_kb(const char *key)
+{
+	return pp_file_value("/proc/self/status", key, true);
+}
+
+long pp_foll_pins(void)
+{
+	/* Fold the per-CPU counter deltas so that the sums are exact. */
+	pp_write_file("/proc/sys/vm/stat_refresh", "1");
+	return pp_file_value("/proc/vmstat", "nr_foll_pin_acquired", false) -
+	       pp_file_value("/proc/vmstat", "nr_foll_pin_released", false);
+}
+
+__u32 pp_mmio_read32(void *bar, unsigned int off)
+{
+	return __atomic_load_n((__u32 *)((char *)bar + off), __ATOMIC_ACQUIRE);
+}
+
+void pp_mmio_write32(void *bar, unsigned int off, __u32 val)
+{
+	__atomic_store_n((__u32 *)((char *)bar + off), val, __ATOMIC_RELEASE);
+}
+
+void pp_mmio_write64(void *bar, unsigned int off, __u64 val)
+{
+	__atomic_store_n((__u64 *)((char *)bar + off), val, __ATOMIC_RELEASE);
+}
+
+__u32 pp_edu_read(void *bar, unsigned int off)
+{
+	return pp_mmio_read32(bar, off);
+}
+
+void pp_edu_write(void *bar, unsigned int off, __u32 val)
+{
+	pp_mmio_write32(bar, off, val);
+}
+
+bool pp_edu_dma(void *bar, __u64 src, __u64 dst, __u32 count, bool to_ram)
+{
+	long end = pp_now_ms() + 5000;
+
+	pp_mmio_write64(bar, 0x80, src);
+	pp_mmio_write64(bar, 0x88, dst);
+	pp_mmio_write64(bar, 0x90, count);
+	pp_mmio_write64(bar, 0x98, 0x1 | (to_ram ? 0x2 : 0));
+	while (pp_edu_read(bar, 0x98) & 0x1) {
+		if (pp_now_ms() > end)
+			return false;
+		usleep(5000);
+	}
+	return true;
 }

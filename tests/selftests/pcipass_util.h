@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <linux/pcipass.h>
 #include <linux/types.h>
 
 #define PP_SYSFS_PCI	"/sys/bus/pci/devices"
@@ -50,5 +52,41 @@ int pp_module_ensure(void);
 /* Kernel log: open at the current end, then search what arrives. */
 int pp_kmsg_open(void);
 bool pp_kmsg_find(int fd, const char *needle);
+/* The same, waiting up to @timeout_ms for the line (asynchronous logs). */
+bool pp_kmsg_wait(int fd, const char *needle, int timeout_ms);
+
+/* ioctl() that returns 0 or the errno. */
+int pp_ioctl(int fd, unsigned long num, void *arg);
+int pp_parse_addr(const char *str, struct pcipass_pci_addr *addr);
+/* PCIPASS_DEVICE_ATTACH by address string; 0 or errno, *dev_fd set. */
+int pp_attach(int ctx_fd, const char *addr, int *dev_fd);
+int pp_detach(int ctx_fd, const char *addr);
+int pp_map(int ctx_fd, void *va, __u64 iova, __u64 len, __u32 flags);
+int pp_unmap(int ctx_fd, __u64 iova, __u64 len, __u32 flags);
+int pp_ctx_info(int ctx_fd, struct pcipass_info *info);
+
+/* mmap BAR @bar of @addr through sysfs (resourceN), NULL on failure. */
+void *pp_map_bar_sysfs(const char *addr, int bar, size_t *len);
+int pp_dev_config_write16(const char *addr, unsigned int off, __u16 val);
+int pp_set_bus_master(const char *addr, bool on);
+
+/* /proc/self/status field in kB (VmPin, VmLck), -1 when absent. */
+long pp_status_kb(const char *key);
+/* Outstanding FOLL_PIN pins of the whole system, from /proc/vmstat. */
+long pp_foll_pins(void);
+
+/* Device registers: one access of exactly that width, never merged. */
+__u32 pp_mmio_read32(void *bar, unsigned int off);
+void pp_mmio_write32(void *bar, unsigned int off, __u32 val);
+void pp_mmio_write64(void *bar, unsigned int off, __u64 val);
+
+/* QEMU's edu device, through its BAR0. */
+#define EDU_BUF			0x40000
+#define EDU_DMA_MAX		4095	/* 4096 aborts QEMU 7.2 */
+#define EDU_DMA_MASK		((1ull << 28) - 1)
+__u32 pp_edu_read(void *bar, unsigned int off);
+void pp_edu_write(void *bar, unsigned int off, __u32 val);
+/* Run one DMA; false when it does not complete in time. */
+bool pp_edu_dma(void *bar, __u64 src, __u64 dst, __u32 count, bool to_ram);
 
 #endif /* PCIPASS_UTIL_H */

@@ -88,6 +88,11 @@ enum {
 	PCIPASS_CMD_IOVA_RANGES = 0x06,
 };
 
+/* ioctl numbers on a device file (returned by PCIPASS_DEVICE_ATTACH) */
+enum {
+	PCIPASS_CMD_DEVICE_GET_INFO = 0x40,
+};
+
 /**
  * struct pcipass_api_version - ioctl(PCIPASS_GET_API_VERSION)
  * @size: sizeof(struct pcipass_api_version)
@@ -172,5 +177,238 @@ struct pcipass_info {
 };
 
 #define PCIPASS_GET_INFO _IO(PCIPASS_TYPE, PCIPASS_CMD_GET_INFO)
+
+/**
+ * struct pcipass_pci_addr - the address of a PCI function
+ * @segment: PCI segment (domain), as in 0000:00:03.0
+ * @bus: bus number
+ * @device: device (slot) number, 0 to 31
+ * @function: function number, 0 to 7
+ * @__reserved: must be 0
+ */
+struct pcipass_pci_addr {
+	__u32 segment;
+	__u8 bus;
+	__u8 device;
+	__u8 function;
+	__u8 __reserved;
+};
+
+/**
+ * struct pcipass_device_attach - ioctl(PCIPASS_DEVICE_ATTACH)
+ * @size: sizeof(struct pcipass_device_attach)
+ * @flags: must be 0
+ * @addr: the device, which must be bound to the pcipass driver
+ * @out_device_fd: output: a new file descriptor (close-on-exec) for the
+ *	device; its ioctls are the PCIPASS_DEVICE_* ones
+ * @__reserved: must be 0
+ *
+ * Attaches a device to the context. With an IOMMU, the context claims DMA
+ * ownership of the device (every other device of its IOMMU group must be
+ * bound to pcipass or to no driver), allocates its IOMMU domain on the first
+ * attach and attaches the device's group to it: from then on the device's
+ * DMA reaches only what PCIPASS_DMA_MAP mapped. Several devices and groups
+ * share the context's one domain.
+ *
+ * Without an IOMMU, a device can be attached only when the admin loaded
+ * pcipass with ``allow_noiommu=1``; the context is then in
+ * %PCIPASS_CTX_MODE_NOIOMMU, DMA mapping is refused and bus mastering stays
+ * off. A context never mixes the two modes.
+ *
+ * The device is detached by PCIPASS_DEVICE_DETACH, by closing the device
+ * file, or by closing the context, whichever comes first; after that the
+ * device file's ioctls fail with ENODEV.
+ *
+ * Return: 0 or an errno: ``ENODEV`` no such device, or not bound to
+ * pcipass; ``EBUSY`` the device, or its IOMMU group, is attached to another
+ * context; ``EEXIST`` the device is already attached to this context, or a
+ * reserved region of the device overlaps an existing mapping; ``EPERM`` the
+ * group is not viable (the kernel log names the device in the way), no IOMMU
+ * and ``allow_noiommu`` is off, or the device's mode differs from the
+ * context's.
+ */
+struct pcipass_device_attach {
+	__u32 size;
+	__u32 flags;
+	struct pcipass_pci_addr addr;
+	__s32 out_device_fd;
+	__u32 __reserved;
+};
+
+#define PCIPASS_DEVICE_ATTACH _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_ATTACH)
+
+/**
+ * struct pcipass_device_detach - ioctl(PCIPASS_DEVICE_DETACH)
+ * @size: sizeof(struct pcipass_device_detach)
+ * @flags: must be 0
+ * @addr: a device attached to this context
+ *
+ * Detaches the device: when it was the last device of its IOMMU group in
+ * the context, the group goes back to its default domain and the context
+ * releases its DMA ownership. The mappings of the context stay.
+ *
+ * Return: 0 or an errno: ``ENODEV`` the device is not attached to this
+ * context.
+ */
+struct pcipass_device_detach {
+	__u32 size;
+	__u32 flags;
+	struct pcipass_pci_addr addr;
+};
+
+#define PCIPASS_DEVICE_DETACH _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_DETACH)
+
+/**
+ * enum pcipass_dma_map_flags - flags of &struct pcipass_dma_map
+ * @PCIPASS_DMA_MAP_READ: the device may read the memory
+ * @PCIPASS_DMA_MAP_WRITE: the device may write the memory (the memory
+ *	must then be writable by the caller)
+ */
+enum pcipass_dma_map_flags {
+	PCIPASS_DMA_MAP_READ = 1 << 0,
+	PCIPASS_DMA_MAP_WRITE = 1 << 1,
+};
+
+/**
+ * struct pcipass_dma_map - ioctl(PCIPASS_DMA_MAP)
+ * @size: sizeof(struct pcipass_dma_map)
+ * @flags: &enum pcipass_dma_map_flags, at least one of them
+ * @user_va: start of the caller's memory, page aligned
+ * @iova: the device address it appears at, page aligned
+ * @length: bytes, a non-zero multiple of the page size
+ *
+ * Pins the memory (long term) and maps it into the context's IOMMU domain
+ * for every attached device. The pinned pages are charged to the caller's
+ * ``RLIMIT_MEMLOCK`` (``VmLck`` in /proc/PID/status) unless it has
+ * ``CAP_IPC_LOCK``. Physically contiguous runs are mapped with as few
+ * IOMMU calls as possible, so hugetlbfs and transparent huge pages are
+ * mapped with large IOMMU pages when @iova is aligned like @user_va.
+ *
+ * On any failure nothing stays pinned, charged or mapped.
+ *
+ * Return: 0 or an errno: ``EINVAL`` a zero or unaligned length or address,
+ * or a range that wraps around; ``ENXIO`` no device attached yet; ``EPERM``
+ * the context has no IOMMU (%PCIPASS_CTX_MODE_NOIOMMU); ``ERANGE`` the IOVA
+ * range is not inside the usable ranges of PCIPASS_IOVA_RANGES; ``EEXIST``
+ * it overlaps an existing mapping; ``ENOSPC`` ``RLIMIT_MEMLOCK`` would be
+ * exceeded; ``EFAULT`` the memory is not mapped in the caller, or is not
+ * writable while %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal
+ * signal arrived; ``ENOMEM``.
+ */
+struct pcipass_dma_map {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 user_va;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define PCIPASS_DMA_MAP _IO(PCIPASS_TYPE, PCIPASS_CMD_DMA_MAP)
+
+/**
+ * enum pcipass_dma_unmap_flags - flags of &struct pcipass_dma_unmap
+ * @PCIPASS_DMA_UNMAP_ALL: unmap every mapping of the context; @iova and
+ *	@length must then be 0
+ */
+enum pcipass_dma_unmap_flags {
+	PCIPASS_DMA_UNMAP_ALL = 1 << 0,
+};
+
+/**
+ * struct pcipass_dma_unmap - ioctl(PCIPASS_DMA_UNMAP)
+ * @size: sizeof(struct pcipass_dma_unmap)
+ * @flags: &enum pcipass_dma_unmap_flags
+ * @iova: start of the range, page aligned
+ * @length: input: bytes, a non-zero multiple of the page size; output:
+ *	the bytes that were mapped and are now unmapped
+ *
+ * Unmaps every mapping inside the range, flushes the IOTLB once, then
+ * unpins the memory and gives the charge back. A mapping is unmapped
+ * whole or not at all: a range that cuts one is refused.
+ *
+ * Return: 0 or an errno: ``EINVAL`` a zero or unaligned length or address,
+ * a range that wraps around, a range that cuts a mapping, or
+ * %PCIPASS_DMA_UNMAP_ALL with a non-zero @iova or @length; ``ENOENT`` no
+ * mapping in the range; ``ENXIO`` no device attached yet; ``EPERM`` the
+ * context has no IOMMU.
+ */
+struct pcipass_dma_unmap {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+
+#define PCIPASS_DMA_UNMAP _IO(PCIPASS_TYPE, PCIPASS_CMD_DMA_UNMAP)
+
+/**
+ * struct pcipass_iova_range - one usable IOVA range
+ * @start: first usable address
+ * @last: last usable address (inclusive)
+ */
+struct pcipass_iova_range {
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+/**
+ * struct pcipass_iova_ranges - ioctl(PCIPASS_IOVA_RANGES)
+ * @size: sizeof(struct pcipass_iova_ranges)
+ * @flags: must be 0
+ * @num_ranges: input: the number of entries @ranges has room for; output:
+ *	the number of usable ranges
+ * @__reserved: must be 0
+ * @ranges: user pointer to an array of &struct pcipass_iova_range
+ *
+ * Reports where PCIPASS_DMA_MAP may place mappings: the IOMMU domain's
+ * aperture minus the reserved regions of every attached group (on x86 the
+ * MSI window 0xfee00000-0xfeefffff), in increasing order. The answer
+ * changes as devices are attached.
+ *
+ * Return: 0 or an errno: ``EMSGSIZE`` @num_ranges is too small (it is
+ * updated to the number needed and nothing else is written); ``ENXIO`` no
+ * device attached yet; ``EPERM`` the context has no IOMMU.
+ */
+struct pcipass_iova_ranges {
+	__u32 size;
+	__u32 flags;
+	__u32 num_ranges;
+	__u32 __reserved;
+	__aligned_u64 ranges;
+};
+
+#define PCIPASS_IOVA_RANGES _IO(PCIPASS_TYPE, PCIPASS_CMD_IOVA_RANGES)
+
+/**
+ * enum pcipass_device_caps - what a VMM may do with an attached device
+ * @PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN: the context has no IOMMU: the bus
+ *	master enable bit is refused, so the device can do no DMA and raise
+ *	no MSI.
+ */
+enum pcipass_device_caps {
+	PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN = 1 << 0,
+};
+
+/**
+ * struct pcipass_device_info - ioctl(PCIPASS_DEVICE_GET_INFO) on a device
+ * @size: sizeof(struct pcipass_device_info)
+ * @flags: must be 0
+ * @addr: output: the device's PCI address
+ * @vendor: output: PCI vendor ID
+ * @device: output: PCI device ID
+ * @caps: output: &enum pcipass_device_caps
+ *
+ * Return: 0 or an errno: ``ENODEV`` the device was detached.
+ */
+struct pcipass_device_info {
+	__u32 size;
+	__u32 flags;
+	struct pcipass_pci_addr addr;
+	__u16 vendor;
+	__u16 device;
+	__u32 caps;
+};
+
+#define PCIPASS_DEVICE_GET_INFO _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_GET_INFO)
 
 #endif /* _UAPI_LINUX_PCIPASS_H */

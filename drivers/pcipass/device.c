@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Devices in contexts: PCIPASS_DEVICE_ATTACH and PCIPASS_DEVICE_DETACH,
+ * the DMA-ownership and IOMMU-group viability rules of an attach, the
+ * no-IOMMU opt-in, the device file an attach returns, and the revocation
+ * of an attachment when the device leaves the pcipass driver.
+ *
+ * Every change of an attachment holds device_lock() of the PCI device and
+ * then the context's lock, so that remove() (which runs under device_lock)
+ * always finds a stable &pcipass_pci.attached.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/panic.h>
+#include <linux/pci.h>
+#include <linux/pcipass.h>
+#include <linux/slab.h>
+
+#include "pcipass.h"
+
+bool pcipass_allow_noiommu;
+module_param_named(allow_noiommu, pcipass_allow_noiommu, bool, 0644);
+MODULE_PARM_DESC(allow_noiommu, "Allow attaching devices no IOMMU translates (DMA and bus mastering stay off; taints the kernel). Default: off");
+
+/* Stop the device's DMA and decoding, as probe left it. */
+static void pcipass_device_quiesce(struct pci_dev *pdev)
+{
+	u16 cmd;
+
+	pci_clear_master(pdev);
+	pci_disable_device(pdev);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	cmd &= ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	pci_write_config_word(pdev, PCI_COMMAND, cmd);
+}
+
+/* Both locks held: undo an attachment, leaving the device file dead. */
+static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
+{
+	struct pcipass_ctx *ctx = pdevice->ctx;
+	struct pci_dev *pdev = pdevice->pdev;
+
+	device_lock_assert(&pdev->dev);
+	lockdep_assert_held(&ctx->lock);
+
+	/* No DMA may be in flight when the domain changes under it. */
+	pcipass_device_quiesce(pdev);
+	if (pdevice->pgroup) {
+		pcipass_domain_detach_group(ctx, pdevice->pgroup);
+		iommu_device_release_dma_owner(&pdev->dev);
+		pdevice->pgroup = NULL;
+	}
+	list_del_init(&pdevice->node);
+	ctx->num_devices--;
+	pdevice->ppci->attached = NULL;
+	pdevice->ppci = NULL;
+	pci_info(pdev, "detached from its context\n");
+}
+
+static int pcipass_device_release(struct inode *inode, struct file *file)
+{
+	struct pcipass_device *pdevice = file->private_data;
+	struct pcipass_ctx *ctx;
+
+	/* A file whose attach failed owns nothing. */
+	if (!pdevice)
+		return 0;
+	ctx = pdevice->ctx;
+	device_lock(&pdevice->pdev->dev);
+	mutex_lock(&ctx->lock);
+	if (pdevice->ppci)
+		pcipass_device_detach_locked(pdevice);
+	mutex_unlock(&ctx->lock);
+	device_unlock(&pdevice->pdev->dev);
+
+	pci_dev_put(pdevice->pdev);
+	kfree(pdevice);
+	pcipass_ctx_put(ctx);
+	return 0;
+}
+
+static long pcipass_device_ioctl(struct file *file, unsigned int cmd,
+				 unsigned long arg)
+{
+	return pcipass_device_dispatch(file->private_data, cmd, arg);
+}
+
+static const struct file_operations pcipass_device_fops = {
+	.owner = THIS_MODULE,
+	.release = pcipass_device_release,
+	.unlocked_ioctl = pcipass_device_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/**
+ * pcipass_device_get_info() - PCIPASS_DEVICE_GET_INFO on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_device_info
+ *
+ * Return: 0, -ENODEV once detached, or -EFAULT.
+ */
+int pcipass_device_get_info(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_device_info *cmd = ucmd->cmd;
+	struct pcipass_device *pdevice = ucmd->dev;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pci_dev *pdev = pdevice->pdev;
+	bool attached;
+
+	mutex_lock(&ctx->lock);
+	attached = pdevice->ppci;
+	cmd->caps = 0;
+	if (ctx->mode != PCIPASS_CTX_MODE_IOMMU)
+		cmd->caps |= PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN;
+	mutex_unlock(&ctx->lock);
+	if (!attached)
+		return -ENODEV;
+
+	cmd->addr = (struct pcipass_pci_addr) {
+		.segment = pci_domain_nr(pdev->bus),
+		.bus = pdev->bus->number,
+		.device = PCI_SLOT(pdev->devfn),
+		.function = PCI_FUNC(pdev->devfn),
+	};
+	cmd->vendor = pdev->vendor;
+	cmd->device = pdev->device;
+	return pcipass_ucmd_respond(ucmd);
+}
+
+/* Find a device by address; a reference is returned. */
+static struct pci_dev *pcipass_find_pci(const struct pcipass_pci_addr *addr)
+{
+	if (addr->__reserved || addr->device >= 32 || addr->function >= 8)
+		return ERR_PTR(-EINVAL);
+	return pci_get_domain_bus_and_slot(addr->segment, addr->bus,
+					   PCI_DEVFN(addr->device,
+						     addr->function)) ?:
+	       ERR_PTR(-ENODEV);
+}
+
+static int pcipass_group_member_in_the_way(struct device *dev, void *data)
+{
+	struct device **culprit = data;
+
+	if (!READ_ONCE(dev->driver))
+		return 0;
+	if (dev_is_pci(dev) && pcipass_driver_owns(to_pci_dev(dev)))
+		return 0;
+	*culprit = get_device(dev);
+	return 1;
+}
+
+/* With both locks held: claim the device's group for the context. */
+static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
+				struct pcipass_device *pdevice,
+				struct iommu_group *group)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	struct device *culprit = NULL;
+	int ret;
+
+	if (ctx->mode == PCIPASS_CTX_MODE_NOIOMMU) {
+		pci_warn(pdev, "not attached: the context has no IOMMU and this device has one\n");
+		return -EPERM;
+	}
+
+	iommu_group_for_each_dev(group, &culprit,
+				 pcipass_group_member_in_the_way);
+	if (culprit) {
+		pci_warn(pdev, "not attached: IOMMU group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
+			 iommu_group_id(group), dev_name(culprit),
+			 culprit->driver ? culprit->driver->name : "a driver");
+		put_device(culprit);
+		return -EPERM;
+	}
+
+	ret = iommu_device_claim_dma_owner(&pdev->dev, ctx);
+	if (ret) {
+		pci_warn(pdev, "not attached: IOMMU group %d is owned by another context or driver (%d)\n",
+			 iommu_group_id(group), ret);
+		return ret == -EPERM ? -EBUSY : ret;
+	}
+
+	ret = pcipass_domain_attach_group(ctx, pdev, &pdevice->pgroup);
+	if (ret) {
+		iommu_device_release_dma_owner(&pdev->dev);
+		return ret;
+	}
+	ctx->mode = PCIPASS_CTX_MODE_IOMMU;
+	return 0;
+}
+
+static int pcipass_attach_noiommu(struct pcipass_ctx *ctx,
+				  struct pcipass_device *pdevice)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+
+	if (!pcipass_allow_noiommu) {
+		pci_warn(pdev, "not attached: no IOMMU translates this device; load pcipass with allow_noiommu=1 to attach devices that need no DMA\n");
+		return -EPERM;
+	}
+	if (ctx->mode == PCIPASS_CTX_MODE_IOMMU) {
+		pci_warn(pdev, "not attached: the context has an IOMMU domain and this device has no IOMMU\n");
+		return -EPERM;
+	}
+	pci_warn(pdev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
+	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+	ctx->mode = PCIPASS_CTX_MODE_NOIOMMU;
+	return 0;
+}
+
+/* With both locks held: undo pcipass_attach_iommu/noiommu. */
+static void pcipass_attach_undo(struct pcipass_ctx *ctx,
+				struct pcipass_device *pdevice)
+{
+	if (!pdevice->pgroup)
+		return;
+	pcipass_domain_detach_group(ctx, pdevice->pgroup);
+	iommu_device_release_dma_owner(&pdevice->pdev->dev);
+	pdevice->pgroup = NULL;
+}
+
+/**
+ * pcipass_device_attach() - PCIPASS_DEVICE_ATTACH
+ * @ucmd: the ioctl call, a &struct pcipass_device_attach
+ *
+ * Return: 0 or an errno documented with &struct pcipass_device_attach.
+ */
+int pcipass_device_attach(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_device_attach *cmd = ucmd->cmd;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_device *pdevice;
+	struct iommu_group *group;
+	struct pcipass_pci *ppci;
+	struct pci_dev *pdev;
+	struct file *file;
+	int fd, ret;
+
+	if (cmd->__reserved)
+		return -EINVAL;
+	pdev = pcipass_find_pci(&cmd->addr);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+
+	device_lock(&pdev->dev);
+	if (!pcipass_driver_owns(pdev)) {
+		ret = -ENODEV;
+		goto err_unlock_dev;
+	}
+	ppci = pci_get_drvdata(pdev);
+
+	mutex_lock(&ctx->lock);
+	if (ppci->attached) {
+		ret = ppci->attached->ctx == ctx ? -EEXIST : -EBUSY;
+		goto err_unlock_ctx;
+	}
+
+	pdevice = kzalloc(sizeof(*pdevice), GFP_KERNEL_ACCOUNT);
+	if (!pdevice) {
+		ret = -ENOMEM;
+		goto err_unlock_ctx;
+	}
+	pdevice->ctx = ctx;
+	pdevice->pdev = pdev;
+	INIT_LIST_HEAD(&pdevice->node);
+
+	group = iommu_group_get(&pdev->dev);
+	if (group) {
+		ret = pcipass_attach_iommu(ctx, pdevice, group);
+		iommu_group_put(group);
+	} else {
+		ret = pcipass_attach_noiommu(ctx, pdevice);
+	}
+	if (ret)
+		goto err_free_device;
+
+	ret = pci_enable_device(pdev);
+	if (ret)
+		goto err_undo_attach;
+	/* Decoding is on from here, bus mastering is the VMM's to ask for. */
+	pci_clear_master(pdev);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_disable;
+	}
+	file = anon_inode_getfile("[pcipass-device]", &pcipass_device_fops,
+				  pdevice, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_put_fd;
+	}
+
+	cmd->out_device_fd = fd;
+	ret = pcipass_ucmd_respond(ucmd);
+	if (ret)
+		goto err_put_file;
+
+	/* Nothing can fail from here: the attachment becomes visible. */
+	pcipass_ctx_get(ctx);
+	list_add_tail(&pdevice->node, &ctx->devices);
+	ctx->num_devices++;
+	pdevice->ppci = ppci;
+	ppci->attached = pdevice;
+	mutex_unlock(&ctx->lock);
+	device_unlock(&pdev->dev);
+	fd_install(fd, file);
+	pci_info(pdev, "attached to a context (%s)\n",
+		 ctx->mode == PCIPASS_CTX_MODE_IOMMU ? "IOMMU" : "no IOMMU");
+	return 0;
+
+err_put_file:
+	/* The file's release must find nothing attached and own nothing. */
+	file->private_data = NULL;
+	fput(file);
+err_put_fd:
+	put_unused_fd(fd);
+err_disable:
+	pcipass_device_quiesce(pdev);
+err_undo_attach:
+	pcipass_attach_undo(ctx, pdevice);
+err_free_device:
+	kfree(pdevice);
+err_unlock_ctx:
+	mutex_unlock(&ctx->lock);
+err_unlock_dev:
+	device_unlock(&pdev->dev);
+	pci_dev_put(pdev);
+	return ret;
+}
+
+/**
+ * pcipass_device_detach() - PCIPASS_DEVICE_DETACH
+ * @ucmd: the ioctl call, a &struct pcipass_device_detach
+ *
+ * Return: 0, -EINVAL for a malformed address, or -ENODEV when the device
+ * is not attached to this context.
+ */
+int pcipass_device_detach(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_device_detach *cmd = ucmd->cmd;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_pci *ppci;
+	struct pci_dev *pdev;
+	int ret = -ENODEV;
+
+	pdev = pcipass_find_pci(&cmd->addr);
+	if (IS_ERR(pdev))
+		return PTR_ERR(pdev);
+
+	device_lock(&pdev->dev);
+	mutex_lock(&ctx->lock);
+	if (pcipass_driver_owns(pdev)) {
+		ppci = pci_get_drvdata(pdev);
+		if (ppci->attached && ppci->attached->ctx == ctx) {
+			pcipass_device_detach_locked(ppci->attached);
+			ret = 0;
+		}
+	}
+	mutex_unlock(&ctx->lock);
+	device_unlock(&pdev->dev);
+	pci_dev_put(pdev);
+	return ret;
+}
+
+/**
+ * pcipass_ctx_detach_all() - detach every device of a context being closed
+ * @ctx: the context, unlocked
+ */
+void pcipass_ctx_detach_all(struct pcipass_ctx *ctx)
+{
+	for (;;) {
+		struct pcipass_device *pdevice;
+		struct pci_dev *pdev;
+
+		mutex_lock(&ctx->lock);
+		pdevice = list_first_entry_or_null(&ctx->devices,
+						   struct pcipass_device, node);
+		pdev = pdevice ? pci_dev_get(pdevice->pdev) : NULL;
+		mutex_unlock(&ctx->lock);
+		if (!pdev)
+			return;
+
+		/* Take the locks in order, then look again. */
+		device_lock(&pdev->dev);
+		mutex_lock(&ctx->lock);
+		if (pcipass_driver_owns(pdev)) {
+			struct pcipass_pci *ppci = pci_get_drvdata(pdev);
+
+			if (ppci->attached && ppci->attached->ctx == ctx)
+				pcipass_device_detach_locked(ppci->attached);
+		}
+		mutex_unlock(&ctx->lock);
+		device_unlock(&pdev->dev);
+		pci_dev_put(pdev);
+	}
+}
+
+/**
+ * pcipass_pci_revoke() - detach a device that is leaving the driver
+ * @ppci: the device, with device_lock() held (from remove())
+ *
+ * The context and the device file stay; the file's ioctls then fail with
+ * ENODEV.
+ */
+void pcipass_pci_revoke(struct pcipass_pci *ppci)
+{
+	struct pcipass_device *pdevice = ppci->attached;
+	struct pcipass_ctx *ctx;
+
+	device_lock_assert(&ppci->pdev->dev);
+	if (!pdevice)
+		return;
+	ctx = pdevice->ctx;
+	mutex_lock(&ctx->lock);
+	pcipass_device_detach_locked(pdevice);
+	mutex_unlock(&ctx->lock);
+}
