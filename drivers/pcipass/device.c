@@ -49,7 +49,8 @@ static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	device_lock_assert(&pdev->dev);
 	lockdep_assert_held(&ctx->lock);
 
-	/* No DMA may be in flight when the domain changes under it. */
+	/* No interrupt and no DMA may be in flight from here. */
+	pcipass_irq_release(pdevice);
 	pcipass_device_quiesce(pdev);
 	if (pdevice->pgroup) {
 		pcipass_domain_detach_group(ctx, pdevice->pgroup);
@@ -270,6 +271,7 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	pdevice->ctx = ctx;
 	pdevice->pdev = pdev;
 	INIT_LIST_HEAD(&pdevice->node);
+	pcipass_irq_init(pdevice);
 
 	group = iommu_group_get(&pdev->dev);
 	if (group) {

@@ -23,7 +23,8 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 
 /* What this build implements, reported in struct pcipass_info.features. */
 #define PCIPASS_FEATURES_SUPPORTED \
-	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP)
+	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
+	 PCIPASS_FEATURE_IRQS)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -57,6 +58,10 @@ static int pcipass_get_info(struct pcipass_ucmd *ucmd)
 	struct pcipass_ctx *ctx = ucmd->ctx;
 
 	cmd->host_caps = pcipass_host_iommu_caps();
+	if (READ_ONCE(pcipass_allow_noiommu))
+		cmd->host_caps |= PCIPASS_HOST_ALLOW_NOIOMMU;
+	if (pcipass_irq_unsafe_allowed())
+		cmd->host_caps |= PCIPASS_HOST_ALLOW_UNSAFE_INTERRUPTS;
 	cmd->features = PCIPASS_FEATURES_SUPPORTED;
 	mutex_lock(&ctx->lock);
 	cmd->ctx_mode = ctx->mode;
@@ -75,6 +80,8 @@ union pcipass_ucmd_buffer {
 	struct pcipass_dma_unmap unmap;
 	struct pcipass_iova_ranges iova_ranges;
 	struct pcipass_device_info device_info;
+	struct pcipass_irq_info irq_info;
+	struct pcipass_irq_set irq_set;
 };
 
 /**
@@ -128,6 +135,14 @@ static const struct pcipass_ioctl_op pcipass_ctx_ioctl_ops[] = {
 static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_INFO, pcipass_device_get_info,
 			 struct pcipass_device_info, caps, 0),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_IRQ_INFO, pcipass_irq_info,
+			 struct pcipass_irq_info, enabled_count, 0),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_SET_IRQS, pcipass_irq_set,
+			 struct pcipass_irq_set, data,
+			 PCIPASS_IRQ_SET_ENABLE | PCIPASS_IRQ_SET_DISABLE |
+			 PCIPASS_IRQ_SET_EVENTFD | PCIPASS_IRQ_SET_TRIGGER |
+			 PCIPASS_IRQ_SET_MASK | PCIPASS_IRQ_SET_UNMASK |
+			 PCIPASS_IRQ_SET_UNMASK_EVENTFD),
 };
 
 /*

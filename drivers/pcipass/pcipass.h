@@ -14,11 +14,42 @@
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/rbtree.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 
+struct eventfd_ctx;
 struct iommu_domain;
 struct iommu_group;
 struct pcipass_device;
+
+/* &pcipass_device.irq_type when no interrupt type is enabled. */
+#define PCIPASS_IRQ_NONE	U32_MAX
+
+/**
+ * struct pcipass_irq_vector - one enabled interrupt vector of a device
+ * @pdevice: the device (constant)
+ * @trigger: the eventfd signalled when the vector fires, or NULL
+ *	(&pcipass_device.irq_lock; released only after synchronize_irq())
+ * @irq: the Linux interrupt number (constant while enabled)
+ * @requested: request_irq() succeeded (context lock)
+ * @masked: the vector is masked (irq_lock)
+ * @pending: the vector fired while masked (irq_lock)
+ * @delivered: interrupts signalled (irq_lock)
+ * @name: the name in /proc/interrupts
+ */
+struct pcipass_irq_vector {
+	struct pcipass_device *pdevice;
+	struct eventfd_ctx *trigger;
+	unsigned int irq;
+	bool requested;
+	bool masked;
+	bool pending;
+	u64 delivered;
+	char name[48];
+};
 
 /**
  * struct pcipass_ctx - one open file of /dev/pcipass
@@ -87,6 +118,20 @@ struct pcipass_group {
  * @ppci: the bound device, or NULL once detached (context lock)
  * @pgroup: the device's IOMMU group in the context, or NULL (context lock)
  * @node: entry in &pcipass_ctx.devices while attached (context lock)
+ * @irq_lock: protects what interrupt handlers read: the vectors' trigger,
+ *	masked, pending and delivered fields, and the @irqs pointer
+ * @irq_type: the enabled &enum pcipass_irq_type, or %PCIPASS_IRQ_NONE
+ *	(context lock)
+ * @irq_count: vectors in @irqs (context lock)
+ * @irqs: the enabled vectors (context lock to change, irq_lock to read
+ *	from an interrupt or work)
+ * @intx_shared: INTx is masked at the device (PCI 2.3), so the line is
+ *	shared (context lock)
+ * @intx_unmask: the eventfd that unmasks INTx, or NULL (context lock)
+ * @intx_unmask_wait: our entry in @intx_unmask's wait queue
+ * @intx_unmask_pt: the poll table that adds @intx_unmask_wait
+ * @intx_deliver: signals INTx from process context after an unmask by
+ *	eventfd found the device still asserting it
  */
 struct pcipass_device {
 	struct pcipass_ctx *ctx;
@@ -94,6 +139,15 @@ struct pcipass_device {
 	struct pcipass_pci *ppci;
 	struct pcipass_group *pgroup;
 	struct list_head node;
+	spinlock_t irq_lock; /* see @irq_lock above */
+	u32 irq_type;
+	u32 irq_count;
+	struct pcipass_irq_vector *irqs;
+	bool intx_shared;
+	struct eventfd_ctx *intx_unmask;
+	wait_queue_entry_t intx_unmask_wait;
+	poll_table intx_unmask_pt;
+	struct work_struct intx_deliver;
 };
 
 /**
@@ -158,6 +212,13 @@ int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
 void pcipass_pci_revoke(struct pcipass_pci *ppci);
 extern bool pcipass_allow_noiommu;
+
+/* intrs.c: interrupts */
+void pcipass_irq_init(struct pcipass_device *pdevice);
+void pcipass_irq_release(struct pcipass_device *pdevice);
+int pcipass_irq_info(struct pcipass_ucmd *ucmd);
+int pcipass_irq_set(struct pcipass_ucmd *ucmd);
+bool pcipass_irq_unsafe_allowed(void);
 
 /* dma.c: the IOMMU domain, pinning and mapping */
 u64 pcipass_host_iommu_caps(void);

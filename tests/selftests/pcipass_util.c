@@ -31,7 +31,14 @@ int pp_vm_has_iommu(void)
 
 	if (!vm)
 		return -1;
-	return strcmp(vm, "iommu") == 0;
+	return strcmp(vm, "iommu") == 0 || strcmp(vm, "nointremap") == 0;
+}
+
+bool pp_vm_is(const char *name)
+{
+	const char *vm = getenv("PCIPASS_VM");
+
+	return vm && !strcmp(vm, name);
 }
 
 int pp_read_file(const char *path, char *buf, size_t len)

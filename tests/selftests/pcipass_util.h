@@ -23,8 +23,13 @@ const char *pp_env(const char *name, const char *fallback);
 #define pp_serial_addr()	pp_env("PCIPASS_SERIAL", "0000:00:05.0")
 #define pp_bridge_addr()	pp_env("PCIPASS_BRIDGE", "0000:00:06.0")
 
-/* 1 in the IOMMU VM, 0 in the no-IOMMU VM, -1 outside the test VMs. */
+/*
+ * The test VMs (PCIPASS_VM): "iommu" (VT-d with interrupt remapping),
+ * "nointremap" (VT-d without it) and "noiommu".
+ * pp_vm_has_iommu(): 1 with VT-d, 0 without, -1 outside the test VMs.
+ */
 int pp_vm_has_iommu(void);
+bool pp_vm_is(const char *name);
 
 int pp_read_file(const char *path, char *buf, size_t len);
 int pp_write_file(const char *path, const char *val);

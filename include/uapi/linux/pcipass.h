@@ -91,6 +91,8 @@ enum {
 /* ioctl numbers on a device file (returned by PCIPASS_DEVICE_ATTACH) */
 enum {
 	PCIPASS_CMD_DEVICE_GET_INFO = 0x40,
+	PCIPASS_CMD_DEVICE_GET_IRQ_INFO = 0x41,
+	PCIPASS_CMD_DEVICE_SET_IRQS = 0x42,
 };
 
 /**
@@ -134,10 +136,13 @@ enum pcipass_host_caps {
  *	PCIPASS_DEVICE_DETACH.
  * @PCIPASS_FEATURE_DMA_MAP: PCIPASS_DMA_MAP, PCIPASS_DMA_UNMAP and
  *	PCIPASS_IOVA_RANGES.
+ * @PCIPASS_FEATURE_IRQS: PCIPASS_DEVICE_GET_IRQ_INFO and
+ *	PCIPASS_DEVICE_SET_IRQS: INTx, MSI and MSI-X to eventfds.
  */
 enum pcipass_features {
 	PCIPASS_FEATURE_DEVICE_ATTACH = 1 << 0,
 	PCIPASS_FEATURE_DMA_MAP = 1 << 1,
+	PCIPASS_FEATURE_IRQS = 1 << 2,
 };
 
 /**
@@ -410,5 +415,158 @@ struct pcipass_device_info {
 };
 
 #define PCIPASS_DEVICE_GET_INFO _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_GET_INFO)
+
+/**
+ * DOC: Interrupts
+ *
+ * Each interrupt *type* of a device (&enum pcipass_irq_type) has a number of
+ * vectors. At most one of INTx, MSI and MSI-X is enabled at a time, as PCI
+ * requires. A VMM enables a type with the number of vectors it wants, gives
+ * each vector an eventfd, and the kernel signals the eventfd from the hard
+ * interrupt handler each time the device raises the vector.
+ *
+ * Masking is per vector, for every type, and done by pcipass: a masked
+ * vector that fires is remembered as pending and signalled once when it is
+ * unmasked, so no interrupt is lost while a guest has it masked.
+ *
+ * INTx is level triggered: pcipass masks the device (the INTx disable bit)
+ * each time it interrupts (*automask*) and the VMM unmasks it once the guest
+ * has serviced it, with %PCIPASS_IRQ_SET_UNMASK or by signalling an eventfd
+ * given with %PCIPASS_IRQ_SET_UNMASK_EVENTFD (KVM's resamplefd). When the
+ * device supports INTx masking (PCI 2.3), the line may be shared with other
+ * devices; otherwise pcipass needs it exclusively.
+ *
+ * MSI and MSI-X are refused (``EPERM``) unless the device's IOMMU group
+ * isolates MSI writes (interrupt remapping), because a device could forge
+ * any interrupt otherwise; the admin may override this with the module
+ * parameter ``allow_unsafe_interrupts=1``, which taints the kernel. Without
+ * an IOMMU they are always refused: only INTx is available.
+ */
+
+/**
+ * enum pcipass_irq_type - interrupt types of a device
+ * @PCIPASS_IRQ_INTX: the legacy INTx line; one vector
+ * @PCIPASS_IRQ_MSI: MSI vectors
+ * @PCIPASS_IRQ_MSIX: MSI-X vectors
+ * @PCIPASS_IRQ_ERR: reserved for AER error reporting; no vectors yet
+ * @PCIPASS_IRQ_REQ: reserved for device release requests; no vectors yet
+ * @PCIPASS_IRQ_NUM_TYPES: number of types
+ */
+enum pcipass_irq_type {
+	PCIPASS_IRQ_INTX = 0,
+	PCIPASS_IRQ_MSI = 1,
+	PCIPASS_IRQ_MSIX = 2,
+	PCIPASS_IRQ_ERR = 3,
+	PCIPASS_IRQ_REQ = 4,
+	PCIPASS_IRQ_NUM_TYPES = 5,
+};
+
+/**
+ * enum pcipass_irq_info_flags - properties of an interrupt type
+ * @PCIPASS_IRQ_INFO_EVENTFD: vectors can be delivered to eventfds
+ * @PCIPASS_IRQ_INFO_MASKABLE: vectors can be masked and unmasked
+ * @PCIPASS_IRQ_INFO_AUTOMASKED: each interrupt masks its vector until it
+ *	is unmasked (INTx)
+ * @PCIPASS_IRQ_INFO_SHARED: the line can be shared with other devices
+ *	(the device supports PCI 2.3 INTx masking)
+ * @PCIPASS_IRQ_INFO_ENABLED: the type is enabled now
+ * @PCIPASS_IRQ_INFO_NOT_ALLOWED: the type exists but enabling it would be
+ *	refused (no IOMMU, or no MSI isolation without the admin's opt-in)
+ */
+enum pcipass_irq_info_flags {
+	PCIPASS_IRQ_INFO_EVENTFD = 1 << 0,
+	PCIPASS_IRQ_INFO_MASKABLE = 1 << 1,
+	PCIPASS_IRQ_INFO_AUTOMASKED = 1 << 2,
+	PCIPASS_IRQ_INFO_SHARED = 1 << 3,
+	PCIPASS_IRQ_INFO_ENABLED = 1 << 4,
+	PCIPASS_IRQ_INFO_NOT_ALLOWED = 1 << 5,
+};
+
+/**
+ * struct pcipass_irq_info - ioctl(PCIPASS_DEVICE_GET_IRQ_INFO) on a device
+ * @size: sizeof(struct pcipass_irq_info)
+ * @flags: must be 0
+ * @type: &enum pcipass_irq_type to describe
+ * @count: output: number of vectors the device supports (0: none)
+ * @info_flags: output: &enum pcipass_irq_info_flags
+ * @enabled_count: output: vectors enabled now, 0 when the type is off
+ *
+ * Return: 0 or an errno: ``EINVAL`` unknown @type; ``ENODEV`` the device
+ * was detached.
+ */
+struct pcipass_irq_info {
+	__u32 size;
+	__u32 flags;
+	__u32 type;
+	__u32 count;
+	__u32 info_flags;
+	__u32 enabled_count;
+};
+
+#define PCIPASS_DEVICE_GET_IRQ_INFO \
+	_IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_GET_IRQ_INFO)
+
+/**
+ * enum pcipass_irq_set_action - what PCIPASS_DEVICE_SET_IRQS does (exactly
+ * one per call, in &struct pcipass_irq_set.flags)
+ * @PCIPASS_IRQ_SET_ENABLE: enable @type with vectors 0 to @count - 1;
+ *	@start must be 0. Fails with ``EBUSY`` while another type is enabled.
+ * @PCIPASS_IRQ_SET_DISABLE: disable @type: free its vectors, drop every
+ *	eventfd; @start and @count must be 0.
+ * @PCIPASS_IRQ_SET_EVENTFD: @data points to @count ``__s32`` eventfd file
+ *	descriptors for vectors @start to @start + @count - 1; -1 removes a
+ *	vector's eventfd.
+ * @PCIPASS_IRQ_SET_TRIGGER: signal the vectors as if the device had raised
+ *	them (a loopback for tests and VMMs); masking applies.
+ * @PCIPASS_IRQ_SET_MASK: mask the vectors.
+ * @PCIPASS_IRQ_SET_UNMASK: unmask the vectors; a vector that fired while
+ *	masked is signalled now.
+ * @PCIPASS_IRQ_SET_UNMASK_EVENTFD: INTx only: @data points to one ``__s32``
+ *	eventfd (or -1 to remove it); signalling it unmasks INTx.
+ */
+enum pcipass_irq_set_action {
+	PCIPASS_IRQ_SET_ENABLE = 1 << 0,
+	PCIPASS_IRQ_SET_DISABLE = 1 << 1,
+	PCIPASS_IRQ_SET_EVENTFD = 1 << 2,
+	PCIPASS_IRQ_SET_TRIGGER = 1 << 3,
+	PCIPASS_IRQ_SET_MASK = 1 << 4,
+	PCIPASS_IRQ_SET_UNMASK = 1 << 5,
+	PCIPASS_IRQ_SET_UNMASK_EVENTFD = 1 << 6,
+};
+
+/**
+ * struct pcipass_irq_set - ioctl(PCIPASS_DEVICE_SET_IRQS) on a device
+ * @size: sizeof(struct pcipass_irq_set)
+ * @flags: exactly one &enum pcipass_irq_set_action
+ * @type: &enum pcipass_irq_type
+ * @start: first vector
+ * @count: number of vectors
+ * @__reserved: must be 0
+ * @data: user pointer to the eventfd array of %PCIPASS_IRQ_SET_EVENTFD and
+ *	%PCIPASS_IRQ_SET_UNMASK_EVENTFD, else 0
+ *
+ * A failed call changes nothing.
+ *
+ * Return: 0 or an errno: ``EINVAL`` not exactly one action, an unknown
+ * @type, a vector range outside the device's (or, once enabled, outside the
+ * enabled vectors), a type that is not enabled, @data given where it is not
+ * used, a file descriptor that is not an eventfd (``EBADF`` when it is not
+ * a file descriptor at all); ``EBUSY`` another type is enabled, or the INTx
+ * line is taken by a device that cannot share it; ``EPERM`` MSI or MSI-X
+ * without isolation (see above) or without an IOMMU; ``ENODEV`` the device
+ * was detached or has no vector of @type; ``ENOSPC`` the platform has no
+ * interrupt vectors left.
+ */
+struct pcipass_irq_set {
+	__u32 size;
+	__u32 flags;
+	__u32 type;
+	__u32 start;
+	__u32 count;
+	__u32 __reserved;
+	__aligned_u64 data;
+};
+
+#define PCIPASS_DEVICE_SET_IRQS _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_SET_IRQS)
 
 #endif /* _UAPI_LINUX_PCIPASS_H */

@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Interrupts of attached devices: INTx, MSI and MSI-X delivered to
+ * eventfds from the hard interrupt handler, per-vector masking with
+ * delivery of what fired while masked, INTx automasking and its unmask
+ * eventfd, the MSI isolation rule, and the ordered tear-down of all that
+ * (PCIPASS_DEVICE_GET_IRQ_INFO, PCIPASS_DEVICE_SET_IRQS).
+ *
+ * Locking: the set of vectors changes under the context's lock. The state a
+ * handler reads (mask, pending, trigger) is under &pcipass_device.irq_lock,
+ * and eventfds are signalled after dropping it, so that the wake-up path of
+ * an eventfd never nests inside irq_lock. An eventfd that is replaced is
+ * released only after synchronize_irq() and the INTx work are done with it.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/eventfd.h>
+#include <linux/file.h>
+#include <linux/interrupt.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/panic.h>
+#include <linux/pci.h>
+#include <linux/pcipass.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "pcipass.h"
+
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts, "Allow MSI and MSI-X for devices whose IOMMU group does not isolate MSI (no interrupt remapping): a device can then forge interrupts. Taints the kernel. Default: off");
+
+/* An upper bound on vectors, far above what PCI allows (2048 for MSI-X). */
+#define PCIPASS_IRQ_MAX_VECTORS	2048
+
+/**
+ * pcipass_irq_unsafe_allowed() - the admin's MSI isolation override
+ *
+ * Return: the value of the allow_unsafe_interrupts module parameter.
+ */
+bool pcipass_irq_unsafe_allowed(void)
+{
+	return READ_ONCE(allow_unsafe_interrupts);
+}
+
+/* Vectors a device has of @type; 0 when none. */
+static u32 pcipass_irq_type_count(struct pci_dev *pdev, u32 type)
+{
+	int n;
+
+	switch (type) {
+	case PCIPASS_IRQ_INTX:
+		return pdev->pin && pdev->irq ? 1 : 0;
+	case PCIPASS_IRQ_MSI:
+		n = pci_msi_vec_count(pdev);
+		return n > 0 ? n : 0;
+	case PCIPASS_IRQ_MSIX:
+		n = pci_msix_vec_count(pdev);
+		return n > 0 ? n : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Is MSI allowed for this device in this context? 0 or -EPERM. */
+static int pcipass_msi_allowed(struct pcipass_device *pdevice, bool log)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	struct iommu_group *group;
+	bool isolated;
+
+	if (pdevice->ctx->mode != PCIPASS_CTX_MODE_IOMMU) {
+		if (log)
+			pci_warn(pdev, "MSI refused: no IOMMU, so no bus mastering: only INTx is available\n");
+		return -EPERM;
+	}
+	group = iommu_group_get(&pdev->dev);
+	isolated = group && iommu_group_has_isolated_msi(group);
+	iommu_group_put(group);
+	if (isolated)
+		return 0;
+	if (!pcipass_irq_unsafe_allowed()) {
+		if (log)
+			pci_warn(pdev, "MSI refused: the IOMMU does not isolate MSI (no interrupt remapping); load pcipass with allow_unsafe_interrupts=1 to allow it anyway\n");
+		return -EPERM;
+	}
+	if (log) {
+		pci_warn(pdev, "UNSAFE: MSI enabled without interrupt isolation (allow_unsafe_interrupts=1): the device can forge interrupts; tainting the kernel\n");
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+	}
+	return 0;
+}
+
+static void pcipass_irq_signal(struct eventfd_ctx *trigger)
+{
+	if (trigger)
+		eventfd_signal(trigger);
+}
+
+/*
+ * With irq_lock held: account a vector firing. Returns the eventfd to
+ * signal once the lock is dropped, or NULL when the vector is masked (it is
+ * then pending) or has no eventfd.
+ */
+static struct eventfd_ctx *pcipass_irq_fire(struct pcipass_irq_vector *vec)
+{
+	lockdep_assert_held(&vec->pdevice->irq_lock);
+
+	if (vec->masked) {
+		vec->pending = true;
+		return NULL;
+	}
+	vec->delivered++;
+	return vec->trigger;
+}
+
+static irqreturn_t pcipass_msi_handler(int irq, void *arg)
+{
+	struct pcipass_irq_vector *vec = arg;
+	struct eventfd_ctx *trigger;
+
+	spin_lock(&vec->pdevice->irq_lock);
+	trigger = pcipass_irq_fire(vec);
+	spin_unlock(&vec->pdevice->irq_lock);
+	pcipass_irq_signal(trigger);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t pcipass_intx_handler(int irq, void *arg)
+{
+	struct pcipass_irq_vector *vec = arg;
+	struct pcipass_device *pdevice = vec->pdevice;
+	struct eventfd_ctx *trigger = NULL;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pdevice->irq_lock, flags);
+	if (pdevice->intx_shared) {
+		/* Not ours, or already masked: leave it to the others. */
+		if (!pci_check_and_mask_intx(pdevice->pdev)) {
+			spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+			return IRQ_NONE;
+		}
+	} else {
+		disable_irq_nosync(irq);
+	}
+	/* Automask: the guest unmasks once it has serviced the device. */
+	if (!vec->masked) {
+		vec->delivered++;
+		trigger = vec->trigger;
+	}
+	vec->masked = true;
+	spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+	pcipass_irq_signal(trigger);
+	return IRQ_HANDLED;
+}
+
+/* With irq_lock held: mask INTx at the device (or the line). */
+static void pcipass_intx_mask_locked(struct pcipass_device *pdevice)
+{
+	struct pcipass_irq_vector *vec = &pdevice->irqs[0];
+
+	if (vec->masked)
+		return;
+	if (pdevice->intx_shared)
+		pci_intx(pdevice->pdev, 0);
+	else
+		disable_irq_nosync(vec->irq);
+	vec->masked = true;
+}
+
+/*
+ * With irq_lock held: unmask INTx. Returns true when the device still
+ * asserts it: it then stays masked and counts as a new interrupt.
+ */
+static bool pcipass_intx_unmask_locked(struct pcipass_device *pdevice)
+{
+	struct pcipass_irq_vector *vec = &pdevice->irqs[0];
+
+	if (!vec->masked)
+		return false;
+	vec->masked = false;
+	if (!pdevice->intx_shared) {
+		enable_irq(vec->irq);
+		return false;
+	}
+	if (!pci_check_and_unmask_intx(pdevice->pdev)) {
+		vec->masked = true;
+		vec->delivered++;
+		return true;
+	}
+	return false;
+}
+
+static void pcipass_intx_deliver_work(struct work_struct *work)
+{
+	struct pcipass_device *pdevice =
+		container_of(work, struct pcipass_device, intx_deliver);
+	struct eventfd_ctx *trigger;
+	unsigned long flags;
+
+	spin_lock_irqsave(&pdevice->irq_lock, flags);
+	trigger = pdevice->irqs ? pdevice->irqs[0].trigger : NULL;
+	spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+	pcipass_irq_signal(trigger);
+}
+
+/* Wake-up of the INTx unmask eventfd: runs under the eventfd's lock. */
+static int pcipass_intx_unmask_wake(wait_queue_entry_t *wait,
+				    unsigned int mode, int sync, void *key)
+{
+	struct pcipass_device *pdevice =
+		container_of(wait, struct pcipass_device, intx_unmask_wait);
+	__poll_t events = key_to_poll(key);
+	unsigned long flags;
+	bool again;
+	u64 cnt;
+
+	if (!(events & EPOLLIN))
+		return 0;
+	eventfd_ctx_do_read(pdevice->intx_unmask, &cnt);
+	spin_lock_irqsave(&pdevice->irq_lock, flags);
+	again = pdevice->irqs && pcipass_intx_unmask_locked(pdevice);
+	spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+	/* Signalling another eventfd from here would nest eventfd locks. */
+	if (again)
+		schedule_work(&pdevice->intx_deliver);
+	return 0;
+}
+
+static void pcipass_intx_unmask_queue(struct file *file,
+				      wait_queue_head_t *wqh, poll_table *pt)
+{
+	struct pcipass_device *pdevice =
+		container_of(pt, struct pcipass_device, intx_unmask_pt);
+
+	add_wait_queue(wqh, &pdevice->intx_unmask_wait);
+}
+
+/* With the context lock: remove the INTx unmask eventfd, if any. */
+static void pcipass_intx_unmask_fd_clear(struct pcipass_device *pdevice)
+{
+	u64 cnt;
+
+	if (!pdevice->intx_unmask)
+		return;
+	eventfd_ctx_remove_wait_queue(pdevice->intx_unmask,
+				      &pdevice->intx_unmask_wait, &cnt);
+	flush_work(&pdevice->intx_deliver);
+	eventfd_ctx_put(pdevice->intx_unmask);
+	pdevice->intx_unmask = NULL;
+}
+
+static int pcipass_intx_unmask_fd_set(struct pcipass_device *pdevice, int fd)
+{
+	struct eventfd_ctx *ctx;
+	__poll_t events;
+	struct file *file;
+
+	pcipass_intx_unmask_fd_clear(pdevice);
+	if (fd < 0)
+		return 0;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	ctx = eventfd_ctx_fileget(file);
+	if (IS_ERR(ctx)) {
+		fput(file);
+		return PTR_ERR(ctx);
+	}
+	pdevice->intx_unmask = ctx;
+	init_waitqueue_func_entry(&pdevice->intx_unmask_wait,
+				  pcipass_intx_unmask_wake);
+	init_poll_funcptr(&pdevice->intx_unmask_pt, pcipass_intx_unmask_queue);
+	events = vfs_poll(file, &pdevice->intx_unmask_pt);
+	fput(file);
+	/* Signalled before we listened: act on it now. */
+	if (events & EPOLLIN)
+		pcipass_intx_unmask_wake(&pdevice->intx_unmask_wait, 0, 0,
+					 poll_to_key(EPOLLIN));
+	return 0;
+}
+
+static int pcipass_irq_request(struct pcipass_device *pdevice,
+			       struct pcipass_irq_vector *vec, u32 type,
+			       unsigned int index)
+{
+	static const char * const type_names[] = {
+		[PCIPASS_IRQ_INTX] = "intx",
+		[PCIPASS_IRQ_MSI] = "msi",
+		[PCIPASS_IRQ_MSIX] = "msix",
+	};
+	struct pci_dev *pdev = pdevice->pdev;
+	unsigned long irqflags = 0;
+	irq_handler_t handler = pcipass_msi_handler;
+	int ret;
+
+	vec->pdevice = pdevice;
+	snprintf(vec->name, sizeof(vec->name), "pcipass-%s[%u](%s)",
+		 type_names[type], index, pci_name(pdev));
+	if (type == PCIPASS_IRQ_INTX) {
+		vec->irq = pdev->irq;
+		handler = pcipass_intx_handler;
+		if (pdevice->intx_shared)
+			irqflags |= IRQF_SHARED;
+	} else {
+		ret = pci_irq_vector(pdev, index);
+		if (ret < 0)
+			return ret;
+		vec->irq = ret;
+	}
+	ret = request_irq(vec->irq, handler, irqflags, vec->name, vec);
+	if (ret)
+		return ret;
+	vec->requested = true;
+	return 0;
+}
+
+/* With the context lock: free every vector, drop every eventfd. */
+static void pcipass_irq_teardown(struct pcipass_device *pdevice)
+{
+	struct pcipass_irq_vector *vecs = pdevice->irqs;
+	unsigned long flags;
+	u32 i;
+
+	if (!vecs)
+		return;
+
+	if (pdevice->irq_type == PCIPASS_IRQ_INTX) {
+		pcipass_intx_unmask_fd_clear(pdevice);
+		/*
+		 * Leave the device masked. An exclusive line may be left
+		 * disabled: the next request_irq() starts it afresh.
+		 */
+		spin_lock_irqsave(&pdevice->irq_lock, flags);
+		pci_intx(pdevice->pdev, 0);
+		spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+	}
+	/* free_irq() waits for a running handler. */
+	for (i = 0; i < pdevice->irq_count; i++)
+		if (vecs[i].requested)
+			free_irq(vecs[i].irq, &vecs[i]);
+	flush_work(&pdevice->intx_deliver);
+	if (pdevice->irq_type != PCIPASS_IRQ_INTX)
+		pci_free_irq_vectors(pdevice->pdev);
+
+	spin_lock_irqsave(&pdevice->irq_lock, flags);
+	pdevice->irqs = NULL;
+	spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+	for (i = 0; i < pdevice->irq_count; i++)
+		if (vecs[i].trigger)
+			eventfd_ctx_put(vecs[i].trigger);
+	kfree(vecs);
+	pdevice->irq_count = 0;
+	pdevice->irq_type = PCIPASS_IRQ_NONE;
+}
+
+static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
+			      u32 count)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	struct pcipass_irq_vector *vecs;
+	unsigned int pci_flags;
+	u32 i;
+	int ret;
+
+	if (type == PCIPASS_IRQ_MSI || type == PCIPASS_IRQ_MSIX) {
+		ret = pcipass_msi_allowed(pdevice, true);
+		if (ret)
+			return ret;
+	}
+
+	vecs = kcalloc(count, sizeof(*vecs), GFP_KERNEL_ACCOUNT);
+	if (!vecs)
+		return -ENOMEM;
+
+	if (type == PCIPASS_IRQ_INTX) {
+		pdevice->intx_shared = pci_intx_mask_supported(pdev);
+		pci_intx(pdev, 1);
+	} else {
+		pci_flags = type == PCIPASS_IRQ_MSI ? PCI_IRQ_MSI : PCI_IRQ_MSIX;
+		ret = pci_alloc_irq_vectors(pdev, count, count, pci_flags);
+		if (ret < 0)
+			goto err_free_vecs;
+	}
+
+	/* Publish before requesting: a shared INTx may fire at once. */
+	pdevice->irqs = vecs;
+	pdevice->irq_count = count;
+	pdevice->irq_type = type;
+	for (i = 0; i < count; i++) {
+		ret = pcipass_irq_request(pdevice, &vecs[i], type, i);
+		if (ret)
+			goto err_teardown;
+	}
+	return 0;
+
+err_teardown:
+	pcipass_irq_teardown(pdevice);
+	return ret;
+err_free_vecs:
+	kfree(vecs);
+	return ret;
+}
+
+/* Resolve @count eventfds from user space; all or nothing. */
+static int pcipass_irq_get_eventfds(u64 data, u32 count,
+				    struct eventfd_ctx **ctxs)
+{
+	s32 __user *ufds = u64_to_user_ptr(data);
+	u32 i;
+	int ret;
+
+	for (i = 0; i < count; i++) {
+		s32 fd;
+
+		if (get_user(fd, &ufds[i])) {
+			ret = -EFAULT;
+			goto err_put;
+		}
+		if (fd == -1) {
+			ctxs[i] = NULL;
+			continue;
+		}
+		if (fd < 0) {
+			ret = -EBADF;
+			goto err_put;
+		}
+		ctxs[i] = eventfd_ctx_fdget(fd);
+		if (IS_ERR(ctxs[i])) {
+			ret = PTR_ERR(ctxs[i]);
+			goto err_put;
+		}
+	}
+	return 0;
+
+err_put:
+	while (i--)
+		if (ctxs[i])
+			eventfd_ctx_put(ctxs[i]);
+	return ret;
+}
+
+static int pcipass_irq_set_eventfds(struct pcipass_device *pdevice,
+				    u32 start, u32 count, u64 data)
+{
+	struct eventfd_ctx **ctxs;
+	unsigned long flags;
+	u32 i;
+	int ret;
+
+	ctxs = kcalloc(count, sizeof(*ctxs), GFP_KERNEL);
+	if (!ctxs)
+		return -ENOMEM;
+	ret = pcipass_irq_get_eventfds(data, count, ctxs);
+	if (ret)
+		goto out_free;
+
+	/* Swap them in; ctxs[] then holds the old ones. */
+	spin_lock_irqsave(&pdevice->irq_lock, flags);
+	for (i = 0; i < count; i++)
+		swap(pdevice->irqs[start + i].trigger, ctxs[i]);
+	spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+
+	/* A handler that read an old eventfd is done with it after this. */
+	for (i = 0; i < count; i++)
+		synchronize_irq(pdevice->irqs[start + i].irq);
+	flush_work(&pdevice->intx_deliver);
+	for (i = 0; i < count; i++)
+		if (ctxs[i])
+			eventfd_ctx_put(ctxs[i]);
+out_free:
+	kfree(ctxs);
+	return ret;
+}
+
+static void pcipass_irq_mask_range(struct pcipass_device *pdevice,
+				   u32 start, u32 count, bool mask)
+{
+	struct eventfd_ctx *trigger;
+	unsigned long flags;
+	u32 i;
+
+	for (i = start; i < start + count; i++) {
+		struct pcipass_irq_vector *vec = &pdevice->irqs[i];
+
+		trigger = NULL;
+		spin_lock_irqsave(&pdevice->irq_lock, flags);
+		if (pdevice->irq_type == PCIPASS_IRQ_INTX && mask) {
+			pcipass_intx_mask_locked(pdevice);
+		} else if (pdevice->irq_type == PCIPASS_IRQ_INTX) {
+			/* Still asserted, or triggered while masked. */
+			if (pcipass_intx_unmask_locked(pdevice) || vec->pending)
+				trigger = vec->trigger;
+			vec->pending = false;
+		} else {
+			vec->masked = mask;
+			if (!mask && vec->pending) {
+				vec->pending = false;
+				vec->delivered++;
+				trigger = vec->trigger;
+			}
+		}
+		spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+		/* The context lock keeps the eventfd alive. */
+		pcipass_irq_signal(trigger);
+	}
+}
+
+static void pcipass_irq_trigger_range(struct pcipass_device *pdevice,
+				      u32 start, u32 count)
+{
+	struct eventfd_ctx *trigger;
+	unsigned long flags;
+	u32 i;
+
+	for (i = start; i < start + count; i++) {
+		struct pcipass_irq_vector *vec = &pdevice->irqs[i];
+
+		spin_lock_irqsave(&pdevice->irq_lock, flags);
+		trigger = pcipass_irq_fire(vec);
+		spin_unlock_irqrestore(&pdevice->irq_lock, flags);
+		pcipass_irq_signal(trigger);
+	}
+}
+
+/**
+ * pcipass_irq_info() - PCIPASS_DEVICE_GET_IRQ_INFO on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_irq_info
+ *
+ * Return: 0 or an errno documented with &struct pcipass_irq_info.
+ */
+int pcipass_irq_info(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_irq_info *cmd = ucmd->cmd;
+	struct pcipass_device *pdevice = ucmd->dev;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pci_dev *pdev = pdevice->pdev;
+	u32 flags = 0;
+
+	if (cmd->type >= PCIPASS_IRQ_NUM_TYPES)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (!pdevice->ppci) {
+		mutex_unlock(&ctx->lock);
+		return -ENODEV;
+	}
+	cmd->count = pcipass_irq_type_count(pdev, cmd->type);
+	if (cmd->count)
+		flags |= PCIPASS_IRQ_INFO_EVENTFD | PCIPASS_IRQ_INFO_MASKABLE;
+	if (cmd->type == PCIPASS_IRQ_INTX && cmd->count) {
+		flags |= PCIPASS_IRQ_INFO_AUTOMASKED;
+		if (pci_intx_mask_supported(pdev))
+			flags |= PCIPASS_IRQ_INFO_SHARED;
+	}
+	if ((cmd->type == PCIPASS_IRQ_MSI || cmd->type == PCIPASS_IRQ_MSIX) &&
+	    cmd->count && pcipass_msi_allowed(pdevice, false))
+		flags |= PCIPASS_IRQ_INFO_NOT_ALLOWED;
+	cmd->enabled_count = 0;
+	if (pdevice->irq_type == cmd->type) {
+		flags |= PCIPASS_IRQ_INFO_ENABLED;
+		cmd->enabled_count = pdevice->irq_count;
+	}
+	cmd->info_flags = flags;
+	mutex_unlock(&ctx->lock);
+	return pcipass_ucmd_respond(ucmd);
+}
+
+/* Validate a vector range against the enabled vectors of @type. */
+static int pcipass_irq_check_range(struct pcipass_device *pdevice,
+				   const struct pcipass_irq_set *cmd)
+{
+	if (pdevice->irq_type != cmd->type)
+		return -EINVAL;
+	if (!cmd->count || cmd->start >= pdevice->irq_count ||
+	    cmd->count > pdevice->irq_count - cmd->start)
+		return -EINVAL;
+	return 0;
+}
+
+static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
+				  const struct pcipass_irq_set *cmd)
+{
+	u32 action = cmd->flags;
+	u32 max;
+	int ret;
+	s32 fd;
+
+	switch (action) {
+	case PCIPASS_IRQ_SET_ENABLE:
+		max = pcipass_irq_type_count(pdevice->pdev, cmd->type);
+		if (!max)
+			return -ENODEV;
+		if (cmd->start || !cmd->count || cmd->count > max)
+			return -EINVAL;
+		if (pdevice->irq_type != PCIPASS_IRQ_NONE)
+			return -EBUSY;
+		return pcipass_irq_enable(pdevice, cmd->type, cmd->count);
+	case PCIPASS_IRQ_SET_DISABLE:
+		if (cmd->start || cmd->count || pdevice->irq_type != cmd->type)
+			return -EINVAL;
+		pcipass_irq_teardown(pdevice);
+		return 0;
+	case PCIPASS_IRQ_SET_UNMASK_EVENTFD:
+		if (cmd->type != PCIPASS_IRQ_INTX || cmd->start ||
+		    cmd->count != 1 || pdevice->irq_type != PCIPASS_IRQ_INTX)
+			return -EINVAL;
+		if (get_user(fd, (s32 __user *)u64_to_user_ptr(cmd->data)))
+			return -EFAULT;
+		if (fd < -1)
+			return -EBADF;
+		return pcipass_intx_unmask_fd_set(pdevice, fd);
+	}
+
+	ret = pcipass_irq_check_range(pdevice, cmd);
+	if (ret)
+		return ret;
+
+	switch (action) {
+	case PCIPASS_IRQ_SET_EVENTFD:
+		return pcipass_irq_set_eventfds(pdevice, cmd->start, cmd->count,
+						cmd->data);
+	case PCIPASS_IRQ_SET_TRIGGER:
+		pcipass_irq_trigger_range(pdevice, cmd->start, cmd->count);
+		return 0;
+	case PCIPASS_IRQ_SET_MASK:
+	case PCIPASS_IRQ_SET_UNMASK:
+		pcipass_irq_mask_range(pdevice, cmd->start, cmd->count,
+				       action == PCIPASS_IRQ_SET_MASK);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/**
+ * pcipass_irq_set() - PCIPASS_DEVICE_SET_IRQS on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_irq_set
+ *
+ * Return: 0 or an errno documented with &struct pcipass_irq_set.
+ */
+int pcipass_irq_set(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_irq_set *cmd = ucmd->cmd;
+	struct pcipass_device *pdevice = ucmd->dev;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+	bool uses_data;
+	int ret;
+
+	if (hweight32(cmd->flags) != 1 || cmd->__reserved ||
+	    cmd->type >= PCIPASS_IRQ_NUM_TYPES ||
+	    cmd->count > PCIPASS_IRQ_MAX_VECTORS)
+		return -EINVAL;
+	uses_data = cmd->flags & (PCIPASS_IRQ_SET_EVENTFD |
+				  PCIPASS_IRQ_SET_UNMASK_EVENTFD);
+	if (uses_data != !!cmd->data)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (pdevice->ppci)
+		ret = pcipass_irq_set_locked(pdevice, cmd);
+	else
+		ret = -ENODEV;
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/**
+ * pcipass_irq_init() - set up the interrupt state of a new attachment
+ * @pdevice: the attachment
+ */
+void pcipass_irq_init(struct pcipass_device *pdevice)
+{
+	spin_lock_init(&pdevice->irq_lock);
+	pdevice->irq_type = PCIPASS_IRQ_NONE;
+	INIT_WORK(&pdevice->intx_deliver, pcipass_intx_deliver_work);
+}
+
+/**
+ * pcipass_irq_release() - free every interrupt of a device being detached
+ * @pdevice: the attachment, with the context lock held
+ */
+void pcipass_irq_release(struct pcipass_device *pdevice)
+{
+	lockdep_assert_held(&pdevice->ctx->lock);
+	pcipass_irq_teardown(pdevice);
+}
