@@ -37,8 +37,9 @@ module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-6.12.*-amd64 or set KDIR" >&2; exit 1; }
 	$(KBUILD) modules
 
+# Static, so that it also runs in the test VMs' busybox initramfs.
 tool:
-	$(MAKE) -C tools/pcipass
+	$(MAKE) -C tools/pcipass STATIC=1
 
 selftests:
 	$(MAKE) -C tests/selftests SRCTREE=$(SRCTREE)
@@ -73,9 +74,11 @@ w1:
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 check:
-	@tests/vm/check.sh
+	@tests/check.sh
 
 demo:
+	@tests/vm/deps.sh
+	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
 	@tests/vm/demo.sh
 
 clean:

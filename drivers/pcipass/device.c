@@ -49,8 +49,14 @@ static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	device_lock_assert(&pdev->dev);
 	lockdep_assert_held(&ctx->lock);
 
-	/* No interrupt and no DMA may be in flight from here. */
+	/* No interrupt, no BAR access and no DMA may be in flight from here. */
 	pcipass_irq_release(pdevice);
+	pdevice->ppci->attached = NULL;
+	pdevice->ppci = NULL;
+	pcipass_bars_block(pdevice);
+	pcipass_reset_on_detach(pdevice);
+	pcipass_regions_release(pdevice);
+	pcipass_config_free(pdevice);
 	pcipass_device_quiesce(pdev);
 	if (pdevice->pgroup) {
 		pcipass_domain_detach_group(ctx, pdevice->pgroup);
@@ -59,8 +65,6 @@ static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	}
 	list_del_init(&pdevice->node);
 	ctx->num_devices--;
-	pdevice->ppci->attached = NULL;
-	pdevice->ppci = NULL;
 	pci_info(pdev, "detached from its context\n");
 }
 
@@ -97,6 +101,9 @@ static const struct file_operations pcipass_device_fops = {
 	.release = pcipass_device_release,
 	.unlocked_ioctl = pcipass_device_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.read = pcipass_device_read,
+	.write = pcipass_device_write,
+	.mmap = pcipass_device_mmap,
 	.llseek = noop_llseek,
 };
 
@@ -119,6 +126,12 @@ int pcipass_device_get_info(struct pcipass_ucmd *ucmd)
 	cmd->caps = 0;
 	if (ctx->mode != PCIPASS_CTX_MODE_IOMMU)
 		cmd->caps |= PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN;
+	if (pcipass_reset_available(pdev))
+		cmd->caps |= PCIPASS_DEVICE_RESET_AVAILABLE;
+	if (pdevice->msix_mmap_ok)
+		cmd->caps |= PCIPASS_DEVICE_MSIX_MMAP;
+	cmd->num_regions = PCIPASS_NUM_REGIONS;
+	cmd->bus_master_refusals = pdevice->bus_master_refusals;
 	mutex_unlock(&ctx->lock);
 	if (!attached)
 		return -ENODEV;
@@ -132,6 +145,20 @@ int pcipass_device_get_info(struct pcipass_ucmd *ucmd)
 	cmd->vendor = pdev->vendor;
 	cmd->device = pdev->device;
 	return pcipass_ucmd_respond(ucmd);
+}
+
+/* May the VMM map and write the MSI-X table? Only when MSI is isolated. */
+static bool pcipass_msix_isolated(struct pcipass_device *pdevice)
+{
+	struct iommu_group *group;
+	bool isolated;
+
+	if (pdevice->ctx->mode != PCIPASS_CTX_MODE_IOMMU)
+		return false;
+	group = iommu_group_get(&pdevice->pdev->dev);
+	isolated = group && iommu_group_has_isolated_msi(group);
+	iommu_group_put(group);
+	return isolated;
 }
 
 /* Find a device by address; a reference is returned. */
@@ -271,6 +298,7 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	pdevice->ctx = ctx;
 	pdevice->pdev = pdev;
 	INIT_LIST_HEAD(&pdevice->node);
+	init_rwsem(&pdevice->memory_lock);
 	pcipass_irq_init(pdevice);
 
 	group = iommu_group_get(&pdev->dev);
@@ -289,17 +317,31 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	/* Decoding is on from here, bus mastering is the VMM's to ask for. */
 	pci_clear_master(pdev);
 
+	ret = pcipass_regions_init(pdevice, pcipass_msix_isolated(pdevice));
+	if (ret)
+		goto err_disable;
+	ret = pcipass_reset_on_attach(pdevice);
+	if (ret)
+		goto err_release_regions;
+	ret = pcipass_config_init(pdevice);
+	if (ret)
+		goto err_restore;
+
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		ret = fd;
-		goto err_disable;
+		goto err_free_config;
 	}
-	file = anon_inode_getfile("[pcipass-device]", &pcipass_device_fops,
-				  pdevice, O_RDWR);
+	/* An inode of its own: its mappings can be zapped alone. */
+	file = anon_inode_create_getfile("[pcipass-device]",
+					 &pcipass_device_fops, pdevice, O_RDWR,
+					 NULL);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
 		goto err_put_fd;
 	}
+	file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
+	pdevice->file = file;
 
 	cmd->out_device_fd = fd;
 	ret = pcipass_ucmd_respond(ucmd);
@@ -312,6 +354,7 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	ctx->num_devices++;
 	pdevice->ppci = ppci;
 	ppci->attached = pdevice;
+	pcipass_bars_unblock(pdevice);
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdev->dev);
 	fd_install(fd, file);
@@ -325,6 +368,12 @@ err_put_file:
 	fput(file);
 err_put_fd:
 	put_unused_fd(fd);
+err_free_config:
+	pcipass_config_free(pdevice);
+err_restore:
+	pcipass_reset_on_detach(pdevice);
+err_release_regions:
+	pcipass_regions_release(pdevice);
 err_disable:
 	pcipass_device_quiesce(pdev);
 err_undo_attach:

@@ -24,7 +24,7 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 /* What this build implements, reported in struct pcipass_info.features. */
 #define PCIPASS_FEATURES_SUPPORTED \
 	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
-	 PCIPASS_FEATURE_IRQS)
+	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -82,6 +82,8 @@ union pcipass_ucmd_buffer {
 	struct pcipass_device_info device_info;
 	struct pcipass_irq_info irq_info;
 	struct pcipass_irq_set irq_set;
+	struct pcipass_region_info region_info;
+	struct pcipass_device_reset reset;
 };
 
 /**
@@ -134,7 +136,7 @@ static const struct pcipass_ioctl_op pcipass_ctx_ioctl_ops[] = {
 
 static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_INFO, pcipass_device_get_info,
-			 struct pcipass_device_info, caps, 0),
+			 struct pcipass_device_info, bus_master_refusals, 0),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_IRQ_INFO, pcipass_irq_info,
 			 struct pcipass_irq_info, enabled_count, 0),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_SET_IRQS, pcipass_irq_set,
@@ -143,6 +145,10 @@ static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
 			 PCIPASS_IRQ_SET_EVENTFD | PCIPASS_IRQ_SET_TRIGGER |
 			 PCIPASS_IRQ_SET_MASK | PCIPASS_IRQ_SET_UNMASK |
 			 PCIPASS_IRQ_SET_UNMASK_EVENTFD),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_REGION_INFO, pcipass_region_info,
+			 struct pcipass_region_info, offset, 0),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_RESET, pcipass_device_reset,
+			 struct pcipass_device_reset, flags, 0),
 };
 
 /*

@@ -13,7 +13,9 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/pcipass.h>
 #include <linux/rbtree.h>
+#include <linux/rwsem.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -27,6 +29,49 @@ struct pcipass_device;
 
 /* &pcipass_device.irq_type when no interrupt type is enabled. */
 #define PCIPASS_IRQ_NONE	U32_MAX
+
+/* &pcipass_vconfig.bar_flags of the upper half of a 64-bit BAR. */
+#define PCIPASS_BAR_UPPER	BIT(31)
+
+/**
+ * struct pcipass_vconfig - the virtual config space of an attached device
+ * @shadow: the values of the virtual bits (and a snapshot of the rest)
+ * @virt: per byte, the bits read from and written to @shadow
+ * @write: per byte, the bits a VMM may write
+ * @size: bytes of config space: 256, or 4096 for PCI Express
+ * @bar_size: sizes of BARs 0-5 and of the ROM (index 6)
+ * @bar_flags: the low flag bits of each BAR, or %PCIPASS_BAR_UPPER
+ * @msi_pos: offset of the MSI capability, or 0
+ * @pcie_pos: offset of the PCI Express capability, or 0
+ * @af_pos: offset of the Advanced Features capability, or 0
+ *
+ * Everything is under the context lock.
+ */
+struct pcipass_vconfig {
+	u8 *shadow;
+	u8 *virt;
+	u8 *write;
+	u32 size;
+	u64 bar_size[PCIPASS_REGION_ROM + 1];
+	u32 bar_flags[PCIPASS_REGION_ROM + 1];
+	u8 msi_pos;
+	u8 pcie_pos;
+	u8 af_pos;
+};
+
+/**
+ * struct pcipass_msix_area - pages of a BAR holding the MSI-X table or PBA
+ * @bar: the BAR
+ * @start: first byte, page aligned
+ * @end: end, page aligned
+ * @len: @end - @start; 0 when the device has no MSI-X
+ */
+struct pcipass_msix_area {
+	int bar;
+	u64 start;
+	u64 end;
+	u64 len;
+};
 
 /**
  * struct pcipass_irq_vector - one enabled interrupt vector of a device
@@ -132,6 +177,18 @@ struct pcipass_group {
  * @intx_unmask_pt: the poll table that adds @intx_unmask_wait
  * @intx_deliver: signals INTx from process context after an unmask by
  *	eventfd found the device still asserting it
+ * @file: the device file (constant)
+ * @memory_lock: taken for reading by BAR mapping faults, for writing by
+ *	whoever changes @bars_usable
+ * @bars_usable: BAR mappings may fault in: attached, memory decoding on,
+ *	not in reset (@memory_lock)
+ * @barmap: kernel mappings of the BARs for pread/pwrite (context lock)
+ * @msix_mmap_ok: the MSI-X table may be mapped and written: the IOMMU group
+ *	isolates MSI (constant while attached)
+ * @msix_areas: the MSI-X table and PBA (constant while attached)
+ * @cfg: the virtual config space (context lock)
+ * @bus_master_refusals: refused bus master enables (context lock)
+ * @saved_state: the device's state when it was attached (both locks)
  */
 struct pcipass_device {
 	struct pcipass_ctx *ctx;
@@ -148,6 +205,15 @@ struct pcipass_device {
 	wait_queue_entry_t intx_unmask_wait;
 	poll_table intx_unmask_pt;
 	struct work_struct intx_deliver;
+	struct file *file;
+	struct rw_semaphore memory_lock;
+	bool bars_usable;
+	void __iomem *barmap[PCI_STD_NUM_BARS];
+	bool msix_mmap_ok;
+	struct pcipass_msix_area msix_areas[2];
+	struct pcipass_vconfig cfg;
+	u32 bus_master_refusals;
+	struct pci_saved_state *saved_state;
 };
 
 /**
@@ -219,6 +285,39 @@ void pcipass_irq_release(struct pcipass_device *pdevice);
 int pcipass_irq_info(struct pcipass_ucmd *ucmd);
 int pcipass_irq_set(struct pcipass_ucmd *ucmd);
 bool pcipass_irq_unsafe_allowed(void);
+
+/* config.c: config space virtualization */
+int pcipass_config_init(struct pcipass_device *pdevice);
+void pcipass_config_free(struct pcipass_device *pdevice);
+ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
+			  size_t count, u64 pos, bool write);
+#if IS_ENABLED(CONFIG_KUNIT)
+bool pcipass_config_hidden_ext_cap(u16 id);
+void pcipass_vconfig_build(struct pcipass_vconfig *cfg);
+u32 pcipass_vconfig_read(const struct pcipass_vconfig *cfg, u32 pos, u32 len,
+			 u32 hw);
+u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
+			  u32 val, u32 *hw_mask);
+#endif
+
+/* rdwr.c: BARs, ROM and config through the device file */
+int pcipass_region_info(struct pcipass_ucmd *ucmd);
+ssize_t pcipass_device_read(struct file *file, char __user *buf,
+			    size_t count, loff_t *ppos);
+ssize_t pcipass_device_write(struct file *file, const char __user *buf,
+			     size_t count, loff_t *ppos);
+int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma);
+void pcipass_bars_block(struct pcipass_device *pdevice);
+void pcipass_bars_unblock(struct pcipass_device *pdevice);
+int pcipass_regions_init(struct pcipass_device *pdevice, bool msix_mmap_ok);
+void pcipass_regions_release(struct pcipass_device *pdevice);
+
+/* reset.c: device reset */
+bool pcipass_reset_available(struct pci_dev *pdev);
+int pcipass_reset_locked(struct pcipass_device *pdevice);
+int pcipass_device_reset(struct pcipass_ucmd *ucmd);
+int pcipass_reset_on_attach(struct pcipass_device *pdevice);
+void pcipass_reset_on_detach(struct pcipass_device *pdevice);
 
 /* dma.c: the IOMMU domain, pinning and mapping */
 u64 pcipass_host_iommu_caps(void);

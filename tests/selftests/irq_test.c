@@ -116,8 +116,8 @@ FIXTURE_SETUP(edu)
 	ASSERT_LE(0, self->ctx);
 	ASSERT_EQ(0, pp_attach(self->ctx, pp_edu_addr(), &self->dev));
 	/* MSI is a memory write: it needs bus mastering. */
-	ASSERT_EQ(0, pp_set_bus_master(pp_edu_addr(), true));
-	self->bar = pp_map_bar_sysfs(pp_edu_addr(), 0, &self->bar_len);
+	ASSERT_EQ(0, pp_cfg_set_bus_master(self->dev, true));
+	self->bar = pp_map_bar(self->dev, 0, &self->bar_len);
 	ASSERT_NE(NULL, self->bar);
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0xffffffff);
 }
@@ -379,6 +379,9 @@ TEST_F(edu, closing_the_device_file_frees_its_irqs)
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSI, 1,
 					      &self->efd));
 	EXPECT_EQ(1, pcipass_irq_lines(pp_edu_addr()));
+	/* A mapping holds the file: the last of the two releases it. */
+	munmap(self->bar, self->bar_len);
+	self->bar = NULL;
 	close(self->dev);
 	self->dev = -1;
 	EXPECT_EQ(0, pcipass_irq_lines(pp_edu_addr()));
@@ -483,7 +486,7 @@ FIXTURE_SETUP(nvme)
 	self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->ctx);
 	ASSERT_EQ(0, pp_attach(self->ctx, pp_nvme_addr(), &self->dev));
-	ASSERT_EQ(0, pp_set_bus_master(pp_nvme_addr(), true));
+	ASSERT_EQ(0, pp_cfg_set_bus_master(self->dev, true));
 
 	mem = mmap(NULL, 3 * PAGE_SZ, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -493,7 +496,9 @@ FIXTURE_SETUP(nvme)
 	self->q.cq = mem + PAGE_SZ;
 	ASSERT_EQ(0, pp_map(self->ctx, mem, IOVA_SQ, 3 * PAGE_SZ,
 			    PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE));
-	self->q.bar = pp_map_bar_sysfs(pp_nvme_addr(), 0, &self->bar_len);
+	/* Registers and doorbells; the MSI-X table (at 8 KiB) is not ours. */
+	self->bar_len = 8192;
+	self->q.bar = pp_map_bar_head(self->dev, 0, self->bar_len);
 	ASSERT_NE(NULL, self->q.bar);
 }
 
@@ -599,8 +604,8 @@ TEST(noiommu_msi_is_refused_and_serial_intx_works)
 	const char *param = "/sys/module/pcipass/parameters/allow_noiommu";
 	const char *serial = pp_serial_addr();
 	struct pcipass_irq_info info;
-	char path[256];
-	int ctx, dev, efd, io;
+	int ctx, dev, efd;
+	off_t io;
 	__u8 v;
 
 	if (pp_vm_has_iommu() != 0)
@@ -625,20 +630,18 @@ TEST(noiommu_msi_is_refused_and_serial_intx_works)
 	ASSERT_TRUE(pp_wait_driver(serial, "pcipass", 5000));
 	ASSERT_EQ(0, pp_attach(ctx, serial, &dev));
 	ASSERT_EQ(0, irq_enable_with_eventfds(dev, PCIPASS_IRQ_INTX, 1, &efd));
-	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/resource0", serial);
-	io = open(path, O_RDWR);
-	ASSERT_LE(0, io);
+	/* The UART's I/O BAR, through the device file. */
+	io = PCIPASS_REGION_OFFSET(PCIPASS_REGION_BAR0);
 	/* MCR: OUT2 (the interrupt gate of PC UARTs); IER: THR empty. */
 	v = 0x08;
-	ASSERT_EQ(1, pwrite(io, &v, 1, 4));
+	ASSERT_EQ(1, pwrite(dev, &v, 1, io + 4));
 	v = 0x02;
-	ASSERT_EQ(1, pwrite(io, &v, 1, 1));
+	ASSERT_EQ(1, pwrite(dev, &v, 1, io + 1));
 	v = 'x';
-	ASSERT_EQ(1, pwrite(io, &v, 1, 0));
+	ASSERT_EQ(1, pwrite(dev, &v, 1, io + 0));
 	EXPECT_LE(1, efd_wait(efd, 3000));
 	v = 0;
-	pwrite(io, &v, 1, 1);
-	close(io);
+	pwrite(dev, &v, 1, io + 1);
 	close(efd);
 	close(dev);
 	close(ctx);

@@ -460,3 +460,71 @@ bool pp_edu_dma(void *bar, __u64 src, __u64 dst, __u32 count, bool to_ram)
 	}
 	return true;
 }
+
+int pp_region_info(int dev_fd, __u32 index, struct pcipass_region_info *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->size = sizeof(*ri);
+	ri->index = index;
+	return pp_ioctl(dev_fd, PCIPASS_DEVICE_GET_REGION_INFO, ri);
+}
+
+void *pp_map_bar(int dev_fd, int bar, size_t *len)
+{
+	struct pcipass_region_info ri;
+	void *p;
+
+	if (pp_region_info(dev_fd, PCIPASS_REGION_BAR0 + bar, &ri) ||
+	    !(ri.region_flags & PCIPASS_REGION_MMAP))
+		return NULL;
+	p = mmap(NULL, ri.region_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 dev_fd, ri.offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	*len = ri.region_size;
+	return p;
+}
+
+void *pp_map_bar_head(int dev_fd, int bar, size_t len)
+{
+	struct pcipass_region_info ri;
+	void *p;
+
+	if (pp_region_info(dev_fd, PCIPASS_REGION_BAR0 + bar, &ri))
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dev_fd,
+		 ri.offset);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int pp_cfg_read(int dev_fd, unsigned int off, void *buf, size_t len)
+{
+	ssize_t n = pread(dev_fd, buf, len,
+			  PCIPASS_REGION_OFFSET(PCIPASS_REGION_CONFIG) + off);
+
+	if (n < 0)
+		return errno;
+	return n == (ssize_t)len ? 0 : EIO;
+}
+
+int pp_cfg_write(int dev_fd, unsigned int off, const void *buf, size_t len)
+{
+	ssize_t n = pwrite(dev_fd, buf, len,
+			   PCIPASS_REGION_OFFSET(PCIPASS_REGION_CONFIG) + off);
+
+	if (n < 0)
+		return errno;
+	return n == (ssize_t)len ? 0 : EIO;
+}
+
+int pp_cfg_set_bus_master(int dev_fd, bool on)
+{
+	__u16 cmd;
+	int ret;
+
+	ret = pp_cfg_read(dev_fd, 0x04, &cmd, sizeof(cmd));
+	if (ret)
+		return ret;
+	cmd = on ? cmd | 0x4 : cmd & ~0x4;
+	return pp_cfg_write(dev_fd, 0x04, &cmd, sizeof(cmd));
+}

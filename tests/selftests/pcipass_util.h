@@ -72,6 +72,17 @@ int pp_ctx_info(int ctx_fd, struct pcipass_info *info);
 
 /* mmap BAR @bar of @addr through sysfs (resourceN), NULL on failure. */
 void *pp_map_bar_sysfs(const char *addr, int bar, size_t *len);
+/* Region info of a device file; 0 or errno. */
+int pp_region_info(int dev_fd, __u32 index, struct pcipass_region_info *ri);
+/* mmap BAR @bar through the device file, NULL on failure. */
+void *pp_map_bar(int dev_fd, int bar, size_t *len);
+/* mmap the first @len bytes of BAR @bar (e.g. to stay clear of MSI-X). */
+void *pp_map_bar_head(int dev_fd, int bar, size_t len);
+/* Config space through the device file: 0 or errno. */
+int pp_cfg_read(int dev_fd, unsigned int off, void *buf, size_t len);
+int pp_cfg_write(int dev_fd, unsigned int off, const void *buf, size_t len);
+/* Set or clear bus mastering the way a VMM does: 0 or errno. */
+int pp_cfg_set_bus_master(int dev_fd, bool on);
 int pp_dev_config_write16(const char *addr, unsigned int off, __u16 val);
 int pp_set_bus_master(const char *addr, bool on);
 

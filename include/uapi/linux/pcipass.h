@@ -93,6 +93,8 @@ enum {
 	PCIPASS_CMD_DEVICE_GET_INFO = 0x40,
 	PCIPASS_CMD_DEVICE_GET_IRQ_INFO = 0x41,
 	PCIPASS_CMD_DEVICE_SET_IRQS = 0x42,
+	PCIPASS_CMD_DEVICE_GET_REGION_INFO = 0x43,
+	PCIPASS_CMD_DEVICE_RESET = 0x44,
 };
 
 /**
@@ -138,11 +140,18 @@ enum pcipass_host_caps {
  *	PCIPASS_IOVA_RANGES.
  * @PCIPASS_FEATURE_IRQS: PCIPASS_DEVICE_GET_IRQ_INFO and
  *	PCIPASS_DEVICE_SET_IRQS: INTx, MSI and MSI-X to eventfds.
+ * @PCIPASS_FEATURE_REGIONS: PCIPASS_DEVICE_GET_REGION_INFO, and read,
+ *	write and mmap of the device file: BARs, ROM and virtualized config
+ *	space.
+ * @PCIPASS_FEATURE_RESET: PCIPASS_DEVICE_RESET, and reset on attach and
+ *	detach.
  */
 enum pcipass_features {
 	PCIPASS_FEATURE_DEVICE_ATTACH = 1 << 0,
 	PCIPASS_FEATURE_DMA_MAP = 1 << 1,
 	PCIPASS_FEATURE_IRQS = 1 << 2,
+	PCIPASS_FEATURE_REGIONS = 1 << 3,
+	PCIPASS_FEATURE_RESET = 1 << 4,
 };
 
 /**
@@ -386,12 +395,20 @@ struct pcipass_iova_ranges {
 
 /**
  * enum pcipass_device_caps - what a VMM may do with an attached device
- * @PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN: the context has no IOMMU: the bus
- *	master enable bit is refused, so the device can do no DMA and raise
- *	no MSI.
+ * @PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN: the context has no IOMMU: setting
+ *	the bus master enable bit fails with ``EPERM`` (and counts in
+ *	&struct pcipass_device_info.bus_master_refusals), so the device can
+ *	do no DMA and raise no MSI.
+ * @PCIPASS_DEVICE_RESET_AVAILABLE: the device has a reset method
+ *	(PCIPASS_DEVICE_RESET works); without one, the device works but is
+ *	not reset on attach and detach: state can leak between users.
+ * @PCIPASS_DEVICE_MSIX_MMAP: the MSI-X table and PBA may be mmapped and
+ *	written directly, because the IOMMU group isolates MSI.
  */
 enum pcipass_device_caps {
 	PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN = 1 << 0,
+	PCIPASS_DEVICE_RESET_AVAILABLE = 1 << 1,
+	PCIPASS_DEVICE_MSIX_MMAP = 1 << 2,
 };
 
 /**
@@ -402,6 +419,10 @@ enum pcipass_device_caps {
  * @vendor: output: PCI vendor ID
  * @device: output: PCI device ID
  * @caps: output: &enum pcipass_device_caps
+ * @num_regions: output: regions of PCIPASS_DEVICE_GET_REGION_INFO
+ *	(%PCIPASS_NUM_REGIONS)
+ * @bus_master_refusals: output: how many times the bus master enable bit
+ *	was refused; a VMM polls it to stop a guest that depends on DMA
  *
  * Return: 0 or an errno: ``ENODEV`` the device was detached.
  */
@@ -412,6 +433,8 @@ struct pcipass_device_info {
 	__u16 vendor;
 	__u16 device;
 	__u32 caps;
+	__u32 num_regions;
+	__u32 bus_master_refusals;
 };
 
 #define PCIPASS_DEVICE_GET_INFO _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_GET_INFO)
@@ -568,5 +591,111 @@ struct pcipass_irq_set {
 };
 
 #define PCIPASS_DEVICE_SET_IRQS _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_SET_IRQS)
+
+/**
+ * DOC: Regions
+ *
+ * A device file gives access to the device's regions with pread(),
+ * pwrite() and mmap() at the offset %PCIPASS_REGION_OFFSET of the region's
+ * index (&enum pcipass_region_index): the six BARs, the expansion ROM
+ * (read only) and the configuration space.
+ *
+ * BARs: memory BARs of at least a page can be mmapped (uncached); every
+ * BAR can be read and written with accesses of 1, 2, 4 or 8 bytes. While
+ * the device's memory decoding is off, or the device is being reset, its
+ * mappings are removed and a fault on them raises SIGBUS; they come back
+ * on the next access once the device is usable again. Without MSI
+ * isolation the MSI-X table and PBA can be neither mmapped nor written
+ * (``EPERM``): the VMM programs interrupts with PCIPASS_DEVICE_SET_IRQS.
+ *
+ * Config space: accesses of 1, 2 or 4 bytes at natural alignment, over 256
+ * bytes (or 4096 for PCI Express), see Documentation/userspace-api/
+ * pcipass.rst for what is passed to the device, what is virtual and what
+ * is read only. An access that is not naturally aligned or crosses the end
+ * fails with ``EINVAL``.
+ */
+
+/**
+ * enum pcipass_region_index - regions of a device file
+ * @PCIPASS_REGION_BAR0: BAR 0; BAR n is %PCIPASS_REGION_BAR0 + n
+ * @PCIPASS_REGION_ROM: the expansion ROM, read only
+ * @PCIPASS_REGION_CONFIG: the configuration space
+ * @PCIPASS_NUM_REGIONS: number of regions
+ */
+enum pcipass_region_index {
+	PCIPASS_REGION_BAR0 = 0,
+	PCIPASS_REGION_ROM = 6,
+	PCIPASS_REGION_CONFIG = 7,
+	PCIPASS_NUM_REGIONS = 8,
+};
+
+/* The file offset of region @index of a device file. */
+#define PCIPASS_REGION_SHIFT		40
+#define PCIPASS_REGION_OFFSET(index)	((__u64)(index) << PCIPASS_REGION_SHIFT)
+
+/**
+ * enum pcipass_region_flags - properties of a region
+ * @PCIPASS_REGION_READ: pread() works
+ * @PCIPASS_REGION_WRITE: pwrite() works
+ * @PCIPASS_REGION_MMAP: mmap() works
+ * @PCIPASS_REGION_IO: an I/O port BAR
+ * @PCIPASS_REGION_MEM64: a 64-bit memory BAR (the next BAR is its upper
+ *	half and reports size 0)
+ * @PCIPASS_REGION_PREFETCH: a prefetchable memory BAR
+ */
+enum pcipass_region_flags {
+	PCIPASS_REGION_READ = 1 << 0,
+	PCIPASS_REGION_WRITE = 1 << 1,
+	PCIPASS_REGION_MMAP = 1 << 2,
+	PCIPASS_REGION_IO = 1 << 3,
+	PCIPASS_REGION_MEM64 = 1 << 4,
+	PCIPASS_REGION_PREFETCH = 1 << 5,
+};
+
+/**
+ * struct pcipass_region_info - ioctl(PCIPASS_DEVICE_GET_REGION_INFO)
+ * @size: sizeof(struct pcipass_region_info)
+ * @flags: must be 0
+ * @index: &enum pcipass_region_index to describe
+ * @region_flags: output: &enum pcipass_region_flags; 0 for a region the
+ *	device does not have
+ * @region_size: output: bytes; 0 for a region the device does not have
+ * @offset: output: file offset of the region in the device file
+ *
+ * Return: 0 or an errno: ``EINVAL`` unknown @index; ``ENODEV`` the device
+ * was detached.
+ */
+struct pcipass_region_info {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 region_flags;
+	__aligned_u64 region_size;
+	__aligned_u64 offset;
+};
+
+#define PCIPASS_DEVICE_GET_REGION_INFO \
+	_IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_GET_REGION_INFO)
+
+/**
+ * struct pcipass_device_reset - ioctl(PCIPASS_DEVICE_RESET) on a device
+ * @size: sizeof(struct pcipass_device_reset)
+ * @flags: must be 0
+ *
+ * Resets the function with the first reset method the device has (function
+ * level reset, power management, bus reset...), saving and restoring its
+ * config space around it. BAR mappings are removed during the reset and
+ * come back on the next access. Interrupts stay configured.
+ *
+ * Return: 0 or an errno: ``EOPNOTSUPP`` the device has no reset method
+ * (%PCIPASS_DEVICE_RESET_AVAILABLE is clear); ``ENODEV`` the device was
+ * detached; ``EAGAIN`` the device is busy with another reset.
+ */
+struct pcipass_device_reset {
+	__u32 size;
+	__u32 flags;
+};
+
+#define PCIPASS_DEVICE_RESET _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_RESET)
 
 #endif /* _UAPI_LINUX_PCIPASS_H */

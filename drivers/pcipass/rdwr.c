@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The regions of a device file: PCIPASS_DEVICE_GET_REGION_INFO, pread()
+ * and pwrite() of BARs, ROM and config space, mmap() of memory BARs with
+ * fault-time mapping, and the blocking of those mappings while the device
+ * cannot be reached (memory decoding off, reset, detach).
+ *
+ * Locking: reads and writes run under the context's lock. A fault holds
+ * mmap_lock and takes &pcipass_device.memory_lock for reading; whoever
+ * makes the BARs unreachable takes it for writing, then zaps every mapping
+ * of the device file.
+ */
+
+#include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/pci.h>
+#include <linux/pcipass.h>
+#include <linux/uaccess.h>
+
+#include "pcipass.h"
+
+#define PCIPASS_REGION_MASK	((1ULL << PCIPASS_REGION_SHIFT) - 1)
+
+static bool pcipass_bar_is_mem(struct pci_dev *pdev, int bar)
+{
+	return pci_resource_flags(pdev, bar) & IORESOURCE_MEM;
+}
+
+/* Does [@start, @end) of @bar touch the MSI-X table or PBA? */
+static bool pcipass_bar_hits_msix(struct pcipass_device *pdevice, int bar,
+				  u64 start, u64 end)
+{
+	const struct pcipass_msix_area *area;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(pdevice->msix_areas); i++) {
+		area = &pdevice->msix_areas[i];
+		if (area->len && area->bar == bar && start < area->end &&
+		    area->start < end)
+			return true;
+	}
+	return false;
+}
+
+static void pcipass_msix_areas_init(struct pcipass_device *pdevice)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	u32 table, pba;
+	u16 ctrl;
+	int pos;
+
+	memset(pdevice->msix_areas, 0, sizeof(pdevice->msix_areas));
+	pos = pdev->msix_cap;
+	if (!pos)
+		return;
+	pci_read_config_word(pdev, pos + PCI_MSIX_FLAGS, &ctrl);
+	pci_read_config_dword(pdev, pos + PCI_MSIX_TABLE, &table);
+	pci_read_config_dword(pdev, pos + PCI_MSIX_PBA, &pba);
+
+	/* Page granular: a mapping cannot protect less than a page. */
+	pdevice->msix_areas[0].bar = table & PCI_MSIX_TABLE_BIR;
+	pdevice->msix_areas[0].start = round_down(table & PCI_MSIX_TABLE_OFFSET,
+						  PAGE_SIZE);
+	pdevice->msix_areas[0].end =
+		round_up((table & PCI_MSIX_TABLE_OFFSET) +
+			 ((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1) *
+			 PCI_MSIX_ENTRY_SIZE, PAGE_SIZE);
+	pdevice->msix_areas[0].len = pdevice->msix_areas[0].end -
+				     pdevice->msix_areas[0].start;
+	pdevice->msix_areas[1].bar = pba & PCI_MSIX_PBA_BIR;
+	pdevice->msix_areas[1].start = round_down(pba & PCI_MSIX_PBA_OFFSET,
+						  PAGE_SIZE);
+	pdevice->msix_areas[1].end =
+		round_up((pba & PCI_MSIX_PBA_OFFSET) +
+			 DIV_ROUND_UP((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1, 64) * 8,
+			 PAGE_SIZE);
+	pdevice->msix_areas[1].len = pdevice->msix_areas[1].end -
+				     pdevice->msix_areas[1].start;
+}
+
+static u32 pcipass_region_flags(struct pcipass_device *pdevice, u32 index)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	unsigned long res;
+	u32 flags;
+
+	if (index == PCIPASS_REGION_CONFIG)
+		return PCIPASS_REGION_READ | PCIPASS_REGION_WRITE;
+	if (!pci_resource_len(pdev, index))
+		return 0;
+	if (index == PCIPASS_REGION_ROM)
+		return PCIPASS_REGION_READ;
+
+	res = pci_resource_flags(pdev, index);
+	flags = PCIPASS_REGION_READ | PCIPASS_REGION_WRITE;
+	if (res & IORESOURCE_IO)
+		return flags | PCIPASS_REGION_IO;
+	if (res & IORESOURCE_MEM_64)
+		flags |= PCIPASS_REGION_MEM64;
+	if (res & IORESOURCE_PREFETCH)
+		flags |= PCIPASS_REGION_PREFETCH;
+	if (pci_resource_len(pdev, index) >= PAGE_SIZE &&
+	    PAGE_ALIGNED(pci_resource_start(pdev, index)))
+		flags |= PCIPASS_REGION_MMAP;
+	return flags;
+}
+
+/**
+ * pcipass_region_info() - PCIPASS_DEVICE_GET_REGION_INFO
+ * @ucmd: the ioctl call, a &struct pcipass_region_info
+ *
+ * Return: 0 or an errno documented with &struct pcipass_region_info.
+ */
+int pcipass_region_info(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_region_info *cmd = ucmd->cmd;
+	struct pcipass_device *pdevice = ucmd->dev;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+	int ret = 0;
+
+	if (cmd->index >= PCIPASS_NUM_REGIONS)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (!pdevice->ppci) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	cmd->region_flags = pcipass_region_flags(pdevice, cmd->index);
+	if (cmd->index == PCIPASS_REGION_CONFIG)
+		cmd->region_size = pdevice->cfg.size;
+	else if (cmd->region_flags)
+		cmd->region_size = pci_resource_len(pdevice->pdev, cmd->index);
+	else
+		cmd->region_size = 0;
+	cmd->offset = PCIPASS_REGION_OFFSET(cmd->index);
+	ret = pcipass_ucmd_respond(ucmd);
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static void __iomem *pcipass_bar_iomap(struct pcipass_device *pdevice, int bar)
+{
+	if (!pdevice->barmap[bar])
+		pdevice->barmap[bar] = pci_iomap(pdevice->pdev, bar, 0);
+	return pdevice->barmap[bar];
+}
+
+/* One access of @width bytes between a BAR and a kernel buffer. */
+static void pcipass_bar_access(void __iomem *io, u64 off, void *val,
+			       unsigned int width, bool write)
+{
+	switch (width) {
+	case 8:
+		/* Only memory BARs get 8-byte accesses: a plain MMIO pointer. */
+		if (write)
+			writeq(*(u64 *)val, io + off);
+		else
+			*(u64 *)val = readq(io + off);
+		break;
+	case 4:
+		if (write)
+			iowrite32(*(u32 *)val, io + off);
+		else
+			*(u32 *)val = ioread32(io + off);
+		break;
+	case 2:
+		if (write)
+			iowrite16(*(u16 *)val, io + off);
+		else
+			*(u16 *)val = ioread16(io + off);
+		break;
+	default:
+		if (write)
+			iowrite8(*(u8 *)val, io + off);
+		else
+			*(u8 *)val = ioread8(io + off);
+		break;
+	}
+}
+
+static ssize_t pcipass_bar_rw(struct pcipass_device *pdevice, int bar,
+			      char __user *buf, size_t count, u64 off,
+			      bool write)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	u64 len = pci_resource_len(pdev, bar);
+	void __iomem *io;
+	size_t done = 0;
+
+	if (!len || off >= len)
+		return -EINVAL;
+	count = min_t(u64, count, len - off);
+	if (write && !pdevice->msix_mmap_ok &&
+	    pcipass_bar_hits_msix(pdevice, bar, off, off + count))
+		return -EPERM;
+	io = pcipass_bar_iomap(pdevice, bar);
+	if (!io)
+		return -ENOMEM;
+
+	while (done < count) {
+		unsigned int width = 1;
+		u64 val = 0;
+		u64 pos = off + done;
+
+		/* The widest naturally aligned access that fits. */
+		if (count - done >= 8 && IS_ALIGNED(pos, 8) &&
+		    pcipass_bar_is_mem(pdev, bar))
+			width = 8;
+		else if (count - done >= 4 && IS_ALIGNED(pos, 4))
+			width = 4;
+		else if (count - done >= 2 && IS_ALIGNED(pos, 2))
+			width = 2;
+
+		if (write) {
+			if (copy_from_user(&val, buf + done, width))
+				return done ? done : -EFAULT;
+			pcipass_bar_access(io, pos, &val, width, true);
+		} else {
+			pcipass_bar_access(io, pos, &val, width, false);
+			if (copy_to_user(buf + done, &val, width))
+				return done ? done : -EFAULT;
+		}
+		done += width;
+	}
+	return done;
+}
+
+static ssize_t pcipass_rom_read(struct pcipass_device *pdevice,
+				char __user *buf, size_t count, u64 off)
+{
+	void __iomem *rom;
+	size_t size;
+	ssize_t ret;
+
+	rom = pci_map_rom(pdevice->pdev, &size);
+	if (!rom)
+		return -EIO;
+	if (off >= size) {
+		ret = 0;
+		goto out_unmap;
+	}
+	count = min_t(u64, count, size - off);
+	ret = count;
+	while (count) {
+		u8 chunk[64];
+		size_t n = min(count, sizeof(chunk));
+
+		memcpy_fromio(chunk, rom + off, n);
+		if (copy_to_user(buf, chunk, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		buf += n;
+		off += n;
+		count -= n;
+	}
+out_unmap:
+	pci_unmap_rom(pdevice->pdev, rom);
+	return ret;
+}
+
+static ssize_t pcipass_device_rw(struct file *file, char __user *buf,
+				 size_t count, loff_t *ppos, bool write)
+{
+	struct pcipass_device *pdevice = file->private_data;
+	struct pcipass_ctx *ctx = pdevice->ctx;
+	u32 index = *ppos >> PCIPASS_REGION_SHIFT;
+	u64 off = *ppos & PCIPASS_REGION_MASK;
+	ssize_t ret;
+
+	if (*ppos < 0 || index >= PCIPASS_NUM_REGIONS)
+		return -EINVAL;
+	if (index == PCIPASS_REGION_ROM && write)
+		return -EPERM;
+
+	/* A config write may reset the device: take the locks in order. */
+	if (index == PCIPASS_REGION_CONFIG && write)
+		device_lock(&pdevice->pdev->dev);
+	mutex_lock(&ctx->lock);
+	if (!pdevice->ppci)
+		ret = -ENODEV;
+	else if (index == PCIPASS_REGION_CONFIG)
+		ret = pcipass_config_rw(pdevice, buf, count, off, write);
+	else if (index == PCIPASS_REGION_ROM)
+		ret = pcipass_rom_read(pdevice, buf, count, off);
+	else
+		ret = pcipass_bar_rw(pdevice, index, buf, count, off, write);
+	mutex_unlock(&ctx->lock);
+	if (index == PCIPASS_REGION_CONFIG && write)
+		device_unlock(&pdevice->pdev->dev);
+
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+/**
+ * pcipass_device_read() - read() of a device file: a region
+ * @file: the device file
+ * @buf: user buffer
+ * @count: bytes
+ * @ppos: file offset: region index and offset in the region
+ *
+ * Return: bytes read, or an errno.
+ */
+ssize_t pcipass_device_read(struct file *file, char __user *buf,
+			    size_t count, loff_t *ppos)
+{
+	return pcipass_device_rw(file, buf, count, ppos, false);
+}
+
+/**
+ * pcipass_device_write() - write() of a device file: a region
+ * @file: the device file
+ * @buf: user buffer
+ * @count: bytes
+ * @ppos: file offset: region index and offset in the region
+ *
+ * Return: bytes written, or an errno.
+ */
+ssize_t pcipass_device_write(struct file *file, const char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	return pcipass_device_rw(file, (char __user *)buf, count, ppos, true);
+}
+
+static vm_fault_t pcipass_bar_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct pcipass_device *pdevice = vma->vm_private_data;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	down_read(&pdevice->memory_lock);
+	if (pdevice->bars_usable) {
+		unsigned long pgoff = vmf->pgoff &
+			(PCIPASS_REGION_MASK >> PAGE_SHIFT);
+		int bar = vmf->pgoff >> (PCIPASS_REGION_SHIFT - PAGE_SHIFT);
+		unsigned long pfn = (pci_resource_start(pdevice->pdev, bar) >>
+				     PAGE_SHIFT) + pgoff;
+
+		ret = vmf_insert_pfn(vma, vmf->address, pfn);
+	}
+	up_read(&pdevice->memory_lock);
+	return ret;
+}
+
+static const struct vm_operations_struct pcipass_bar_vm_ops = {
+	.fault = pcipass_bar_fault,
+};
+
+/**
+ * pcipass_device_mmap() - mmap() of a memory BAR of a device file
+ * @file: the device file
+ * @vma: the mapping; its offset selects the BAR and the offset in it
+ *
+ * Pages are inserted at fault time, while the BAR is reachable.
+ *
+ * Return: 0 or an errno.
+ */
+int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pcipass_device *pdevice = file->private_data;
+	struct pcipass_ctx *ctx = pdevice->ctx;
+	u64 index = vma->vm_pgoff >> (PCIPASS_REGION_SHIFT - PAGE_SHIFT);
+	u64 start = (vma->vm_pgoff << PAGE_SHIFT) & PCIPASS_REGION_MASK;
+	u64 len = vma->vm_end - vma->vm_start;
+	int ret = 0;
+
+	if (!(vma->vm_flags & VM_SHARED) || index >= PCIPASS_REGION_ROM)
+		return -EINVAL;
+
+	mutex_lock(&ctx->lock);
+	if (!pdevice->ppci) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	if (!(pcipass_region_flags(pdevice, index) & PCIPASS_REGION_MMAP) ||
+	    start + len > PAGE_ALIGN(pci_resource_len(pdevice->pdev, index))) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (!pdevice->msix_mmap_ok &&
+	    pcipass_bar_hits_msix(pdevice, index, start, start + len)) {
+		ret = -EPERM;
+		goto out_unlock;
+	}
+
+	vma->vm_private_data = pdevice;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &pcipass_bar_vm_ops;
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/**
+ * pcipass_bars_block() - make the BARs unreachable through mappings
+ * @pdevice: the attachment, with the context lock held
+ *
+ * Zaps every mapping of the device file; faults raise SIGBUS until
+ * pcipass_bars_unblock().
+ */
+void pcipass_bars_block(struct pcipass_device *pdevice)
+{
+	down_write(&pdevice->memory_lock);
+	pdevice->bars_usable = false;
+	up_write(&pdevice->memory_lock);
+	unmap_mapping_range(pdevice->file->f_mapping, 0, 0, true);
+}
+
+/**
+ * pcipass_bars_unblock() - let mappings fault the BARs in again
+ * @pdevice: the attachment, with the context lock held
+ *
+ * Only while the device is attached and its memory decoding is on.
+ */
+void pcipass_bars_unblock(struct pcipass_device *pdevice)
+{
+	u16 cmd;
+
+	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
+	down_write(&pdevice->memory_lock);
+	pdevice->bars_usable = pdevice->ppci && (cmd & PCI_COMMAND_MEMORY);
+	up_write(&pdevice->memory_lock);
+}
+
+/**
+ * pcipass_regions_init() - claim the BARs of a device being attached
+ * @pdevice: the attachment
+ * @msix_mmap_ok: the MSI-X table may be mapped (MSI is isolated)
+ *
+ * Return: 0, or -EBUSY when another driver holds a BAR.
+ */
+int pcipass_regions_init(struct pcipass_device *pdevice, bool msix_mmap_ok)
+{
+	int ret;
+
+	ret = pci_request_regions(pdevice->pdev, "pcipass");
+	if (ret)
+		return ret;
+	pdevice->msix_mmap_ok = msix_mmap_ok;
+	pcipass_msix_areas_init(pdevice);
+	return 0;
+}
+
+/**
+ * pcipass_regions_release() - unmap and give back the BARs
+ * @pdevice: the attachment, with mappings already blocked
+ */
+void pcipass_regions_release(struct pcipass_device *pdevice)
+{
+	int i;
+
+	for (i = 0; i < PCI_STD_NUM_BARS; i++) {
+		if (pdevice->barmap[i])
+			pci_iounmap(pdevice->pdev, pdevice->barmap[i]);
+		pdevice->barmap[i] = NULL;
+	}
+	pci_release_regions(pdevice->pdev);
+}

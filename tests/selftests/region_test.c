@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device regions as a VMM uses them: BAR mmap, pread and pwrite through
+ * the device file, the virtualized config space (BAR sizing, read-only and
+ * virtual fields that never reach the hardware, the capability chain), the
+ * bus master rule without an IOMMU, and device reset.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "pcipass_util.h"
+
+#define CFG(off)	(PCIPASS_REGION_OFFSET(PCIPASS_REGION_CONFIG) + (off))
+#define BAR(n, off)	(PCIPASS_REGION_OFFSET(PCIPASS_REGION_BAR0 + (n)) + (off))
+
+static __u32 cfg32(int dev, unsigned int off)
+{
+	__u32 v = 0xdeadbeef;
+
+	pp_cfg_read(dev, off, &v, 4);
+	return v;
+}
+
+static __u32 hw32(const char *addr, unsigned int off)
+{
+	__u32 v = 0xdeadbeef;
+
+	pp_dev_config_read(addr, off, &v, 4);
+	return v;
+}
+
+static int open_and_attach(const char *addr, int *ctx, int *dev)
+{
+	*ctx = -1;
+	if (pp_dev_rebind(addr, "pcipass") ||
+	    !pp_wait_driver(addr, "pcipass", 5000))
+		return pp_attach(*ctx, addr, dev);	/* EBADF: no context */
+	*ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+	return pp_attach(*ctx, addr, dev);
+}
+
+/* Touch @p in a child; true when the child died of SIGBUS. */
+static bool access_faults(void *p)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		(void)pp_mmio_read32(p, 0);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+}
+
+FIXTURE(edu) {
+	int ctx;
+	int dev;
+	void *bar;
+	size_t bar_len;
+};
+
+FIXTURE_SETUP(edu)
+{
+	self->ctx = -1;
+	self->dev = -1;
+	self->bar = NULL;
+	if (pp_vm_has_iommu() < 0)
+		SKIP(return, "not in a pcipass test VM");
+	ASSERT_EQ(0, pp_module_ensure());
+	if (!pp_vm_has_iommu())
+		ASSERT_EQ(0, pp_write_file("/sys/module/pcipass/parameters/allow_noiommu",
+					   "1"));
+	ASSERT_EQ(0, open_and_attach(pp_edu_addr(), &self->ctx, &self->dev));
+	self->bar = pp_map_bar(self->dev, 0, &self->bar_len);
+	ASSERT_NE(NULL, self->bar);
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	if (self->bar)
+		munmap(self->bar, self->bar_len);
+	if (self->dev >= 0)
+		close(self->dev);
+	if (self->ctx >= 0)
+		close(self->ctx);
+	pp_write_file("/sys/module/pcipass/parameters/allow_noiommu", "0");
+}
+
+TEST_F(edu, bar0_mmap_reaches_the_device)
+{
+	unsigned int i;
+
+	EXPECT_EQ(1024 * 1024, self->bar_len);
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0x00));
+	/* Liveness: the inverse of what was written. */
+	pp_mmio_write32(self->bar, 0x04, 0x12345678);
+	EXPECT_EQ(~0x12345678u, pp_mmio_read32(self->bar, 0x04));
+	/* Factorial: computed once the status busy bit clears. */
+	pp_mmio_write32(self->bar, 0x08, 5);
+	for (i = 0; i < 200 && (pp_mmio_read32(self->bar, 0x20) & 1); i++)
+		usleep(5000);
+	EXPECT_EQ(120, pp_mmio_read32(self->bar, 0x08));
+}
+
+TEST_F(edu, bar_pread_and_pwrite)
+{
+	__u32 v = 0x0badcafe, r = 0;
+	__u64 q;
+
+	EXPECT_EQ(4, pread(self->dev, &r, 4, BAR(0, 0x00)));
+	EXPECT_EQ(0x010000ed, r);
+	EXPECT_EQ(4, pwrite(self->dev, &v, 4, BAR(0, 0x04)));
+	EXPECT_EQ(4, pread(self->dev, &r, 4, BAR(0, 0x04)));
+	EXPECT_EQ(~0x0badcafeu, r);
+	/* What pwrite wrote, the mapping sees. */
+	EXPECT_EQ(~0x0badcafeu, pp_mmio_read32(self->bar, 0x04));
+	/* 8-byte accesses: the DMA source register is 64 bits. */
+	q = 0x1122334455667788ULL;
+	EXPECT_EQ(8, pwrite(self->dev, &q, 8, BAR(0, 0x80)));
+	q = 0;
+	EXPECT_EQ(8, pread(self->dev, &q, 8, BAR(0, 0x80)));
+	EXPECT_EQ(0x1122334455667788ULL, q);
+	/* Past the end of the BAR, and BARs the device does not have. */
+	EXPECT_EQ(-1, pread(self->dev, &r, 4, BAR(0, 1024 * 1024)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(self->dev, &r, 4, BAR(1, 0)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(self->dev, &r, 4,
+			    PCIPASS_REGION_OFFSET(PCIPASS_NUM_REGIONS)));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(edu, region_info)
+{
+	struct pcipass_region_info ri;
+	int i;
+
+	ASSERT_EQ(0, pp_region_info(self->dev, PCIPASS_REGION_BAR0, &ri));
+	EXPECT_EQ(1024 * 1024, ri.region_size);
+	EXPECT_EQ(PCIPASS_REGION_READ | PCIPASS_REGION_WRITE |
+		  PCIPASS_REGION_MMAP, ri.region_flags);
+	EXPECT_EQ(PCIPASS_REGION_OFFSET(0), ri.offset);
+	for (i = 1; i < 6; i++) {
+		ASSERT_EQ(0, pp_region_info(self->dev, i, &ri));
+		EXPECT_EQ(0, ri.region_size);
+		EXPECT_EQ(0, ri.region_flags);
+	}
+	ASSERT_EQ(0, pp_region_info(self->dev, PCIPASS_REGION_CONFIG, &ri));
+	EXPECT_EQ(256, ri.region_size);
+	EXPECT_EQ(EINVAL, pp_region_info(self->dev, PCIPASS_NUM_REGIONS, &ri));
+}
+
+TEST_F(edu, bar_sizing_is_virtual)
+{
+	__u32 hw_before = hw32(pp_edu_addr(), 0x10);
+	__u32 ones = 0xffffffff, orig;
+
+	orig = cfg32(self->dev, 0x10);
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x10, &ones, 4));
+	/* 1 MiB, 32-bit, not prefetchable. */
+	EXPECT_EQ(0xfff00000, cfg32(self->dev, 0x10));
+	/* The hardware BAR never changed. */
+	EXPECT_EQ(hw_before, hw32(pp_edu_addr(), 0x10));
+	/* An unimplemented BAR sizes to zero. */
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x14, &ones, 4));
+	EXPECT_EQ(0, cfg32(self->dev, 0x14));
+	/* No ROM: zero too. */
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x30, &ones, 4));
+	EXPECT_EQ(0, cfg32(self->dev, 0x30));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x10, &orig, 4));
+	EXPECT_EQ(orig, cfg32(self->dev, 0x10));
+	/* The device still answers at its real address. */
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
+}
+
+TEST_F(edu, read_only_and_virtual_fields_never_reach_the_device)
+{
+	__u32 id = 0xffffffff, v;
+	__u8 line = 0x5a, b;
+	__u16 status = 0xffff;
+
+	/* IDs read through; writes to them change nothing. */
+	EXPECT_EQ(0x11e81234, cfg32(self->dev, 0x00));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x00, &id, 4));
+	EXPECT_EQ(0x11e81234, cfg32(self->dev, 0x00));
+	EXPECT_EQ(0x11e81234, hw32(pp_edu_addr(), 0x00));
+
+	/* The interrupt line is the guest's, kept virtual. */
+	ASSERT_EQ(0, pp_dev_config_read(pp_edu_addr(), 0x3c, &b, 1));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x3c, &line, 1));
+	EXPECT_EQ(0, pp_cfg_read(self->dev, 0x3c, &v, 1));
+	EXPECT_EQ(0x5a, v & 0xff);
+	EXPECT_EQ(0, pp_dev_config_read(pp_edu_addr(), 0x3c, &line, 1));
+	EXPECT_EQ(b, line);
+
+	/* The status register is read only. */
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x06, &status, 2));
+	EXPECT_EQ(hw32(pp_edu_addr(), 0x04) >> 16, cfg32(self->dev, 0x04) >> 16);
+
+	/* MSI address and data are virtual: the hardware keeps its own. */
+	v = 0xfee01234;
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x44, &v, 4));
+	EXPECT_EQ(0xfee01234, cfg32(self->dev, 0x44));
+	EXPECT_NE(0xfee01234, hw32(pp_edu_addr(), 0x44));
+}
+
+TEST_F(edu, bad_config_accesses)
+{
+	__u32 v;
+
+	EXPECT_EQ(-1, pread(self->dev, &v, 4, CFG(1)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(self->dev, &v, 2, CFG(3)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(self->dev, &v, 3, CFG(0)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(self->dev, &v, 4, CFG(256)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pwrite(self->dev, &v, 4, CFG(254)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pwrite(self->dev, &v, 1,
+			     PCIPASS_REGION_OFFSET(PCIPASS_REGION_ROM)));
+	EXPECT_EQ(EPERM, errno);
+}
+
+TEST_F(edu, bus_master_follows_the_iommu_rule)
+{
+	struct pcipass_device_info info = { .size = sizeof(info) };
+	int kmsg = pp_kmsg_open();
+
+	if (pp_vm_has_iommu()) {
+		/* With an IOMMU, the bit passes through. */
+		EXPECT_EQ(0, pp_cfg_set_bus_master(self->dev, true));
+		EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & 0x4);
+		ASSERT_EQ(0, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO,
+				      &info));
+		EXPECT_EQ(0, info.caps & PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN);
+		EXPECT_EQ(0, info.bus_master_refusals);
+	} else {
+		EXPECT_EQ(EPERM, pp_cfg_set_bus_master(self->dev, true));
+		EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & 0x4);
+		EXPECT_TRUE(pp_kmsg_find(kmsg, "bus master enable refused"));
+		ASSERT_EQ(0, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO,
+				      &info));
+		EXPECT_NE(0, info.caps & PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN);
+		EXPECT_EQ(1, info.bus_master_refusals);
+		/* Memory decoding is still the VMM's. */
+		EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & 0x2);
+	}
+	close(kmsg);
+}
+
+TEST_F(edu, decode_off_blocks_the_mapping_until_it_is_on_again)
+{
+	__u16 cmd;
+
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x04, &cmd, 2));
+	ASSERT_NE(0, cmd & 0x2);
+	EXPECT_FALSE(access_faults(self->bar));
+	cmd &= ~0x2;
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & 0x2);
+	EXPECT_TRUE(access_faults(self->bar));
+	cmd |= 0x2;
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+	EXPECT_FALSE(access_faults(self->bar));
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
+}
+
+TEST_F(edu, detach_revokes_the_mapping)
+{
+	ASSERT_EQ(0, pp_detach(self->ctx, pp_edu_addr()));
+	EXPECT_TRUE(access_faults(self->bar));
+	EXPECT_EQ(-1, pread(self->dev, &(__u32){0}, 4, BAR(0, 0)));
+	EXPECT_EQ(ENODEV, errno);
+}
+
+TEST_F(edu, reset_matches_the_reset_capability)
+{
+	struct pcipass_device_info info = { .size = sizeof(info) };
+	struct pcipass_device_reset reset = { .size = sizeof(reset) };
+
+	ASSERT_EQ(0, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO, &info));
+	if (info.caps & PCIPASS_DEVICE_RESET_AVAILABLE) {
+		EXPECT_EQ(0, pp_ioctl(self->dev, PCIPASS_DEVICE_RESET, &reset));
+	} else {
+		EXPECT_EQ(EOPNOTSUPP, pp_ioctl(self->dev, PCIPASS_DEVICE_RESET,
+					       &reset));
+	}
+	/* Either way the device keeps working. */
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
+}
+
+/* nvme: PCI Express, FLR, MSI-X table in BAR0, 64-bit BAR. */
+FIXTURE(nvme) {
+	int ctx;
+	int dev;
+	void *bar;
+	size_t bar_len;
+};
+
+FIXTURE_SETUP(nvme)
+{
+	self->ctx = -1;
+	self->dev = -1;
+	self->bar = NULL;
+	if (pp_vm_has_iommu() < 0)
+		SKIP(return, "not in a pcipass test VM");
+	ASSERT_EQ(0, pp_module_ensure());
+	if (!pp_vm_has_iommu())
+		ASSERT_EQ(0, pp_write_file("/sys/module/pcipass/parameters/allow_noiommu",
+					   "1"));
+	ASSERT_EQ(0, open_and_attach(pp_nvme_addr(), &self->ctx, &self->dev));
+}
+
+FIXTURE_TEARDOWN(nvme)
+{
+	if (self->bar)
+		munmap(self->bar, self->bar_len);
+	if (self->dev >= 0)
+		close(self->dev);
+	if (self->ctx >= 0)
+		close(self->ctx);
+	pp_write_file("/sys/module/pcipass/parameters/allow_noiommu", "0");
+	pp_dev_rebind(pp_nvme_addr(), "");
+	pp_wait_driver(pp_nvme_addr(), "nvme", 5000);
+}
+
+TEST_F(nvme, region_info_and_64bit_bar_sizing)
+{
+	struct pcipass_region_info ri;
+	__u32 ones = 0xffffffff, lo, hi;
+
+	ASSERT_EQ(0, pp_region_info(self->dev, 0, &ri));
+	EXPECT_EQ(16384, ri.region_size);
+	EXPECT_NE(0, ri.region_flags & PCIPASS_REGION_MEM64);
+	ASSERT_EQ(0, pp_region_info(self->dev, 1, &ri));
+	EXPECT_EQ(0, ri.region_size);
+	ASSERT_EQ(0, pp_region_info(self->dev, PCIPASS_REGION_CONFIG, &ri));
+	EXPECT_EQ(4096, ri.region_size);
+
+	lo = cfg32(self->dev, 0x10);
+	hi = cfg32(self->dev, 0x14);
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x10, &ones, 4));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x14, &ones, 4));
+	EXPECT_EQ(0xffffc004, cfg32(self->dev, 0x10));
+	EXPECT_EQ(0xffffffff, cfg32(self->dev, 0x14));
+	EXPECT_NE(0xffffc004, hw32(pp_nvme_addr(), 0x10));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x10, &lo, 4));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x14, &hi, 4));
+}
+
+TEST_F(nvme, capability_chain_matches_the_device_minus_hidden_ones)
+{
+	static const __u16 hidden[] = { 0x01, 0x0d, 0x0f, 0x10, 0x13, 0x15,
+					0x1b };
+	unsigned int pos, n = 0, hw_n = 0, i;
+	__u8 p8;
+	__u32 hdr;
+
+	/* Standard capabilities: the same chain as the hardware's. */
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x34, &p8, 1));
+	for (pos = p8; pos && n < 48; n++) {
+		__u8 id, next, hw_id;
+
+		ASSERT_EQ(0, pp_cfg_read(self->dev, pos, &id, 1));
+		ASSERT_EQ(0, pp_dev_config_read(pp_nvme_addr(), pos, &hw_id, 1));
+		EXPECT_EQ(hw_id, id);
+		ASSERT_EQ(0, pp_cfg_read(self->dev, pos + 1, &next, 1));
+		pos = next;
+	}
+	EXPECT_LE(2, n);	/* PCI Express and MSI-X at least */
+
+	/* Extended: every visible one is in the hardware, none is hidden. */
+	for (pos = 0x100, n = 0; pos && n < 64; n++) {
+		ASSERT_EQ(0, pp_cfg_read(self->dev, pos, &hdr, 4));
+		if (!hdr)
+			break;
+		for (i = 0; i < ARRAY_SIZE(hidden); i++)
+			EXPECT_NE(hidden[i], hdr & 0xffff);
+		pos = hdr >> 20;
+	}
+	for (pos = 0x100; pos && hw_n < 64; hw_n++) {
+		hdr = hw32(pp_nvme_addr(), pos);
+		if (!hdr || hdr == 0xffffffff)
+			break;
+		pos = hdr >> 20;
+	}
+	TH_LOG("extended capabilities: %u visible, %u in hardware", n, hw_n);
+	EXPECT_GE(hw_n, n);
+}
+
+TEST_F(nvme, reset_restores_power_on_registers)
+{
+	struct pcipass_device_info info = { .size = sizeof(info) };
+	struct pcipass_device_reset reset = { .size = sizeof(reset) };
+	__u16 devctl;
+	__u8 cap;
+	int pcie = 0;
+
+	ASSERT_EQ(0, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO, &info));
+	ASSERT_NE(0, info.caps & PCIPASS_DEVICE_RESET_AVAILABLE);
+	/* The registers' page: the MSI-X table may not be mappable. */
+	self->bar_len = 4096;
+	self->bar = pp_map_bar_head(self->dev, 0, self->bar_len);
+	ASSERT_NE(NULL, self->bar);
+
+	/* CC (controller configuration) powers on as zero. */
+	pp_mmio_write32(self->bar, 0x14, 0x00460000);
+	EXPECT_EQ(0x00460000, pp_mmio_read32(self->bar, 0x14));
+	ASSERT_EQ(0, pp_ioctl(self->dev, PCIPASS_DEVICE_RESET, &reset));
+	/* The same mapping refaults after the reset. */
+	EXPECT_EQ(0, pp_mmio_read32(self->bar, 0x14));
+
+	/* FLR through the PCI Express capability: a real reset too. */
+	pp_mmio_write32(self->bar, 0x14, 0x00460000);
+	EXPECT_EQ(0x00460000, pp_mmio_read32(self->bar, 0x14));
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x34, &cap, 1));
+	while (cap && !pcie) {
+		__u8 id;
+
+		ASSERT_EQ(0, pp_cfg_read(self->dev, cap, &id, 1));
+		if (id == 0x10)
+			pcie = cap;
+		else
+			ASSERT_EQ(0, pp_cfg_read(self->dev, cap + 1, &cap, 1));
+	}
+	ASSERT_NE(0, pcie);
+	ASSERT_EQ(0, pp_cfg_read(self->dev, pcie + 8, &devctl, 2));
+	devctl |= 0x8000;
+	ASSERT_EQ(0, pp_cfg_write(self->dev, pcie + 8, &devctl, 2));
+	EXPECT_EQ(0, pp_mmio_read32(self->bar, 0x14));
+	/* The request bit reads back as zero. */
+	ASSERT_EQ(0, pp_cfg_read(self->dev, pcie + 8, &devctl, 2));
+	EXPECT_EQ(0, devctl & 0x8000);
+}
+
+TEST_F(nvme, msix_table_mmap_needs_isolated_msi)
+{
+	struct pcipass_device_info info = { .size = sizeof(info) };
+	struct pcipass_region_info ri;
+	void *p;
+
+	ASSERT_EQ(0, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO, &info));
+	ASSERT_EQ(0, pp_region_info(self->dev, 0, &ri));
+	p = mmap(NULL, ri.region_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 self->dev, ri.offset);
+	if (pp_vm_is("iommu")) {
+		EXPECT_NE(0, info.caps & PCIPASS_DEVICE_MSIX_MMAP);
+		EXPECT_NE(MAP_FAILED, p);
+	} else {
+		EXPECT_EQ(0, info.caps & PCIPASS_DEVICE_MSIX_MMAP);
+		EXPECT_EQ(MAP_FAILED, p);
+		EXPECT_EQ(EPERM, errno);
+		/* The register page alone is fine. */
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->dev, ri.offset);
+		EXPECT_NE(MAP_FAILED, p);
+	}
+	if (p != MAP_FAILED)
+		munmap(p, p == MAP_FAILED ? 0 : 4096);
+}
+
+TEST(serial_io_bar_without_an_iommu)
+{
+	const char *serial = pp_serial_addr();
+	struct pcipass_region_info ri;
+	int ctx = -1, dev = -1;
+	__u8 v;
+
+	if (pp_vm_has_iommu() != 0)
+		SKIP(return, "needs the no-IOMMU VM");
+	ASSERT_EQ(0, pp_module_ensure());
+	ASSERT_EQ(0, pp_write_file("/sys/module/pcipass/parameters/allow_noiommu",
+				   "1"));
+	ASSERT_EQ(0, open_and_attach(serial, &ctx, &dev));
+	ASSERT_EQ(0, pp_region_info(dev, 0, &ri));
+	EXPECT_EQ(8, ri.region_size);
+	EXPECT_NE(0, ri.region_flags & PCIPASS_REGION_IO);
+	EXPECT_EQ(0, ri.region_flags & PCIPASS_REGION_MMAP);
+	/* The scratch register keeps what is written. */
+	v = 0xa5;
+	ASSERT_EQ(1, pwrite(dev, &v, 1, BAR(0, 7)));
+	v = 0;
+	ASSERT_EQ(1, pread(dev, &v, 1, BAR(0, 7)));
+	EXPECT_EQ(0xa5, v);
+	v = 0x3c;
+	ASSERT_EQ(1, pwrite(dev, &v, 1, BAR(0, 7)));
+	ASSERT_EQ(1, pread(dev, &v, 1, BAR(0, 7)));
+	EXPECT_EQ(0x3c, v);
+	close(dev);
+	close(ctx);
+	pp_write_file("/sys/module/pcipass/parameters/allow_noiommu", "0");
+	pp_dev_rebind(serial, "");
+}
+
+TEST_HARNESS_MAIN

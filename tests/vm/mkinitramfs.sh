@@ -1,0 +1,190 @@
+#!/bin/bash
+# tests/vm/mkinitramfs.sh OUT.cpio.gz - build the test VM's initramfs.
+#
+# Contents: static busybox and its applet links; /init (tests/vm/init) and
+# /vm/guest-{run,demo}.sh; /lib/modules/$KVER with the distro modules the
+# tests need (uncompressed, with their modules.dep closure) plus the
+# project's module as extra/pcipass.ko, indexed by depmod so that
+# `modprobe pcipass ids=...` works; every executable of the selftests output
+# directory in /tests/; pcipass-tool in /usr/bin/ when it exists. Dynamic
+# executables get their shared libraries (from ldd).
+#
+# Environment:
+#   PCIPASS_KO             module to include (default drivers/pcipass/pcipass.ko;
+#                          "none" to leave it out)
+#   PCIPASS_SELFTESTS_OUT  directory of test executables (tests/selftests/out)
+#   PCIPASS_TOOL           pcipass-tool (default tools/pcipass/pcipass-tool)
+#   PCIPASS_VM_MODULES     more distro modules to include (space-separated)
+#   PCIPASS_ALLOW_NO_TESTS=1  go on when there is no test executable (else
+#                          an error: a run without tests must not pass)
+#   PCIPASS_KERNEL/PCIPASS_MODDIR/PCIPASS_KVER: see kernel.sh
+# Decompressed distro modules are cached in $CACHE/ko/, the busybox tree in
+# $CACHE/busybox-*/.
+set -eu
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/vm/kernel.sh
+. "$VMDIR/kernel.sh"
+
+[ $# -eq 1 ] || die "usage: $0 OUT.cpio.gz"
+OUT=$1
+KO=${PCIPASS_KO:-$TOP/drivers/pcipass/pcipass.ko}
+SELFTESTS_OUT=${PCIPASS_SELFTESTS_OUT:-$TOP/tests/selftests/out}
+TOOL=${PCIPASS_TOOL:-$TOP/tools/pcipass/pcipass-tool}
+BUSYBOX=/bin/busybox
+# 8250_pci is built into Debian's kernel; it is listed in case a kernel
+# builds it as a module.
+MODULES="nvme vfio-pci vfio_iommu_type1 pci-stub virtio-iommu 8250_pci ${PCIPASS_VM_MODULES:-}"
+
+stage "initramfs: $OUT (kernel $KVER)"
+[ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
+if ldd "$BUSYBOX" >/dev/null 2>&1; then
+	die "$BUSYBOX is dynamically linked: install busybox-static"
+fi
+
+mkdir -p "$(dirname "$OUT")"
+ROOT=$(mktemp -d "$OUT.root.XXXXXX")
+trap 'rm -rf "$ROOT" "$OUT.tmp.$$"' EXIT
+MODROOT=$ROOT/lib/modules/$KVER
+
+# --- base system -------------------------------------------------------------
+mkdir -p "$ROOT"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,root,mnt} \
+	"$ROOT"/{var/log,vm,tests} "$MODROOT/extra"
+chmod 1777 "$ROOT/tmp"
+# busybox and its ~270 applet links, made once per busybox binary.
+bbtree=$CACHE/busybox-$(stat -L -c '%s-%Y' "$BUSYBOX")
+if [ ! -x "$bbtree/bin/busybox" ]; then
+	mkdir -p "$CACHE"
+	tmp=$(mktemp -d "$bbtree.tmp.XXXXXX")
+	mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin}
+	cp "$BUSYBOX" "$tmp/bin/busybox"
+	while IFS= read -r applet; do
+		[ "$applet" = bin/busybox ] || [ -e "$tmp/$applet" ] ||
+			ln -s /bin/busybox "$tmp/$applet"
+	done < <("$BUSYBOX" --list-full)
+	mv -T "$tmp" "$bbtree" 2>/dev/null || rm -rf "$tmp"
+fi
+cp -a "$bbtree/." "$ROOT/"
+# The kernel's built-in initramfs already has /dev/console; this only helps
+# a kernel without one, and needs root.
+mknod -m 600 "$ROOT/dev/console" c 5 1 2>/dev/null || true
+cat >"$ROOT/etc/passwd" <<'PASSWD'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PASSWD
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOT/etc/group"
+echo pcipass-vm >"$ROOT/etc/hostname"
+ln -s /proc/mounts "$ROOT/etc/mtab"
+install -m 755 "$VMDIR/init" "$ROOT/init"
+install -m 755 "$VMDIR/guest-run.sh" "$VMDIR/guest-demo.sh" "$ROOT/vm/"
+
+# Copy an executable to ROOT/DEST plus, when dynamic, the libraries it needs.
+copy_exe() { # SRC DEST
+	install -D -m 755 "$1" "$ROOT/$2"
+	local lib
+	# ldd fails ("not a dynamic executable") for static ones: nothing to copy.
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[ -e "$ROOT/$lib" ] || install -D -m 755 "$lib" "$ROOT/$lib"
+	done
+}
+
+# --- distro modules ----------------------------------------------------------
+declare -A MODPATH MODDEPS BUILTIN
+modname() { # path -> module name with '-' as '_'
+	local n=${1##*/}
+	n=${n%%.ko*}
+	echo "${n//-/_}"
+}
+while IFS= read -r line; do
+	path=${line%%:*}
+	n=${path##*/}
+	n=${n%%.ko*}
+	n=${n//-/_}
+	MODPATH[$n]=$path
+	MODDEPS[$n]=${line#*:}
+done <"$PCIPASS_MODDIR/modules.dep"
+if [ -r "$PCIPASS_MODDIR/modules.builtin" ]; then
+	while IFS= read -r path; do
+		n=${path##*/}
+		n=${n%%.ko*}
+		BUILTIN[${n//-/_}]=1
+	done <"$PCIPASS_MODDIR/modules.builtin"
+fi
+
+declare -A WANT
+queue=()
+for m in $MODULES; do
+	m=${m//-/_}
+	if [ -n "${MODPATH[$m]:-}" ]; then
+		queue+=("$m")
+	elif [ -z "${BUILTIN[$m]:-}" ]; then
+		echo "initramfs: warning: module $m is neither in modules.dep nor built in" >&2
+	fi
+done
+while [ ${#queue[@]} -gt 0 ]; do
+	m=${queue[0]}
+	queue=("${queue[@]:1}")
+	[ -z "${WANT[$m]:-}" ] || continue
+	WANT[$m]=1
+	for d in ${MODDEPS[$m]}; do
+		queue+=("$(modname "$d")")
+	done
+done
+
+kocache=$CACHE/ko/$(printf '%s' "$PCIPASS_MODDIR" | md5sum | cut -c1-12)
+for m in "${!WANT[@]}"; do
+	src=$PCIPASS_MODDIR/${MODPATH[$m]}
+	rel=${MODPATH[$m]%.xz}
+	rel=${rel%.zst}
+	rel=${rel%.gz}
+	cached=$kocache/$rel
+	if [ ! -s "$cached" ] || [ "$src" -nt "$cached" ]; then
+		mkdir -p "$(dirname "$cached")"
+		case "$src" in
+		*.xz) xz -dc "$src" >"$cached.$$" ;;
+		*.zst) zstd -qdc "$src" >"$cached.$$" ;;
+		*.gz) gzip -dc "$src" >"$cached.$$" ;;
+		*) cp "$src" "$cached.$$" ;;
+		esac
+		mv -f "$cached.$$" "$cached"
+	fi
+	install -D -m 644 "$cached" "$MODROOT/$rel"
+done
+for f in modules.order modules.builtin modules.builtin.modinfo; do
+	[ ! -r "$PCIPASS_MODDIR/$f" ] || cp "$PCIPASS_MODDIR/$f" "$MODROOT/"
+done
+
+# --- the project's module ----------------------------------------------------
+if [ "$KO" != none ]; then
+	[ -r "$KO" ] || die "module $KO not found (build it first, or set PCIPASS_KO=none)"
+	vermagic=$(modinfo -F vermagic "$KO" 2>/dev/null | cut -d' ' -f1)
+	[ "$vermagic" = "$KVER" ] ||
+		die "$KO is built for '$vermagic', the VM kernel is $KVER (KDIR=$PCIPASS_KDIR)"
+	install -m 644 "$KO" "$MODROOT/extra/pcipass.ko"
+fi
+depmod -b "$ROOT" "$KVER"
+
+# --- tests and tools ---------------------------------------------------------
+ntests=0
+if [ -d "$SELFTESTS_OUT" ]; then
+	for t in "$SELFTESTS_OUT"/*; do
+		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
+		copy_exe "$t" "tests/${t##*/}"
+		ntests=$((ntests + 1))
+	done
+fi
+if [ "$ntests" -eq 0 ]; then
+	# A run without tests would pass on the VM-level checks alone.
+	[ "${PCIPASS_ALLOW_NO_TESTS:-0}" = 1 ] ||
+		die "no test executables in $SELFTESTS_OUT (make selftests; PCIPASS_ALLOW_NO_TESTS=1 to go on)"
+	echo "initramfs: note: no test executables in $SELFTESTS_OUT" >&2
+fi
+[ ! -x "$TOOL" ] || copy_exe "$TOOL" usr/bin/pcipass-tool
+
+# --- archive -----------------------------------------------------------------
+# Owned by root in the guest whoever builds it; sorted for a stable archive.
+(cd "$ROOT" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --owner=0:0 --quiet) |
+	gzip -1 >"$OUT.tmp.$$"
+mv -f "$OUT.tmp.$$" "$OUT"
+stage "initramfs: done, ${#WANT[@]} distro modules, $ntests tests, $(du -k "$OUT" | cut -f1) KiB"

@@ -1,0 +1,261 @@
+#!/bin/bash
+# tests/vm/parse-results.sh OUTDIR [CONFIG] - verdict on one VM run.
+#
+# Reads OUTDIR/results.log (guest-run.sh's markers and kselftest TAP),
+# OUTDIR/console.log and OUTDIR/vm-status (run-vm.sh). Counts:
+#   - each top-level TAP line of each test executable, named "BIN: TEST":
+#     "ok" passes, "ok ... # SKIP" (or "not ok ... # SKIP") is skipped,
+#     "not ok" fails (its diagnostic lines are printed);
+#   - an executable that exits non-zero with no "not ok" line: one failure
+#     named after it (exit 4, KSFT_SKIP, with no TAP line: one skip);
+#   - an executable that started but never exited: one failure;
+#   - "vm CONFIG completed": the guest reached its done marker, with no
+#     setup error and no timeout;
+#   - "vm CONFIG kernel log clean": no warning/bug/oops/lockdep/KASAN/...
+#     line in the console log or the guest's dmesg (expected DMAR fault
+#     reports are allowed).
+# Prints FAIL/SKIP lines (PASS lines too with PCIPASS_VERBOSE=1), then
+#   # pcipass-totals: config=CONFIG passed=N failed=N skipped=N
+# and writes the same counts to OUTDIR/totals (passed=N lines, sourceable).
+# Exits 1 when anything failed.
+set -eu
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ $# -ge 1 ] || die "usage: $0 OUTDIR [CONFIG]"
+OUTDIR=$1
+CONFIG=${2:-}
+RESULTS=$OUTDIR/results.log
+CONSOLE=$OUTDIR/console.log
+DMESG=$OUTDIR/dmesg.log
+VERBOSE=${PCIPASS_VERBOSE:-0}
+
+status_get() { # KEY -> value from vm-status (empty if none)
+	sed -n "s/^$1=//p" "$OUTDIR/vm-status" 2>/dev/null | head -n1
+}
+[ -n "$CONFIG" ] || CONFIG=$(status_get config)
+[ -n "$CONFIG" ] || CONFIG=$(basename "$OUTDIR")
+
+touch "$RESULTS" "$CONSOLE"
+: >"$DMESG"
+
+# Kernel log lines that fail "kernel log clean" (extended regexps) ...
+BAD='WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN'
+BAD="$BAD|possible recursive locking|circular locking dependency"
+BAD="$BAD|INFO: task .* blocked|kmemleak|Kernel panic"
+BAD="$BAD|sleeping function called from invalid context|inconsistent lock state"
+# ... unless they are one of these: DMA faults that tests provoke on purpose,
+# kmemleak's start-up messages, the command line, the test markers.
+ALLOW='DMAR: \[DMA (Read|Write)[^]]*\] Request device .*fault addr'
+ALLOW="$ALLOW|DMAR: DRHD: handling fault status reg"
+ALLOW="$ALLOW|kmemleak: (Kernel memory leak detector (initialized|disabled)|Automatic memory scanning thread)"
+ALLOW="$ALLOW|(Kernel c|C)ommand line: |pcipass-vm: test [^ ]*: (start|exit)"
+
+# ---- tests from results.log ---------------------------------------------------
+# Output of the awk program, one record a line:
+#   R <pass|fail|skip> <name>\t<reason>      a result
+#   D <text>                                 a diagnostic line of the last fail
+#   T <bin> <seconds> <exit>                 time of one executable
+#   S <message>                              setup error
+#   E done                                   the done marker was seen
+# The dmesg section is copied to $DMESG.
+records=$(tr -d '\r' <"$RESULTS" | awk -v dmesg="$DMESG" '
+function result(kind, name, reason) {
+	printf "R %s %s\t%s\n", kind, name, reason
+}
+function flushdiag(   i, from) {
+	from = (nd > 60) ? nd - 60 : 0
+	if (from > 0) printf "D ... (%d earlier lines)\n", from
+	for (i = from; i < nd; i++) printf "D %s\n", diag[i]
+}
+BEGIN { cur = ""; nd = 0; indmesg = 0 }
+indmesg {
+	if ($0 == "# pcipass-dmesg-end") { indmesg = 0; next }
+	print > dmesg
+	next
+}
+/^# pcipass-dmesg-begin$/ { indmesg = 1; next }
+/^# pcipass-vm-done$/ { print "E done"; next }
+/^# pcipass-setup-error: / { sub(/^# pcipass-setup-error: /, ""); print "S " $0; next }
+/^# pcipass-test: / {
+	cur = $3; started[cur] = 1; order[++nbin] = cur
+	nres[cur] = 0; nfail[cur] = 0; nd = 0
+	next
+}
+/^# pcipass-time: / { t[$3] = sprintf("%.1f", $5 - $4); next }
+/^# pcipass-exit: / {
+	b = $3; st = $4; exited[b] = 1
+	printf "T %s %s %s\n", b, (b in t) ? t[b] : "?", st
+	if (st != 0 && nfail[b] == 0) {
+		if (st == 4 && nres[b] == 0) {
+			result("skip", b, "exit status 4 (KSFT_SKIP)")
+		} else {
+			why = (st == 137) ? "killed by the per-test timeout" : "exit status " st
+			result("fail", b, why " with no failed TAP test")
+			flushdiag()
+		}
+	}
+	cur = ""; nd = 0
+	next
+}
+cur != "" && /^(not )?ok [0-9]+/ {
+	line = $0
+	notok = (line ~ /^not /)
+	sub(/^(not )?ok [0-9]+ */, "", line)
+	directive = ""
+	if (match(line, / *# */)) {
+		directive = substr(line, RSTART + RLENGTH)
+		line = substr(line, 1, RSTART - 1)
+	}
+	name = cur ": " ((line == "") ? "#" nres[cur] + 1 : line)
+	nres[cur]++
+	if (toupper(directive) ~ /^SKIP/) {
+		sub(/^[Ss][Kk][Ii][Pp] */, "", directive)
+		result("skip", name, directive)
+	} else if (notok) {
+		nfail[cur]++
+		result("fail", name, directive)
+		flushdiag()
+	} else {
+		result("pass", name, "")
+	}
+	nd = 0
+	next
+}
+cur != "" { diag[nd++] = $0 }
+END {
+	for (i = 1; i <= nbin; i++) {
+		b = order[i]
+		if (!(b in exited)) {
+			result("fail", b, "started but never finished (VM hung or died)")
+			if (b == cur) flushdiag()
+		}
+	}
+}')
+
+pass=0 fail=0 skip=0
+last_fail=no
+times=""
+setup_errors=""
+done_seen=no
+while IFS= read -r rec; do
+	case "$rec" in
+	"R "*)
+		rest=${rec#R }
+		kind=${rest%% *}
+		rest=${rest#* }
+		name=${rest%%$'\t'*}
+		reason=${rest#*$'\t'}
+		last_fail=no
+		case "$kind" in
+		pass)
+			pass=$((pass + 1))
+			[ "$VERBOSE" = 0 ] || echo "PASS $CONFIG: $name"
+			;;
+		skip)
+			skip=$((skip + 1))
+			echo "SKIP $CONFIG: $name${reason:+ # $reason}"
+			;;
+		fail)
+			fail=$((fail + 1))
+			last_fail=yes
+			echo "FAIL $CONFIG: $name${reason:+ # $reason}"
+			;;
+		esac
+		;;
+	"D "*) [ "$last_fail" = no ] || printf '    | %s\n' "${rec#D }" ;;
+	"T "*) times="$times ${rec#T }" ;;
+	"S "*) setup_errors="$setup_errors${rec#S }"$'\n' ;;
+	"E done") done_seen=yes ;;
+	esac
+done <<<"$records"
+
+# ---- vm CONFIG completed --------------------------------------------------------
+if [ "$(status_get boot_retries)" != "" ] && [ "$(status_get boot_retries)" != 0 ]; then
+	echo "NOTE $CONFIG: the guest kernel died before /init and was booted again" \
+		"(see $OUTDIR/console.boot-failure.log)"
+fi
+timed_out=$(status_get timed_out)
+qemu_exit=$(status_get qemu_exit)
+why=""
+[ "$timed_out" != yes ] || why="$why; killed after $(status_get timeout)s (hung)"
+[ -z "$qemu_exit" ] || [ "$qemu_exit" = 0 ] || [ "$timed_out" = yes ] ||
+	why="$why; QEMU exit status $qemu_exit"
+[ -s "$OUTDIR/vm-status" ] || why="$why; no vm-status (VM not run?)"
+[ -z "$setup_errors" ] || why="$why; setup errors"
+[ "$done_seen" = yes ] || why="$why; no done marker"
+grep -q 'Kernel panic' "$CONSOLE" && why="$why; kernel panic"
+if [ -z "$why" ]; then
+	pass=$((pass + 1))
+	[ "$VERBOSE" = 0 ] || echo "PASS $CONFIG: vm $CONFIG completed"
+else
+	fail=$((fail + 1))
+	echo "FAIL $CONFIG: vm $CONFIG completed # ${why#; }"
+	[ -z "$setup_errors" ] || printf '%s' "$setup_errors" | sed 's/^/    | setup: /'
+	if [ -s "$OUTDIR/qemu.log" ]; then
+		sed 's/^/    | qemu: /' "$OUTDIR/qemu.log" | tail -n 10
+	fi
+	echo "    | last console lines ($CONSOLE):"
+	tr -d '\r' <"$CONSOLE" | tail -n 25 | sed 's/^/    | /'
+fi
+
+# ---- vm CONFIG kernel log clean -------------------------------------------------
+# Prints the offending lines (marked ">>") with context; at most 200 lines.
+scan() { # FILE -> number of offending lines, context on fd 3
+	tr -d '\r' <"$1" | awk -v bad="$BAD" -v allow="$ALLOW" '
+	{ line[NR] = $0; if ($0 ~ bad && $0 !~ allow) hit[NR] = 1 }
+	END {
+		n = 0; last = 0; out = 0
+		for (i = 1; i <= NR; i++) {
+			if (!(i in hit)) continue
+			n++
+			from = i - 3; if (from <= last) from = last + 1; if (from < 1) from = 1
+			to = i + 30; if (to > NR) to = NR
+			if (last && from > last + 1 && out < 200) { print "    | ..." > "/dev/fd/3"; out++ }
+			for (j = from; j <= to && out < 200; j++) {
+				printf "    %s %s\n", (j in hit) ? ">>" : " |", line[j] > "/dev/fd/3"
+				out++
+			}
+			if (to > last) last = to
+		}
+		print n
+	}'
+}
+tmpctx=$(mktemp)
+trap 'rm -f "$tmpctx" "$tmpctx.c"' EXIT
+n_dmesg=0
+[ ! -s "$DMESG" ] || n_dmesg=$(scan "$DMESG" 3>"$tmpctx")
+n_console=$(scan "$CONSOLE" 3>"$tmpctx.c")
+if [ "$n_dmesg" -eq 0 ] && [ "$n_console" -eq 0 ]; then
+	pass=$((pass + 1))
+	[ "$VERBOSE" = 0 ] || echo "PASS $CONFIG: vm $CONFIG kernel log clean"
+else
+	fail=$((fail + 1))
+	echo "FAIL $CONFIG: vm $CONFIG kernel log clean # $n_console offending line(s) in console.log, $n_dmesg in the dmesg section"
+	if [ "$n_dmesg" -gt 0 ]; then
+		echo "    | in the guest's dmesg ($DMESG):"
+		cat "$tmpctx"
+	fi
+	# The console shows what the dmesg snapshot cannot: a panic or a
+	# warning after it, or everything when the VM never got that far.
+	if [ "$n_console" -gt "$n_dmesg" ]; then
+		echo "    | in the console log ($CONSOLE):"
+		cat "$tmpctx.c"
+	fi
+fi
+
+# ---- totals -------------------------------------------------------------------
+if [ -n "$times" ]; then
+	# shellcheck disable=SC2086 # triples of words
+	set -- $times
+	line="time $CONFIG:"
+	while [ $# -ge 3 ]; do
+		line="$line $1=${2}s"
+		[ "$3" = 0 ] || line="$line(exit $3)"
+		shift 3
+	done
+	echo "$line"
+fi
+printf 'passed=%s\nfailed=%s\nskipped=%s\n' "$pass" "$fail" "$skip" >"$OUTDIR/totals"
+echo "# pcipass-totals: config=$CONFIG passed=$pass failed=$fail skipped=$skip"
+[ "$fail" -eq 0 ]
