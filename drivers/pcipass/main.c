@@ -269,6 +269,7 @@ static int pcipass_ctx_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&ctx->groups);
 	INIT_LIST_HEAD(&ctx->devices);
 	ctx->mappings = RB_ROOT_CACHED;
+	pcipass_stat_ctx_add(ctx);
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);
 }
@@ -277,6 +278,7 @@ static int pcipass_ctx_release(struct inode *inode, struct file *file)
 {
 	struct pcipass_ctx *ctx = file->private_data;
 
+	pcipass_stat_ctx_del(ctx);
 	/* Device files that outlive the context keep only a dead handle. */
 	pcipass_ctx_detach_all(ctx);
 	mutex_lock(&ctx->lock);
@@ -310,12 +312,14 @@ static int __init pcipass_init(void)
 	if (ret)
 		return ret;
 
+	pcipass_stat_init();
 	ret = misc_register(&pcipass_miscdev);
 	if (ret)
-		goto err_unregister_driver;
+		goto err_stat_exit;
 	return 0;
 
-err_unregister_driver:
+err_stat_exit:
+	pcipass_stat_exit();
 	pcipass_driver_unregister();
 	return ret;
 }
@@ -323,6 +327,7 @@ err_unregister_driver:
 static void __exit pcipass_exit(void)
 {
 	misc_deregister(&pcipass_miscdev);
+	pcipass_stat_exit();
 	pcipass_driver_unregister();
 }
 

@@ -16,6 +16,7 @@
 #include <linux/pcipass.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
+#include <linux/sched.h>
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -111,6 +112,10 @@ struct pcipass_irq_vector {
  * @pinned_pages: pages pinned by @mappings
  * @aperture_start: first IOVA of @domain's aperture
  * @aperture_last: last IOVA of @domain's aperture
+ * @stat_node: entry in the statistics' list of contexts (its own lock)
+ * @id: the context's number in the statistics (constant)
+ * @owner_pid: process that opened the context (constant)
+ * @owner_comm: that process's name (constant)
  */
 struct pcipass_ctx {
 	struct kref ref;
@@ -125,6 +130,10 @@ struct pcipass_ctx {
 	unsigned long pinned_pages;
 	u64 aperture_start;
 	u64 aperture_last;
+	struct list_head stat_node;
+	u64 id;
+	pid_t owner_pid;
+	char owner_comm[TASK_COMM_LEN];
 };
 
 /**
@@ -264,6 +273,12 @@ void pcipass_ctx_get(struct pcipass_ctx *ctx);
 int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd);
 long pcipass_device_dispatch(struct pcipass_device *dev, unsigned int cmd,
 			     unsigned long arg);
+
+/* stat.c: statistics in debugfs */
+void pcipass_stat_ctx_add(struct pcipass_ctx *ctx);
+void pcipass_stat_ctx_del(struct pcipass_ctx *ctx);
+void pcipass_stat_init(void);
+void pcipass_stat_exit(void);
 
 /* driver.c: the PCI driver */
 int pcipass_parse_id(const char *str, struct pci_device_id *id);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -872,27 +873,73 @@ TEST(bad_input_is_refused_and_changes_nothing)
 	free(after);
 }
 
-TEST(stat_reads_debugfs_or_says_why_not)
+TEST(stat_shows_a_live_context)
 {
-	struct jval *doc;
+	struct pcipass_irq_set irq = {
+		.size = sizeof(irq), .type = PCIPASS_IRQ_MSI, .count = 1,
+	};
+	struct jval *doc, *ctxs, *c = NULL, *dev, *irqs;
+	char pid[16];
 	struct result r;
+	void *mem;
+	int ctx, fd, i;
 
-	if (!in_vm())
-		SKIP(return, NOT_IN_VM);
-	ASSERT_EQ(0, pp_run("modprobe pcipass"));
+	if (!pp_vm_is("iommu"))
+		SKIP(return, "needs the IOMMU VM with interrupt remapping");
+	ASSERT_EQ(0, pp_module_ensure());
+	ASSERT_EQ(0, pp_dev_rebind(pp_edu_addr(), "pcipass"));
+	ASSERT_TRUE(pp_wait_driver(pp_edu_addr(), "pcipass", 5000));
+
+	/* A context holding 8 KiB in one mapping and 3 MSI deliveries. */
+	mem = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ctx = open(PP_DEV_NODE, O_RDWR);
+	ASSERT_LE(0, ctx);
+	ASSERT_EQ(0, pp_attach(ctx, pp_edu_addr(), &fd));
+	ASSERT_EQ(0, pp_map(ctx, mem, 0x100000, 8192, PCIPASS_DMA_MAP_READ));
+	irq.flags = PCIPASS_IRQ_SET_ENABLE;
+	ASSERT_EQ(0, pp_ioctl(fd, PCIPASS_DEVICE_SET_IRQS, &irq));
+	irq.flags = PCIPASS_IRQ_SET_TRIGGER;
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pp_ioctl(fd, PCIPASS_DEVICE_SET_IRQS, &irq));
+
 	r = tool("--json", "stat", NULL);
+	ASSERT_EQ(0, r.status) TH_LOG("%s", r.err);
 	doc = json_parse(r.out);
 	ASSERT_NE(NULL, doc) TH_LOG("not JSON:\n%s", r.out);
-	if (pp_path_exists("/sys/kernel/debug/pcipass/stat")) {
-		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
-		EXPECT_NE(NULL, jget(doc, "contexts"));
-		EXPECT_NE(NULL, jget(doc, "total"));
-	} else {
-		EXPECT_EQ(7, r.status) TH_LOG("%s", r.err);
-		EXPECT_NE(NULL, strstr(r.err, "does not provide statistics"))
-			TH_LOG("%s", r.err);
-	}
+	ctxs = jget(doc, "contexts");
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	for (i = 0; ctxs && i < ctxs->n; i++)
+		if (jnum(ctxs->items[i], "pid", -1) == getpid())
+			c = ctxs->items[i];
+	ASSERT_NE(NULL, c) TH_LOG("no context of pid %s in:\n%s", pid, r.out);
+	EXPECT_EQ(8192, jnum(c, "pinned_bytes", -1));
+	EXPECT_EQ(1, jnum(c, "mappings", -1));
+	EXPECT_EQ(1, jnum(c, "devices", -1));
+	EXPECT_STREQ("iommu", jstr(c, "mode"));
+	dev = jfind(jget(c, "attached"), "address", pp_edu_addr());
+	ASSERT_NE(NULL, dev) TH_LOG("%s", r.out);
+	EXPECT_STREQ("msi", jstr(dev, "irq_type"));
+	irqs = jget(dev, "interrupts");
+	ASSERT_NE(NULL, irqs);
+	ASSERT_EQ(1, irqs->n);
+	/* Triggers with no eventfd are still counted as delivered. */
+	EXPECT_EQ(3, jnum(irqs->items[0], "count", -1));
 	result_free(&r);
+
+	close(fd);
+	close(ctx);
+	/* Closed: the context is gone from the statistics. */
+	r = tool("--json", "stat", NULL);
+	EXPECT_EQ(0, r.status);
+	doc = json_parse(r.out);
+	ASSERT_NE(NULL, doc) TH_LOG("not JSON:\n%s", r.out);
+	ctxs = jget(doc, "contexts");
+	for (i = 0; ctxs && i < ctxs->n; i++)
+		EXPECT_NE(getpid(), jnum(ctxs->items[i], "pid", -1));
+	result_free(&r);
+	munmap(mem, 8192);
 }
 
 TEST_HARNESS_MAIN
