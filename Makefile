@@ -25,13 +25,13 @@ KBUILD = $(MAKE) -C $(KDIR) M=$(TOP)
 # An extracted linux-source-6.12 tree (checkpatch, kernel-doc, kselftest).
 SRCTREE = $(shell $(TOP)/tests/vm/srctree.sh)
 
-LINT_SOURCES = $(shell find drivers include tools tests/selftests tests/kunit \
+LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/kunit \
 		 -name '*.[ch]' ! -name '*.mod.c' 2>/dev/null | sort)
 
-.PHONY: all module tool selftests install lint checkpatch kerneldoc sparse \
+.PHONY: all module tool samples selftests install lint checkpatch kerneldoc sparse \
 	w1 check demo clean
 
-all: module tool
+all: module tool samples
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: install linux-headers-6.12.*-amd64 or set KDIR" >&2; exit 1; }
@@ -40,6 +40,9 @@ module:
 # Static, so that it also runs in the test VMs' busybox initramfs.
 tool:
 	$(MAKE) -C tools/pcipass STATIC=1
+
+samples:
+	$(MAKE) -C samples/pcipass
 
 selftests:
 	$(MAKE) -C tests/selftests SRCTREE=$(SRCTREE)
@@ -85,4 +88,5 @@ clean:
 	-$(KBUILD) clean
 	$(MAKE) -C tools/pcipass clean
 	$(MAKE) -C tests/selftests clean
+	$(MAKE) -C samples/pcipass clean
 	rm -rf build

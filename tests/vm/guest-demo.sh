@@ -71,12 +71,20 @@ say "pcipass-tool"
 if command -v pcipass-tool >/dev/null; then
 	# ---- pcipass-tool demo: add subcommands below (one `run` per step) ----
 	run pcipass-tool --version
-	run pcipass-tool list
 	run pcipass-tool check
+	run pcipass-tool list --group
 	run pcipass-tool info "$EDU"
 	# ---- end of the pcipass-tool demo -------------------------------------
 else
 	echo "(pcipass-tool is not in the initramfs: build tools/pcipass/pcipass-tool)"
+fi
+
+say "A VMM hands edu to a guest: DMA through the IOMMU, MSI to an eventfd"
+if command -v pcipass-edu-vmm >/dev/null; then
+	run pcipass-edu-vmm "$EDU"
+	pci_command "$EDU"
+else
+	echo "(samples/pcipass/edu_vmm is not built)"
 fi
 
 say "Kernel messages about pcipass"

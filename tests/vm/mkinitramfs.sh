@@ -180,6 +180,9 @@ if [ "$ntests" -eq 0 ]; then
 	echo "initramfs: note: no test executables in $SELFTESTS_OUT" >&2
 fi
 [ ! -x "$TOOL" ] || copy_exe "$TOOL" usr/bin/pcipass-tool
+# The sample VMM of `make demo`.
+[ ! -x "$TOP/samples/pcipass/edu_vmm" ] ||
+	copy_exe "$TOP/samples/pcipass/edu_vmm" usr/bin/pcipass-edu-vmm
 
 # --- archive -----------------------------------------------------------------
 # Owned by root in the guest whoever builds it; sorted for a stable archive.
