@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	/* Guest memory: one page the device reads, one it writes. */
 	src = guest_page(ctx, IOVA_SRC, PCIPASS_DMA_MAP_READ);
 	dst = guest_page(ctx, IOVA_DST, PCIPASS_DMA_MAP_WRITE);
-	strcpy(src, msg);
+	memcpy(src, msg, strlen(msg) + 1);
 
 	/* The guest turns on bus mastering: through the virtual config. */
 	check(pread(att.out_device_fd, &cmd, 2,
