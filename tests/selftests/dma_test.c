@@ -258,6 +258,81 @@ TEST_F(edu, map_and_unmap_refuse_bad_input)
 	expect_pins_back(_metadata, &self->start);
 }
 
+TEST_F(edu, a_pin_failing_halfway_unpins_what_it_pinned)
+{
+	__u8 *mem = pp_alloc(4 * PAGE_SZ);
+
+	ASSERT_NE(NULL, mem);
+	/* The last of four pages is gone: pinning fails on it. */
+	ASSERT_EQ(0, munmap(mem + 3 * PAGE_SZ, PAGE_SZ));
+	EXPECT_EQ(EFAULT, pp_map(self->ctx, mem, IOVA_SRC, 4 * PAGE_SZ,
+				 PCIPASS_DMA_MAP_READ));
+	expect_pins_back(_metadata, &self->start);
+	/* Nothing is mapped there either. */
+	EXPECT_EQ(ENOENT, pp_unmap(self->ctx, IOVA_SRC, 4 * PAGE_SZ, 0));
+	EXPECT_EQ(0, pp_map(self->ctx, mem, IOVA_SRC, 3 * PAGE_SZ,
+			    PCIPASS_DMA_MAP_READ));
+	EXPECT_EQ(0, pp_unmap(self->ctx, 0, 0, PCIPASS_DMA_UNMAP_ALL));
+	munmap(mem, 3 * PAGE_SZ);
+}
+
+/* IOMMU page-table pages of the whole system. */
+static long pp_iommu_pages(void)
+{
+	pp_write_file("/proc/sys/vm/stat_refresh", "1");
+	return pp_vmstat("nr_iommu_pages");
+}
+
+/* 4 MiB of anonymous memory, 2 MiB aligned, huge or not. */
+static __u8 *pp_alloc_4m(bool huge, void **base)
+{
+	size_t len = 6UL << 20;
+	__u8 *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u8 *aligned;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	*base = p;
+	aligned = (__u8 *)(((unsigned long)p + (2UL << 20) - 1) &
+			   ~((2UL << 20) - 1));
+	madvise(aligned, 4UL << 20, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(aligned, 1, 4UL << 20);
+	return aligned;
+}
+
+TEST_F(edu, contiguous_memory_is_mapped_with_large_iommu_pages)
+{
+	long before, small, large;
+	void *base1, *base2;
+	__u8 *p4k, *p2m;
+
+	p4k = pp_alloc_4m(false, &base1);
+	p2m = pp_alloc_4m(true, &base2);
+	ASSERT_TRUE(p4k && p2m);
+	if (pp_status_kb("AnonHugePages") < 4096 &&
+	    pp_file_kb("/proc/meminfo", "AnonHugePages") < 4096)
+		SKIP(return, "no transparent huge pages in this VM");
+
+	/* 4 KiB pages: the IOMMU needs page tables for 2 x 512 entries. */
+	before = pp_iommu_pages();
+	ASSERT_EQ(0, pp_map(self->ctx, p4k, 0x4000000, 4UL << 20,
+			    PCIPASS_DMA_MAP_READ));
+	small = pp_iommu_pages() - before;
+	/* 2 MiB pages at a 2 MiB aligned IOVA: no last-level tables. */
+	before = pp_iommu_pages();
+	ASSERT_EQ(0, pp_map(self->ctx, p2m, 0x8000000, 4UL << 20,
+			    PCIPASS_DMA_MAP_READ));
+	large = pp_iommu_pages() - before;
+	TH_LOG("IOMMU page-table pages: %ld for 4 KiB pages, %ld for THP",
+	       small, large);
+	EXPECT_LE(2, small);
+	EXPECT_LT(large, small);
+	EXPECT_EQ(0, pp_unmap(self->ctx, 0, 0, PCIPASS_DMA_UNMAP_ALL));
+	munmap(base1, 6UL << 20);
+	munmap(base2, 6UL << 20);
+}
+
 TEST_F(edu, unmap_refuses_to_cut_a_mapping_and_reports_bytes)
 {
 	struct pcipass_dma_unmap unmap = { .size = sizeof(unmap) };

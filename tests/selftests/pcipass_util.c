@@ -407,6 +407,16 @@ static long pp_file_value(const char *path, const char *key, bool colon)
 	return val;
 }
 
+long pp_vmstat(const char *key)
+{
+	return pp_file_value("/proc/vmstat", key, false);
+}
+
+long pp_file_kb(const char *path, const char *key)
+{
+	return pp_file_value(path, key, true);
+}
+
 long pp_status_kb(const char *key)
 {
 	return pp_file_value("/proc/self/status", key, true);

@@ -88,6 +88,10 @@ int pp_set_bus_master(const char *addr, bool on);
 
 /* /proc/self/status field in kB (VmPin, VmLck), -1 when absent. */
 long pp_status_kb(const char *key);
+/* A /proc/vmstat counter, -1 when absent. */
+long pp_vmstat(const char *key);
+/* A "Key: value kB" field of a file like /proc/meminfo, -1 when absent. */
+long pp_file_kb(const char *path, const char *key);
 /* Outstanding FOLL_PIN pins of the whole system, from /proc/vmstat. */
 long pp_foll_pins(void);
 
