@@ -473,6 +473,34 @@ TEST_F(nvme, msix_table_mmap_needs_isolated_msi)
 		munmap(p, p == MAP_FAILED ? 0 : 4096);
 }
 
+TEST_F(nvme, after_detach_the_nvme_driver_works_again)
+{
+	char lba0[8] = "";
+	void *bar;
+	int fd;
+
+	/* The VMM leaves the controller in a state of its own. */
+	bar = pp_map_bar_head(self->dev, 0, 4096);
+	ASSERT_NE(NULL, bar);
+	pp_mmio_write32(bar, 0x24, 0x000f000f);
+	pp_mmio_write32(bar, 0x14, 0x00460000);
+	munmap(bar, 4096);
+	close(self->dev);
+	self->dev = -1;
+	close(self->ctx);
+	self->ctx = -1;
+
+	/* Reset and restored on detach: the host driver takes it back. */
+	ASSERT_EQ(0, pp_dev_rebind(pp_nvme_addr(), ""));
+	ASSERT_TRUE(pp_wait_driver(pp_nvme_addr(), "nvme", 5000));
+	ASSERT_TRUE(pp_wait_path("/dev/nvme0n1", true, 10000));
+	fd = open("/dev/nvme0n1", O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(8, read(fd, lba0, 8));
+	EXPECT_EQ(0, memcmp(lba0, pp_env("PCIPASS_NVME_LBA0", "PCIPASS0"), 8));
+	close(fd);
+}
+
 TEST(serial_io_bar_without_an_iommu)
 {
 	const char *serial = pp_serial_addr();
