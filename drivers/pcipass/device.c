@@ -153,7 +153,7 @@ static bool pcipass_msix_isolated(struct pcipass_device *pdevice)
 	struct iommu_group *group;
 	bool isolated;
 
-	if (pdevice->ctx->mode != PCIPASS_CTX_MODE_IOMMU)
+	if (!pdevice->pgroup)
 		return false;
 	group = iommu_group_get(&pdevice->pdev->dev);
 	isolated = group && iommu_group_has_isolated_msi(group);
@@ -220,7 +220,6 @@ static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
 		iommu_device_release_dma_owner(&pdev->dev);
 		return ret;
 	}
-	ctx->mode = PCIPASS_CTX_MODE_IOMMU;
 	return 0;
 }
 
@@ -237,9 +236,6 @@ static int pcipass_attach_noiommu(struct pcipass_ctx *ctx,
 		pci_warn(pdev, "not attached: the context has an IOMMU domain and this device has no IOMMU\n");
 		return -EPERM;
 	}
-	pci_warn(pdev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
-	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
-	ctx->mode = PCIPASS_CTX_MODE_NOIOMMU;
 	return 0;
 }
 
@@ -349,6 +345,13 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 		goto err_put_file;
 
 	/* Nothing can fail from here: the attachment becomes visible. */
+	if (pdevice->pgroup) {
+		ctx->mode = PCIPASS_CTX_MODE_IOMMU;
+	} else {
+		ctx->mode = PCIPASS_CTX_MODE_NOIOMMU;
+		pci_warn(pdev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+	}
 	pcipass_ctx_get(ctx);
 	list_add_tail(&pdevice->node, &ctx->devices);
 	ctx->num_devices++;
