@@ -146,9 +146,15 @@ static void pcipass_msi_perms_apply(struct pcipass_vconfig *cfg, u32 pos,
 		pcipass_perm_range(cfg, data + 4, 4, 0xff, 0xff);
 		pcipass_perm_range(cfg, data + 8, 4, 0xff, 0);
 	}
-	/* The shadow starts disabled, with no address. */
+	/*
+	 * The guest starts from a disabled MSI with no address, data, mask or
+	 * pending bits: what the host programmed is not its business.
+	 */
 	cfg->shadow[pos + PCI_MSI_FLAGS] &= ~PCI_MSI_FLAGS_ENABLE;
 	cfg->shadow[pos + PCI_MSI_FLAGS] &= ~PCI_MSI_FLAGS_QSIZE;
+	memset(&cfg->shadow[pos + PCI_MSI_ADDRESS_LO], 0,
+	       (flags & PCI_MSI_FLAGS_MASKBIT ? data + 12 : data + 2) -
+	       (pos + PCI_MSI_ADDRESS_LO));
 }
 
 /**
@@ -230,11 +236,10 @@ static void pcipass_config_ext_caps(struct pcipass_vconfig *cfg)
 		/* The header dword of every capability is ours. */
 		pcipass_perm_range(cfg, pos, 4, 0xff, 0);
 		if (pcipass_config_hidden_ext_cap(PCI_EXT_CAP_ID(hdr))) {
-			u32 end = next > pos ? next : cfg->size;
-
-			/* Its body reads as zero. */
-			pcipass_perm_range(cfg, pos + 4, end - pos - 4, 0xff, 0);
-			memset(&cfg->shadow[pos + 4], 0, end - pos - 4);
+			/*
+			 * Unlinked, not erased: its length is not known for
+			 * sure, and a wrong guess could blank a visible one.
+			 */
 			if (pos == PCI_CFG_SPACE_SIZE)
 				first_hidden = true;
 			else
@@ -406,6 +411,36 @@ static int pcipass_hw_write(struct pci_dev *pdev, u32 pos, u32 len, u32 val)
 	}
 }
 
+/*
+ * Write the bits of @mask to the device with the narrowest naturally
+ * aligned access that covers them, so that the bytes of a neighbouring
+ * register are never written back (the status register's error bits are
+ * cleared by writing them).
+ */
+static int pcipass_hw_write_masked(struct pci_dev *pdev, u32 pos, u32 mask,
+				   u32 val)
+{
+	u32 first = __ffs(mask) / 8, last = __fls(mask) / 8;
+	u32 wlen, wpos, shift, wmask, hw;
+	int ret;
+
+	if (first == last)
+		wlen = 1;
+	else if (first / 2 == last / 2)
+		wlen = 2;
+	else
+		wlen = 4;
+	wpos = pos + (first & ~(wlen - 1));
+	shift = 8 * (wpos - pos);
+	wmask = (u32)(GENMASK_ULL(8 * wlen - 1, 0) & (mask >> shift));
+
+	ret = pcipass_hw_read(pdev, wpos, wlen, &hw);
+	if (ret)
+		return ret;
+	return pcipass_hw_write(pdev, wpos, wlen,
+				(hw & ~wmask) | ((val >> shift) & wmask));
+}
+
 /* Does the write at [@pos, @pos + @len) set the bit @bit of byte @at? */
 static bool pcipass_write_sets(u32 pos, u32 len, u32 val, u32 at, u8 bit)
 {
@@ -420,7 +455,7 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 	struct pcipass_vconfig *cfg = &pdevice->cfg;
 	struct pci_dev *pdev = pdevice->pdev;
 	u16 old_cmd, new_cmd;
-	u32 hw_mask, hw_val, hw;
+	u32 hw_mask, hw_val;
 	bool flr = false;
 	int ret;
 
@@ -449,10 +484,7 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 	pci_read_config_word(pdev, PCI_COMMAND, &old_cmd);
 	hw_val = pcipass_vconfig_write(cfg, pos, len, val, &hw_mask);
 	if (hw_mask) {
-		ret = pcipass_hw_read(pdev, pos, len, &hw);
-		if (ret)
-			return ret;
-		ret = pcipass_hw_write(pdev, pos, len, (hw & ~hw_mask) | hw_val);
+		ret = pcipass_hw_write_masked(pdev, pos, hw_mask, hw_val);
 		if (ret)
 			return ret;
 	}

@@ -53,7 +53,7 @@ static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	pcipass_irq_release(pdevice);
 	pdevice->ppci->attached = NULL;
 	pdevice->ppci = NULL;
-	pcipass_bars_block(pdevice);
+	pcipass_bars_revoke(pdevice);
 	pcipass_reset_on_detach(pdevice);
 	pcipass_regions_release(pdevice);
 	pcipass_config_free(pdevice);

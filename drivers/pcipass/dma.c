@@ -308,17 +308,42 @@ err_unmap:
 	return ret;
 }
 
+/*
+ * Pinned pages are charged to the context's owner, whoever maps them: a
+ * short-lived child mapping into an inherited context must not take the
+ * charge away with it when it exits. The caller's RLIMIT_MEMLOCK and
+ * CAP_IPC_LOCK decide.
+ */
+static int pcipass_charge(struct pcipass_ctx *ctx, unsigned long npages)
+{
+	int ret;
+
+	/* The owner is gone: nobody is left to charge. */
+	if (!mmget_not_zero(ctx->mm))
+		return -ESRCH;
+	mmap_write_lock(ctx->mm);
+	ret = __account_locked_vm(ctx->mm, npages, true, current,
+				  capable(CAP_IPC_LOCK));
+	mmap_write_unlock(ctx->mm);
+	mmput(ctx->mm);
+	return ret ? -ENOSPC : 0;
+}
+
+static void pcipass_uncharge(struct pcipass_ctx *ctx, unsigned long npages)
+{
+	/* An owner that is exiting has no locked_vm to give back. */
+	if (mmget_not_zero(ctx->mm)) {
+		account_locked_vm(ctx->mm, npages, false);
+		mmput(ctx->mm);
+	}
+}
+
 static void pcipass_mapping_release(struct pcipass_ctx *ctx,
 				    struct pcipass_mapping *map)
 {
 	unpin_user_pages_dirty_lock(map->pages, map->npages, map->writable);
-	/* A process that is exiting has no locked_vm to give back. */
-	if (mmget_not_zero(map->mm)) {
-		account_locked_vm(map->mm, map->npages, false);
-		mmput(map->mm);
-	}
+	pcipass_uncharge(ctx, map->npages);
 	ctx->pinned_pages -= map->npages;
-	mmdrop(map->mm);
 	kvfree(map->pages);
 	kfree(map);
 }
@@ -377,13 +402,9 @@ int pcipass_dma_map(struct pcipass_ucmd *ucmd)
 		goto err_free_map;
 	}
 
-	ret = account_locked_vm(current->mm, map->npages, true);
-	if (ret) {
-		ret = -ENOSPC;
+	ret = pcipass_charge(ctx, map->npages);
+	if (ret)
 		goto err_free_pages;
-	}
-	map->mm = current->mm;
-	mmgrab(map->mm);
 
 	ret = pcipass_pin_pages(map, cmd->user_va);
 	if (ret)
@@ -401,8 +422,7 @@ int pcipass_dma_map(struct pcipass_ucmd *ucmd)
 err_unpin:
 	unpin_user_pages(map->pages, map->npages);
 err_uncharge:
-	account_locked_vm(map->mm, map->npages, false);
-	mmdrop(map->mm);
+	pcipass_uncharge(ctx, map->npages);
 err_free_pages:
 	kvfree(map->pages);
 err_free_map:

@@ -12,6 +12,7 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <kunit/visibility.h>
 
 #include "pcipass.h"
 
@@ -91,6 +92,7 @@ int pcipass_parse_id(const char *str, struct pci_device_id *id)
 	};
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(pcipass_parse_id);
 
 static int pcipass_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {

@@ -194,6 +194,25 @@ static bool pcipass_intx_unmask_locked(struct pcipass_device *pdevice)
 	return false;
 }
 
+/*
+ * With irq_lock held: unmask INTx, and say whether an interrupt must be
+ * signalled now: the device still asserts it, or a trigger came while it
+ * was masked. Either way INTx is then automasked again.
+ */
+static bool pcipass_intx_deliver_on_unmask(struct pcipass_device *pdevice)
+{
+	struct pcipass_irq_vector *vec = &pdevice->irqs[0];
+
+	if (pcipass_intx_unmask_locked(pdevice))
+		return true;
+	if (!vec->pending)
+		return false;
+	vec->pending = false;
+	pcipass_intx_mask_locked(pdevice);
+	vec->delivered++;
+	return true;
+}
+
 static void pcipass_intx_deliver_work(struct work_struct *work)
 {
 	struct pcipass_device *pdevice =
@@ -222,7 +241,7 @@ static int pcipass_intx_unmask_wake(wait_queue_entry_t *wait,
 		return 0;
 	eventfd_ctx_do_read(pdevice->intx_unmask, &cnt);
 	spin_lock_irqsave(&pdevice->irq_lock, flags);
-	again = pdevice->irqs && pcipass_intx_unmask_locked(pdevice);
+	again = pdevice->irqs && pcipass_intx_deliver_on_unmask(pdevice);
 	spin_unlock_irqrestore(&pdevice->irq_lock, flags);
 	/* Signalling another eventfd from here would nest eventfd locks. */
 	if (again)
@@ -259,10 +278,12 @@ static int pcipass_intx_unmask_fd_set(struct pcipass_device *pdevice, int fd)
 	__poll_t events;
 	struct file *file;
 
-	pcipass_intx_unmask_fd_clear(pdevice);
-	if (fd < 0)
+	if (fd < 0) {
+		pcipass_intx_unmask_fd_clear(pdevice);
 		return 0;
+	}
 
+	/* A bad file descriptor must leave the current eventfd in place. */
 	file = fget(fd);
 	if (!file)
 		return -EBADF;
@@ -271,6 +292,7 @@ static int pcipass_intx_unmask_fd_set(struct pcipass_device *pdevice, int fd)
 		fput(file);
 		return PTR_ERR(ctx);
 	}
+	pcipass_intx_unmask_fd_clear(pdevice);
 	pdevice->intx_unmask = ctx;
 	init_waitqueue_func_entry(&pdevice->intx_unmask_wait,
 				  pcipass_intx_unmask_wake);
@@ -492,10 +514,8 @@ static void pcipass_irq_mask_range(struct pcipass_device *pdevice,
 		if (pdevice->irq_type == PCIPASS_IRQ_INTX && mask) {
 			pcipass_intx_mask_locked(pdevice);
 		} else if (pdevice->irq_type == PCIPASS_IRQ_INTX) {
-			/* Still asserted, or triggered while masked. */
-			if (pcipass_intx_unmask_locked(pdevice) || vec->pending)
+			if (pcipass_intx_deliver_on_unmask(pdevice))
 				trigger = vec->trigger;
-			vec->pending = false;
 		} else {
 			vec->masked = mask;
 			if (!mask && vec->pending) {
@@ -521,7 +541,14 @@ static void pcipass_irq_trigger_range(struct pcipass_device *pdevice,
 		struct pcipass_irq_vector *vec = &pdevice->irqs[i];
 
 		spin_lock_irqsave(&pdevice->irq_lock, flags);
-		trigger = pcipass_irq_fire(vec);
+		/* INTx as if the device raised it: automasked. */
+		if (pdevice->irq_type == PCIPASS_IRQ_INTX && !vec->masked) {
+			pcipass_intx_mask_locked(pdevice);
+			vec->delivered++;
+			trigger = vec->trigger;
+		} else {
+			trigger = pcipass_irq_fire(vec);
+		}
 		spin_unlock_irqrestore(&pdevice->irq_lock, flags);
 		pcipass_irq_signal(trigger);
 	}

@@ -31,6 +31,7 @@ void pcipass_mapping_insert(struct rb_root_cached *root,
 {
 	pcipass_mapping_tree_insert(map, root);
 }
+EXPORT_SYMBOL_IF_KUNIT(pcipass_mapping_insert);
 
 /**
  * pcipass_mapping_remove() - take a mapping out of a context's tree
@@ -42,6 +43,7 @@ void pcipass_mapping_remove(struct rb_root_cached *root,
 {
 	pcipass_mapping_tree_remove(map, root);
 }
+EXPORT_SYMBOL_IF_KUNIT(pcipass_mapping_remove);
 
 /**
  * pcipass_mapping_first() - the lowest mapping that intersects a range
@@ -56,6 +58,7 @@ struct pcipass_mapping *pcipass_mapping_first(struct rb_root_cached *root,
 {
 	return pcipass_mapping_tree_iter_first(root, start, last);
 }
+EXPORT_SYMBOL_IF_KUNIT(pcipass_mapping_first);
 
 /**
  * pcipass_mapping_next() - the next mapping that intersects a range
@@ -70,6 +73,7 @@ struct pcipass_mapping *pcipass_mapping_next(struct pcipass_mapping *map,
 {
 	return pcipass_mapping_tree_iter_next(map, start, last);
 }
+EXPORT_SYMBOL_IF_KUNIT(pcipass_mapping_next);
 
 /**
  * pcipass_iova_check_range() - validate a range given by user space

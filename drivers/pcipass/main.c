@@ -11,9 +11,11 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/pcipass.h>
+#include <kunit/visibility.h>
 
 #include "pcipass.h"
 
@@ -86,20 +88,6 @@ union pcipass_ucmd_buffer {
 	struct pcipass_device_reset reset;
 };
 
-/**
- * struct pcipass_ioctl_op - one entry of the ioctl table
- * @size: sizeof() the structure this kernel knows
- * @min_size: the size of the first version of the structure
- * @valid_flags: the bits of the structure's flags this kernel knows
- * @handler: called with a validated copy of the structure
- */
-struct pcipass_ioctl_op {
-	u32 size;
-	u32 min_size;
-	u32 valid_flags;
-	int (*handler)(struct pcipass_ucmd *ucmd);
-};
-
 /* Context ioctls are numbered from 0x00, device ioctls from 0x40. */
 #define PCIPASS_CMD_INDEX_MASK	0x3f
 
@@ -151,33 +139,87 @@ static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
 			 struct pcipass_device_reset, flags, 0),
 };
 
+/**
+ * pcipass_ioctl_lookup() - the table entry of an ioctl number
+ * @device: true for an ioctl made on a device file, false for one made on
+ *	a context
+ * @cmd: the ioctl number
+ *
+ * Return: the entry, or NULL when @cmd is no ioctl of that kind of file.
+ */
+VISIBLE_IF_KUNIT const struct pcipass_ioctl_op *
+pcipass_ioctl_lookup(bool device, unsigned int cmd)
+{
+	const struct pcipass_ioctl_op *ops = pcipass_ctx_ioctl_ops;
+	unsigned int nops = ARRAY_SIZE(pcipass_ctx_ioctl_ops);
+	unsigned int nr = _IOC_NR(cmd);
+	unsigned int base = 0;
+
+	if (device) {
+		ops = pcipass_device_ioctl_ops;
+		nops = ARRAY_SIZE(pcipass_device_ioctl_ops);
+		base = PCIPASS_CMD_DEVICE_GET_INFO;
+	}
+	/* Every ioctl is _IO(PCIPASS_TYPE, nr): no size or direction bits. */
+	if (cmd != _IO(PCIPASS_TYPE, nr) || nr < base || nr - base >= nops)
+		return NULL;
+	return ops[nr - base].handler ? &ops[nr - base] : NULL;
+}
+EXPORT_SYMBOL_IF_KUNIT(pcipass_ioctl_lookup);
+
+/**
+ * pcipass_ioctl_check_size() - the size rule of every ioctl
+ * @op: the ioctl's table entry
+ * @user_size: the size user space gave in the structure's first field
+ *
+ * Return: 0, -EINVAL when @user_size is below the first version of the
+ * structure, or -E2BIG when it is above a page.
+ */
+VISIBLE_IF_KUNIT int pcipass_ioctl_check_size(const struct pcipass_ioctl_op *op,
+					      u32 user_size)
+{
+	if (user_size < op->min_size)
+		return -EINVAL;
+	if (user_size > PAGE_SIZE)
+		return -E2BIG;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(pcipass_ioctl_check_size);
+
+/**
+ * pcipass_ioctl_check_flags() - the flags rule of every ioctl
+ * @op: the ioctl's table entry
+ * @flags: the structure's second field
+ *
+ * Return: 0, or -EOPNOTSUPP when @flags has a bit the ioctl does not know.
+ */
+VISIBLE_IF_KUNIT int pcipass_ioctl_check_flags(const struct pcipass_ioctl_op *op,
+					       u32 flags)
+{
+	return flags & ~op->valid_flags ? -EOPNOTSUPP : 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(pcipass_ioctl_check_flags);
+
 /*
  * Apply the UAPI conventions of every ioctl, then call its handler with
  * a validated kernel copy of the user's structure.
  */
-static long pcipass_dispatch(const struct pcipass_ioctl_op *ops,
-			     unsigned int nops, unsigned int base,
-			     struct pcipass_ucmd *ucmd, unsigned int cmd)
+static long pcipass_dispatch(bool device, struct pcipass_ucmd *ucmd,
+			     unsigned int cmd)
 {
 	const struct pcipass_ioctl_op *op;
 	union pcipass_ucmd_buffer buf;
-	unsigned int nr = _IOC_NR(cmd);
-	u32 flags;
 	int ret;
 
-	/* Every ioctl is _IO(PCIPASS_TYPE, nr): no size or direction bits. */
-	if (cmd != _IO(PCIPASS_TYPE, nr) || nr < base || nr - base >= nops)
-		return -ENOTTY;
-	op = &ops[nr - base];
-	if (!op->handler)
+	op = pcipass_ioctl_lookup(device, cmd);
+	if (!op)
 		return -ENOTTY;
 
 	if (get_user(ucmd->user_size, (u32 __user *)ucmd->ubuf))
 		return -EFAULT;
-	if (ucmd->user_size < op->min_size)
-		return -EINVAL;
-	if (ucmd->user_size > PAGE_SIZE)
-		return -E2BIG;
+	ret = pcipass_ioctl_check_size(op, ucmd->user_size);
+	if (ret)
+		return ret;
 
 	ucmd->cmd = &buf;
 	ucmd->kernel_size = op->size;
@@ -187,9 +229,9 @@ static long pcipass_dispatch(const struct pcipass_ioctl_op *ops,
 		return ret;
 
 	/* Every structure starts with size then flags (checked at build). */
-	flags = ((u32 *)ucmd->cmd)[1];
-	if (flags & ~op->valid_flags)
-		return -EOPNOTSUPP;
+	ret = pcipass_ioctl_check_flags(op, ((u32 *)ucmd->cmd)[1]);
+	if (ret)
+		return ret;
 
 	return op->handler(ucmd);
 }
@@ -202,9 +244,7 @@ static long pcipass_ctx_ioctl(struct file *file, unsigned int cmd,
 		.ubuf = (void __user *)arg,
 	};
 
-	return pcipass_dispatch(pcipass_ctx_ioctl_ops,
-				ARRAY_SIZE(pcipass_ctx_ioctl_ops), 0, &ucmd,
-				cmd);
+	return pcipass_dispatch(false, &ucmd, cmd);
 }
 
 /**
@@ -225,9 +265,7 @@ long pcipass_device_dispatch(struct pcipass_device *dev, unsigned int cmd,
 		.ubuf = (void __user *)arg,
 	};
 
-	return pcipass_dispatch(pcipass_device_ioctl_ops,
-				ARRAY_SIZE(pcipass_device_ioctl_ops),
-				PCIPASS_CMD_DEVICE_GET_INFO, &ucmd, cmd);
+	return pcipass_dispatch(true, &ucmd, cmd);
 }
 
 /**
@@ -243,6 +281,7 @@ static void pcipass_ctx_free(struct kref *ref)
 {
 	struct pcipass_ctx *ctx = container_of(ref, struct pcipass_ctx, ref);
 
+	mmdrop(ctx->mm);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 }
@@ -269,6 +308,8 @@ static int pcipass_ctx_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&ctx->groups);
 	INIT_LIST_HEAD(&ctx->devices);
 	ctx->mappings = RB_ROOT_CACHED;
+	ctx->mm = current->mm;
+	mmgrab(ctx->mm);
 	pcipass_stat_ctx_add(ctx);
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);

@@ -5,6 +5,11 @@
  *
  * Lock order (outermost first):
  *   device_lock(&pci_dev->dev) -> pcipass_ctx.lock
+ *	-> mmap_lock (pinning, user copies) -> pcipass_device.memory_lock
+ *   pcipass_ctx.lock -> pcipass_device.irq_lock (a spinlock)
+ *   pcipass_ctx_list_lock (stat.c) -> pcipass_ctx.lock
+ *   mmap() and BAR faults: mmap_lock -> memory_lock; they never take the
+ *   context lock.
  */
 #ifndef _PCIPASS_H
 #define _PCIPASS_H
@@ -61,10 +66,10 @@ struct pcipass_vconfig {
 };
 
 /**
- * struct pcipass_msix_area - pages of a BAR holding the MSI-X table or PBA
+ * struct pcipass_msix_area - where a BAR holds the MSI-X table or PBA
  * @bar: the BAR
- * @start: first byte, page aligned
- * @end: end, page aligned
+ * @start: offset of the first byte
+ * @end: offset after the last byte
  * @len: @end - @start; 0 when the device has no MSI-X
  */
 struct pcipass_msix_area {
@@ -112,6 +117,8 @@ struct pcipass_irq_vector {
  * @pinned_pages: pages pinned by @mappings
  * @aperture_start: first IOVA of @domain's aperture
  * @aperture_last: last IOVA of @domain's aperture
+ * @mm: the owner's memory, grabbed at open: pinned pages are charged to
+ *	its locked_vm whoever maps them (constant)
  * @stat_node: entry in the statistics' list of contexts (its own lock)
  * @id: the context's number in the statistics (constant)
  * @owner_pid: process that opened the context (constant)
@@ -130,6 +137,7 @@ struct pcipass_ctx {
 	unsigned long pinned_pages;
 	u64 aperture_start;
 	u64 aperture_last;
+	struct mm_struct *mm;
 	struct list_head stat_node;
 	u64 id;
 	pid_t owner_pid;
@@ -189,8 +197,9 @@ struct pcipass_group {
  * @file: the device file (constant)
  * @memory_lock: taken for reading by BAR mapping faults, for writing by
  *	whoever changes @bars_usable
- * @bars_usable: BAR mappings may fault in: attached, memory decoding on,
- *	not in reset (@memory_lock)
+ * @bars_usable: BARs may be accessed: attached, memory decoding on, not in
+ *	reset (@memory_lock to write; read under it or the context lock)
+ * @revoked: detached for good: no new mapping (@memory_lock)
  * @barmap: kernel mappings of the BARs for pread/pwrite (context lock)
  * @msix_mmap_ok: the MSI-X table may be mapped and written: the IOMMU group
  *	isolates MSI (constant while attached)
@@ -217,6 +226,7 @@ struct pcipass_device {
 	struct file *file;
 	struct rw_semaphore memory_lock;
 	bool bars_usable;
+	bool revoked;
 	void __iomem *barmap[PCI_STD_NUM_BARS];
 	bool msix_mmap_ok;
 	struct pcipass_msix_area msix_areas[2];
@@ -233,7 +243,6 @@ struct pcipass_device {
  * @subtree_last: maintained by the interval tree
  * @pages: the pinned pages, one per PAGE_SIZE of the range
  * @npages: entries in @pages
- * @mm: the memory the pages were pinned from and charged to, grabbed
  * @writable: the device may write: pages are dirtied when unpinned
  * @unmap_node: entry in a list of mappings being unmapped together
  */
@@ -244,7 +253,6 @@ struct pcipass_mapping {
 	u64 subtree_last;
 	struct page **pages;
 	unsigned long npages;
-	struct mm_struct *mm;
 	bool writable;
 	struct list_head unmap_node;
 };
@@ -267,12 +275,32 @@ struct pcipass_ucmd {
 	u32 kernel_size;
 };
 
+/**
+ * struct pcipass_ioctl_op - one entry of the ioctl table
+ * @size: sizeof() the structure this kernel knows
+ * @min_size: the size of the first version of the structure
+ * @valid_flags: the bits of the structure's flags this kernel knows
+ * @handler: called with a validated copy of the structure
+ */
+struct pcipass_ioctl_op {
+	u32 size;
+	u32 min_size;
+	u32 valid_flags;
+	int (*handler)(struct pcipass_ucmd *ucmd);
+};
+
 /* main.c: the context and the ioctl dispatcher */
 void pcipass_ctx_put(struct pcipass_ctx *ctx);
 void pcipass_ctx_get(struct pcipass_ctx *ctx);
 int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd);
 long pcipass_device_dispatch(struct pcipass_device *dev, unsigned int cmd,
 			     unsigned long arg);
+#if IS_ENABLED(CONFIG_KUNIT)
+const struct pcipass_ioctl_op *pcipass_ioctl_lookup(bool device,
+						    unsigned int cmd);
+int pcipass_ioctl_check_size(const struct pcipass_ioctl_op *op, u32 user_size);
+int pcipass_ioctl_check_flags(const struct pcipass_ioctl_op *op, u32 flags);
+#endif
 
 /* stat.c: statistics in debugfs */
 void pcipass_stat_ctx_add(struct pcipass_ctx *ctx);
@@ -324,6 +352,7 @@ ssize_t pcipass_device_write(struct file *file, const char __user *buf,
 int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma);
 void pcipass_bars_block(struct pcipass_device *pdevice);
 void pcipass_bars_unblock(struct pcipass_device *pdevice);
+void pcipass_bars_revoke(struct pcipass_device *pdevice);
 int pcipass_regions_init(struct pcipass_device *pdevice, bool msix_mmap_ok);
 void pcipass_regions_release(struct pcipass_device *pdevice);
 

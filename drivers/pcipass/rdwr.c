@@ -5,10 +5,11 @@
  * fault-time mapping, and the blocking of those mappings while the device
  * cannot be reached (memory decoding off, reset, detach).
  *
- * Locking: reads and writes run under the context's lock. A fault holds
- * mmap_lock and takes &pcipass_device.memory_lock for reading; whoever
- * makes the BARs unreachable takes it for writing, then zaps every mapping
- * of the device file.
+ * Locking: reads and writes run under the context's lock. mmap() and
+ * faults hold mmap_lock and take &pcipass_device.memory_lock for reading
+ * (never the context lock, which is taken before mmap_lock elsewhere);
+ * whoever makes the BARs unreachable takes memory_lock for writing, then
+ * zaps every mapping of the device file.
  */
 
 #include <linux/fs.h>
@@ -27,17 +28,24 @@ static bool pcipass_bar_is_mem(struct pci_dev *pdev, int bar)
 	return pci_resource_flags(pdev, bar) & IORESOURCE_MEM;
 }
 
-/* Does [@start, @end) of @bar touch the MSI-X table or PBA? */
+/*
+ * Does [@start, @end) of @bar touch the MSI-X table or PBA? With @pages,
+ * the question is about the pages that hold them (for mmap).
+ */
 static bool pcipass_bar_hits_msix(struct pcipass_device *pdevice, int bar,
-				  u64 start, u64 end)
+				  u64 start, u64 end, bool pages)
 {
 	const struct pcipass_msix_area *area;
+	u64 astart, aend;
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(pdevice->msix_areas); i++) {
 		area = &pdevice->msix_areas[i];
-		if (area->len && area->bar == bar && start < area->end &&
-		    area->start < end)
+		if (!area->len || area->bar != bar)
+			continue;
+		astart = pages ? round_down(area->start, PAGE_SIZE) : area->start;
+		aend = pages ? round_up(area->end, PAGE_SIZE) : area->end;
+		if (start < aend && astart < end)
 			return true;
 	}
 	return false;
@@ -48,7 +56,7 @@ static void pcipass_msix_areas_init(struct pcipass_device *pdevice)
 	struct pci_dev *pdev = pdevice->pdev;
 	u32 table, pba;
 	u16 ctrl;
-	int pos;
+	int pos, i;
 
 	memset(pdevice->msix_areas, 0, sizeof(pdevice->msix_areas));
 	pos = pdev->msix_cap;
@@ -58,25 +66,17 @@ static void pcipass_msix_areas_init(struct pcipass_device *pdevice)
 	pci_read_config_dword(pdev, pos + PCI_MSIX_TABLE, &table);
 	pci_read_config_dword(pdev, pos + PCI_MSIX_PBA, &pba);
 
-	/* Page granular: a mapping cannot protect less than a page. */
 	pdevice->msix_areas[0].bar = table & PCI_MSIX_TABLE_BIR;
-	pdevice->msix_areas[0].start = round_down(table & PCI_MSIX_TABLE_OFFSET,
-						  PAGE_SIZE);
-	pdevice->msix_areas[0].end =
-		round_up((table & PCI_MSIX_TABLE_OFFSET) +
-			 ((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1) *
-			 PCI_MSIX_ENTRY_SIZE, PAGE_SIZE);
-	pdevice->msix_areas[0].len = pdevice->msix_areas[0].end -
-				     pdevice->msix_areas[0].start;
+	pdevice->msix_areas[0].start = table & PCI_MSIX_TABLE_OFFSET;
+	pdevice->msix_areas[0].len = ((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1) *
+				     PCI_MSIX_ENTRY_SIZE;
 	pdevice->msix_areas[1].bar = pba & PCI_MSIX_PBA_BIR;
-	pdevice->msix_areas[1].start = round_down(pba & PCI_MSIX_PBA_OFFSET,
-						  PAGE_SIZE);
-	pdevice->msix_areas[1].end =
-		round_up((pba & PCI_MSIX_PBA_OFFSET) +
-			 DIV_ROUND_UP((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1, 64) * 8,
-			 PAGE_SIZE);
-	pdevice->msix_areas[1].len = pdevice->msix_areas[1].end -
-				     pdevice->msix_areas[1].start;
+	pdevice->msix_areas[1].start = pba & PCI_MSIX_PBA_OFFSET;
+	pdevice->msix_areas[1].len =
+		DIV_ROUND_UP((ctrl & PCI_MSIX_FLAGS_QSIZE) + 1, 64) * 8;
+	for (i = 0; i < ARRAY_SIZE(pdevice->msix_areas); i++)
+		pdevice->msix_areas[i].end = pdevice->msix_areas[i].start +
+					     pdevice->msix_areas[i].len;
 }
 
 static u32 pcipass_region_flags(struct pcipass_device *pdevice, u32 index)
@@ -181,6 +181,19 @@ static void pcipass_bar_access(void __iomem *io, u64 off, void *val,
 	}
 }
 
+/* With the context lock (which a reset holds): is @bar decoded now? */
+static bool pcipass_bar_decoding(struct pcipass_device *pdevice, int bar)
+{
+	u16 cmd;
+
+	if (pdevice->revoked)
+		return false;
+	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
+	if (pcipass_bar_is_mem(pdevice->pdev, bar))
+		return cmd & PCI_COMMAND_MEMORY;
+	return cmd & PCI_COMMAND_IO;
+}
+
 static ssize_t pcipass_bar_rw(struct pcipass_device *pdevice, int bar,
 			      char __user *buf, size_t count, u64 off,
 			      bool write)
@@ -192,9 +205,12 @@ static ssize_t pcipass_bar_rw(struct pcipass_device *pdevice, int bar,
 
 	if (!len || off >= len)
 		return -EINVAL;
+	/* The device is not decoding this BAR: it must not be touched. */
+	if (!pcipass_bar_decoding(pdevice, bar))
+		return -EIO;
 	count = min_t(u64, count, len - off);
 	if (write && !pdevice->msix_mmap_ok &&
-	    pcipass_bar_hits_msix(pdevice, bar, off, off + count))
+	    pcipass_bar_hits_msix(pdevice, bar, off, off + count, false))
 		return -EPERM;
 	io = pcipass_bar_iomap(pdevice, bar);
 	if (!io)
@@ -363,7 +379,6 @@ static const struct vm_operations_struct pcipass_bar_vm_ops = {
 int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct pcipass_device *pdevice = file->private_data;
-	struct pcipass_ctx *ctx = pdevice->ctx;
 	u64 index = vma->vm_pgoff >> (PCIPASS_REGION_SHIFT - PAGE_SHIFT);
 	u64 start = (vma->vm_pgoff << PAGE_SHIFT) & PCIPASS_REGION_MASK;
 	u64 len = vma->vm_end - vma->vm_start;
@@ -372,8 +387,12 @@ int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_SHARED) || index >= PCIPASS_REGION_ROM)
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
-	if (!pdevice->ppci) {
+	/*
+	 * mmap_lock is held: the context lock (taken before mmap_lock by
+	 * DMA_MAP) must not be taken here. memory_lock orders us with detach.
+	 */
+	down_read(&pdevice->memory_lock);
+	if (pdevice->revoked) {
 		ret = -ENODEV;
 		goto out_unlock;
 	}
@@ -383,7 +402,7 @@ int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma)
 		goto out_unlock;
 	}
 	if (!pdevice->msix_mmap_ok &&
-	    pcipass_bar_hits_msix(pdevice, index, start, start + len)) {
+	    pcipass_bar_hits_msix(pdevice, index, start, start + len, true)) {
 		ret = -EPERM;
 		goto out_unlock;
 	}
@@ -393,7 +412,7 @@ int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma)
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &pcipass_bar_vm_ops;
 out_unlock:
-	mutex_unlock(&ctx->lock);
+	up_read(&pdevice->memory_lock);
 	return ret;
 }
 
@@ -424,8 +443,22 @@ void pcipass_bars_unblock(struct pcipass_device *pdevice)
 
 	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
 	down_write(&pdevice->memory_lock);
-	pdevice->bars_usable = pdevice->ppci && (cmd & PCI_COMMAND_MEMORY);
+	pdevice->bars_usable = !pdevice->revoked && (cmd & PCI_COMMAND_MEMORY);
 	up_write(&pdevice->memory_lock);
+}
+
+/**
+ * pcipass_bars_revoke() - end BAR access for good: the device is detached
+ * @pdevice: the attachment, with the context lock held
+ *
+ * New mmaps fail with -ENODEV, existing ones fault with SIGBUS.
+ */
+void pcipass_bars_revoke(struct pcipass_device *pdevice)
+{
+	down_write(&pdevice->memory_lock);
+	pdevice->revoked = true;
+	up_write(&pdevice->memory_lock);
+	pcipass_bars_block(pdevice);
 }
 
 /**

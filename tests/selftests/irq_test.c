@@ -246,6 +246,20 @@ TEST_F(edu, loopback_trigger_on_msi_and_intx)
 	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 			     PCIPASS_IRQ_INTX, 0, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	/* As if the device raised it: automasked. */
+	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
+	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	/* Held while masked, delivered (and masked again) on unmask. */
+	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
+	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 }
 
 TEST_F(edu, intx_is_automasked_and_held_until_unmask)
@@ -280,12 +294,19 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 	EXPECT_EQ(0, efd_wait(self->efd, 300));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 
+	/* A bad descriptor is refused and keeps the unmask eventfd. */
+	fd = open("/dev/null", O_RDONLY);
+	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
+				  PCIPASS_IRQ_INTX, 0, 1, &fd));
+	close(fd);
+
 	/* A new interrupt, automasked, unmasked by the eventfd. */
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x2);
 	EXPECT_EQ(1, efd_wait(self->efd, 3000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x2);
 	ASSERT_EQ(8, write(unmask_fd, &(__u64){1}, 8));
 	EXPECT_EQ(0, efd_wait(self->efd, 300));
+	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 	close(unmask_fd);
 }
 

@@ -422,6 +422,14 @@ long pp_status_kb(const char *key)
 	return pp_file_value("/proc/self/status", key, true);
 }
 
+long pp_status_kb_of(pid_t pid, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	return pp_file_value(path, key, true);
+}
+
 long pp_foll_pins(void)
 {
 	/* Fold the per-CPU counter deltas so that the sums are exact. */

@@ -88,6 +88,7 @@ int pp_set_bus_master(const char *addr, bool on);
 
 /* /proc/self/status field in kB (VmPin, VmLck), -1 when absent. */
 long pp_status_kb(const char *key);
+long pp_status_kb_of(pid_t pid, const char *key);
 /* A /proc/vmstat counter, -1 when absent. */
 long pp_vmstat(const char *key);
 /* A "Key: value kB" field of a file like /proc/meminfo, -1 when absent. */

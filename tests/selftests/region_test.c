@@ -273,6 +273,9 @@ TEST_F(edu, decode_off_blocks_the_mapping_until_it_is_on_again)
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & 0x2);
 	EXPECT_TRUE(access_faults(self->bar));
+	/* pread and pwrite do not reach it either. */
+	EXPECT_EQ(-1, pread(self->dev, &(__u32){0}, 4, BAR(0, 0)));
+	EXPECT_EQ(EIO, errno);
 	cmd |= 0x2;
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
 	EXPECT_FALSE(access_faults(self->bar));

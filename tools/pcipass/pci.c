@@ -15,10 +15,14 @@
 #include "pcipass-tool.h"
 
 /* Drivers that may share an IOMMU group with a passed-through device. */
+/*
+ * The driver's own rule (drivers/pcipass/device.c): every other device of
+ * an IOMMU group must be bound to pcipass or to no driver at all.
+ */
 bool driver_is_harmless(const char *driver)
 {
 	static const char * const ok[] = {
-		"", PCIPASS_DRIVER, "pci-stub", "pcieport",
+		"", PCIPASS_DRIVER,
 	};
 	size_t i;
 

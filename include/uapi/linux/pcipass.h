@@ -292,9 +292,11 @@ enum pcipass_dma_map_flags {
  * @length: bytes, a non-zero multiple of the page size
  *
  * Pins the memory (long term) and maps it into the context's IOMMU domain
- * for every attached device. The pinned pages are charged to the caller's
- * ``RLIMIT_MEMLOCK`` (``VmLck`` in /proc/PID/status) unless it has
- * ``CAP_IPC_LOCK``. Physically contiguous runs are mapped with as few
+ * for every attached device. The pinned pages are charged to the locked
+ * memory (``VmLck`` in /proc/PID/status) of the process that opened the
+ * context, whichever process maps them, within the caller's
+ * ``RLIMIT_MEMLOCK``; a caller with ``CAP_IPC_LOCK`` is not limited (the
+ * pages are still counted). Physically contiguous runs are mapped with as few
  * IOMMU calls as possible, so hugetlbfs and transparent huge pages are
  * mapped with large IOMMU pages when @iova is aligned like @user_va.
  *
@@ -305,9 +307,10 @@ enum pcipass_dma_map_flags {
  * the context has no IOMMU (%PCIPASS_CTX_MODE_NOIOMMU); ``ERANGE`` the IOVA
  * range is not inside the usable ranges of PCIPASS_IOVA_RANGES; ``EEXIST``
  * it overlaps an existing mapping; ``ENOSPC`` ``RLIMIT_MEMLOCK`` would be
- * exceeded; ``EFAULT`` the memory is not mapped in the caller, or is not
- * writable while %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal
- * signal arrived; ``ENOMEM``.
+ * exceeded; ``ESRCH`` the process that opened the context has exited;
+ * ``EFAULT`` the memory is not mapped in the caller, or is not writable
+ * while %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal signal
+ * arrived; ``ENOMEM``.
  */
 struct pcipass_dma_map {
 	__u32 size;
