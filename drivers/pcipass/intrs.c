@@ -203,8 +203,11 @@ static bool pcipass_intx_deliver_on_unmask(struct pcipass_device *pdevice)
 {
 	struct pcipass_irq_vector *vec = &pdevice->irqs[0];
 
-	if (pcipass_intx_unmask_locked(pdevice))
+	/* Still asserted: that interrupt also answers a held trigger. */
+	if (pcipass_intx_unmask_locked(pdevice)) {
+		vec->pending = false;
 		return true;
+	}
 	if (!vec->pending)
 		return false;
 	vec->pending = false;

@@ -248,9 +248,14 @@ static ssize_t pcipass_rom_read(struct pcipass_device *pdevice,
 				char __user *buf, size_t count, u64 off)
 {
 	void __iomem *rom;
+	u16 cmd;
 	size_t size;
 	ssize_t ret;
 
+	/* The ROM is decoded with memory: not while the VMM has that off. */
+	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
+	if (pdevice->revoked || !(cmd & PCI_COMMAND_MEMORY))
+		return -EIO;
 	rom = pci_map_rom(pdevice->pdev, &size);
 	if (!rom)
 		return -EIO;

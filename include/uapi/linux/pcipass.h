@@ -233,13 +233,18 @@ struct pcipass_pci_addr {
  * file, or by closing the context, whichever comes first; after that the
  * device file's ioctls fail with ENODEV.
  *
- * Return: 0 or an errno: ``ENODEV`` no such device, or not bound to
+ * Return: 0 or an errno: ``EINVAL`` a malformed address (@addr.device
+ * above 31, @addr.function above 7, a non-zero @addr.__reserved) or a
+ * non-zero @__reserved; ``ENODEV`` no such device, or not bound to
  * pcipass; ``EBUSY`` the device, or its IOMMU group, is attached to another
- * context; ``EEXIST`` the device is already attached to this context, or a
- * reserved region of the device overlaps an existing mapping; ``EPERM`` the
- * group is not viable (the kernel log names the device in the way), no IOMMU
- * and ``allow_noiommu`` is off, or the device's mode differs from the
- * context's.
+ * context or owned by another user of the IOMMU (VFIO, iommufd), or
+ * another holder has the device's BARs; ``EEXIST`` the device is already
+ * attached to this context, or a reserved region of the device overlaps an
+ * existing mapping; ``EPERM`` the group is not viable (the kernel log names
+ * the device in the way), no IOMMU and ``allow_noiommu`` is off, or the
+ * device's mode differs from the context's; ``EMFILE`` no free file
+ * descriptor; other errnos of the IOMMU core (allocating the domain,
+ * attaching the group) or of enabling the device.
  */
 struct pcipass_device_attach {
 	__u32 size;
@@ -261,8 +266,9 @@ struct pcipass_device_attach {
  * the context, the group goes back to its default domain and the context
  * releases its DMA ownership. The mappings of the context stay.
  *
- * Return: 0 or an errno: ``ENODEV`` the device is not attached to this
- * context.
+ * Return: 0 or an errno: ``EINVAL`` a malformed address (as for
+ * PCIPASS_DEVICE_ATTACH); ``ENODEV`` no such device, or it is not attached
+ * to this context.
  */
 struct pcipass_device_detach {
 	__u32 size;
@@ -307,7 +313,8 @@ enum pcipass_dma_map_flags {
  * the context has no IOMMU (%PCIPASS_CTX_MODE_NOIOMMU); ``ERANGE`` the IOVA
  * range is not inside the usable ranges of PCIPASS_IOVA_RANGES; ``EEXIST``
  * it overlaps an existing mapping; ``ENOSPC`` ``RLIMIT_MEMLOCK`` would be
- * exceeded; ``ESRCH`` the process that opened the context has exited;
+ * exceeded; ``ESRCH`` the process that opened the context has exited (or
+ * replaced its memory with execve());
  * ``EFAULT`` the memory is not mapped in the caller, or is not writable
  * while %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal signal
  * arrived; ``ENOMEM``.
@@ -347,7 +354,8 @@ enum pcipass_dma_unmap_flags {
  * a range that wraps around, a range that cuts a mapping, or
  * %PCIPASS_DMA_UNMAP_ALL with a non-zero @iova or @length; ``ENOENT`` no
  * mapping in the range; ``ENXIO`` no device attached yet; ``EPERM`` the
- * context has no IOMMU.
+ * context has no IOMMU; ``EFAULT`` @length could not be written back (the
+ * range is unmapped all the same).
  */
 struct pcipass_dma_unmap {
 	__u32 size;
@@ -455,12 +463,14 @@ struct pcipass_device_info {
  * vector that fires is remembered as pending and signalled once when it is
  * unmasked, so no interrupt is lost while a guest has it masked.
  *
- * INTx is level triggered: pcipass masks the device (the INTx disable bit)
- * each time it interrupts (*automask*) and the VMM unmasks it once the guest
- * has serviced it, with %PCIPASS_IRQ_SET_UNMASK or by signalling an eventfd
- * given with %PCIPASS_IRQ_SET_UNMASK_EVENTFD (KVM's resamplefd). When the
- * device supports INTx masking (PCI 2.3), the line may be shared with other
- * devices; otherwise pcipass needs it exclusively.
+ * INTx is level triggered: pcipass masks INTx each time the device
+ * interrupts (*automask*) and the VMM unmasks it once the guest has
+ * serviced it, with %PCIPASS_IRQ_SET_UNMASK or by signalling an eventfd
+ * given with %PCIPASS_IRQ_SET_UNMASK_EVENTFD (KVM's resamplefd). On a
+ * device that supports INTx masking (PCI 2.3), pcipass masks it with the
+ * INTx disable bit of the command register and the line may be shared with
+ * other devices; otherwise it disables the host's interrupt line, which it
+ * then needs exclusively.
  *
  * MSI and MSI-X are refused (``EPERM``) unless the device's IOMMU group
  * isolates MSI writes (interrupt remapping), because a device could forge
@@ -536,7 +546,8 @@ struct pcipass_irq_info {
  * enum pcipass_irq_set_action - what PCIPASS_DEVICE_SET_IRQS does (exactly
  * one per call, in &struct pcipass_irq_set.flags)
  * @PCIPASS_IRQ_SET_ENABLE: enable @type with vectors 0 to @count - 1;
- *	@start must be 0. Fails with ``EBUSY`` while another type is enabled.
+ *	@start must be 0. Fails with ``EBUSY`` while a type, this one
+ *	included, is enabled: disable it first.
  * @PCIPASS_IRQ_SET_DISABLE: disable @type: free its vectors, drop every
  *	eventfd; @start and @count must be 0.
  * @PCIPASS_IRQ_SET_EVENTFD: @data points to @count ``__s32`` eventfd file
@@ -577,11 +588,11 @@ enum pcipass_irq_set_action {
  * @type, a vector range outside the device's (or, once enabled, outside the
  * enabled vectors), a type that is not enabled, @data given where it is not
  * used, a file descriptor that is not an eventfd (``EBADF`` when it is not
- * a file descriptor at all); ``EBUSY`` another type is enabled, or the INTx
- * line is taken by a device that cannot share it; ``EPERM`` MSI or MSI-X
- * without isolation (see above) or without an IOMMU; ``ENODEV`` the device
- * was detached or has no vector of @type; ``ENOSPC`` the platform has no
- * interrupt vectors left.
+ * a file descriptor at all); ``EBUSY`` a type (this one included) is
+ * already enabled, or the INTx line is taken by a device that cannot share
+ * it; ``EPERM`` MSI or MSI-X without isolation (see above) or without an
+ * IOMMU; ``ENODEV`` the device was detached or has no vector of @type;
+ * ``ENOSPC`` the platform has no interrupt vectors left.
  */
 struct pcipass_irq_set {
 	__u32 size;
@@ -603,19 +614,25 @@ struct pcipass_irq_set {
  * index (&enum pcipass_region_index): the six BARs, the expansion ROM
  * (read only) and the configuration space.
  *
- * BARs: memory BARs of at least a page can be mmapped (uncached); every
- * BAR can be read and written with accesses of 1, 2, 4 or 8 bytes. While
- * the device's memory decoding is off, or the device is being reset, its
- * mappings are removed and a fault on them raises SIGBUS; they come back
- * on the next access once the device is usable again. Without MSI
- * isolation the MSI-X table and PBA can be neither mmapped nor written
- * (``EPERM``): the VMM programs interrupts with PCIPASS_DEVICE_SET_IRQS.
+ * BARs: memory BARs of at least a page can be mmapped (uncached). Every
+ * BAR can be read and written with pread() and pwrite() of any length at
+ * any offset inside it: the transfer is split into naturally aligned
+ * accesses of 8 bytes (memory BARs only), 4, 2 and 1 byte, and cut short
+ * at the end of the BAR. While the device is not decoding a BAR (memory or
+ * I/O decoding off in its command register), pread() and pwrite() of it
+ * fail with ``EIO``. While the device's memory decoding is off, or the
+ * device is being reset, its mappings are removed and a fault on them
+ * raises SIGBUS; they come back on the next access once the device is
+ * usable again. Without MSI isolation the MSI-X table and PBA are
+ * protected (``EPERM``): a pwrite() that touches them, and an mmap() that
+ * touches a page holding part of them, are refused; the VMM programs
+ * interrupts with PCIPASS_DEVICE_SET_IRQS.
  *
  * Config space: accesses of 1, 2 or 4 bytes at natural alignment, over 256
- * bytes (or 4096 for PCI Express), see Documentation/userspace-api/
- * pcipass.rst for what is passed to the device, what is virtual and what
- * is read only. An access that is not naturally aligned or crosses the end
- * fails with ``EINVAL``.
+ * bytes (or 4096 for PCI Express); see
+ * Documentation/userspace-api/pcipass.rst for what is passed to the device,
+ * what is virtual and what is read only. An access that is not naturally
+ * aligned or crosses the end fails with ``EINVAL``.
  */
 
 /**
@@ -690,9 +707,13 @@ struct pcipass_region_info {
  * config space around it. BAR mappings are removed during the reset and
  * come back on the next access. Interrupts stay configured.
  *
+ * The call waits for the device's lock while another reset or a config
+ * write is in progress; it does not fail because the device is busy.
+ *
  * Return: 0 or an errno: ``EOPNOTSUPP`` the device has no reset method
  * (%PCIPASS_DEVICE_RESET_AVAILABLE is clear); ``ENODEV`` the device was
- * detached; ``EAGAIN`` the device is busy with another reset.
+ * detached; other errnos of the PCI core's reset (``ENOTTY`` when every
+ * reset method declined, ``EIO``...).
  */
 struct pcipass_device_reset {
 	__u32 size;
