@@ -498,8 +498,9 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 			cfg->shadow[cfg->af_pos + PCI_AF_CTRL] &= ~PCI_AF_CTRL_FLR;
 	}
 
-	/* Memory decoding changed: BAR mappings follow it. */
+	/* Decoding as it is now; BAR mappings follow memory decoding. */
 	pci_read_config_word(pdev, PCI_COMMAND, &new_cmd);
+	pdevice->decode = new_cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 	if ((old_cmd ^ new_cmd) & PCI_COMMAND_MEMORY) {
 		if (new_cmd & PCI_COMMAND_MEMORY)
 			pcipass_bars_unblock(pdevice);

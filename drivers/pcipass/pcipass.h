@@ -200,6 +200,8 @@ struct pcipass_group {
  * @bars_usable: BARs may be accessed: attached, memory decoding on, not in
  *	reset (@memory_lock to write; read under it or the context lock)
  * @revoked: detached for good: no new mapping (@memory_lock)
+ * @decode: the device's I/O and memory decoding bits as last written or
+ *	restored, so that BAR reads need no config read (context lock)
  * @barmap: kernel mappings of the BARs for pread/pwrite (context lock)
  * @msix_mmap_ok: the MSI-X table may be mapped and written: the IOMMU group
  *	isolates MSI (constant while attached)
@@ -227,6 +229,7 @@ struct pcipass_device {
 	struct rw_semaphore memory_lock;
 	bool bars_usable;
 	bool revoked;
+	u16 decode;
 	void __iomem *barmap[PCI_STD_NUM_BARS];
 	bool msix_mmap_ok;
 	struct pcipass_msix_area msix_areas[2];

@@ -184,14 +184,11 @@ static void pcipass_bar_access(void __iomem *io, u64 off, void *val,
 /* With the context lock (which a reset holds): is @bar decoded now? */
 static bool pcipass_bar_decoding(struct pcipass_device *pdevice, int bar)
 {
-	u16 cmd;
-
 	if (pdevice->revoked)
 		return false;
-	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
 	if (pcipass_bar_is_mem(pdevice->pdev, bar))
-		return cmd & PCI_COMMAND_MEMORY;
-	return cmd & PCI_COMMAND_IO;
+		return pdevice->decode & PCI_COMMAND_MEMORY;
+	return pdevice->decode & PCI_COMMAND_IO;
 }
 
 static ssize_t pcipass_bar_rw(struct pcipass_device *pdevice, int bar,
@@ -447,6 +444,7 @@ void pcipass_bars_unblock(struct pcipass_device *pdevice)
 	u16 cmd;
 
 	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
+	pdevice->decode = cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 	down_write(&pdevice->memory_lock);
 	pdevice->bars_usable = !pdevice->revoked && (cmd & PCI_COMMAND_MEMORY);
 	up_write(&pdevice->memory_lock);
