@@ -5,9 +5,10 @@
 #   make            build pcipass.ko (against KDIR) and pcipass-tool
 #   make install    install both (DESTDIR, PREFIX honoured)
 #   make selftests  build the kselftest binaries into tests/selftests/out
-#   make lint       checkpatch --strict, sparse, W=1 and kernel-doc: zero findings
+#   make lint       checkpatch --strict, sparse, W=1, kernel-doc and the docs: zero findings
 #   make check      install what is missing, build, lint, run every suite in the VMs
 #   make demo       boot the IOMMU VM and show pcipass at work
+#   make bench      boot the IOMMU VM and time pcipass against vfio-pci
 
 TOP := $(CURDIR)
 
@@ -25,11 +26,16 @@ KBUILD = $(MAKE) -C $(KDIR) M=$(TOP)
 # An extracted linux-source-6.12 tree (checkpatch, kernel-doc, kselftest).
 SRCTREE = $(shell $(TOP)/tests/vm/srctree.sh)
 
-LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/kunit \
+LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/kunit tests/bench \
 		 -name '*.[ch]' ! -name '*.mod.c' 2>/dev/null | sort)
 
-.PHONY: all module tool samples selftests install lint checkpatch kerneldoc sparse \
-	w1 check demo clean
+# The documents, checked with docutils and the real kernel-doc (tests/rstcheck.py).
+DOC_SOURCES = Documentation/index.rst Documentation/userspace-api/pcipass.rst \
+	Documentation/admin-guide/pcipass.rst Documentation/dev-tools/pcipass-testing.rst \
+	Documentation/dev-tools/pcipass-benchmarks.rst
+
+.PHONY: all module tool samples selftests install lint checkpatch kerneldoc docs \
+	sparse w1 check demo bench clean
 
 all: module tool samples
 
@@ -53,7 +59,7 @@ install: all
 	$(MAKE) -C tools/pcipass install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
 # Each lint step fails on any finding.
-lint: checkpatch kerneldoc sparse w1
+lint: checkpatch kerneldoc docs sparse w1
 
 checkpatch:
 	@echo "  LINT    checkpatch --strict"
@@ -63,6 +69,12 @@ checkpatch:
 kerneldoc:
 	@echo "  LINT    kernel-doc"
 	@out=$$($(SRCTREE)/scripts/kernel-doc -none -Wall $(LINT_SOURCES) 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+
+docs:
+	@echo "  LINT    docs (docutils, kernel-doc directives)"
+	@out=$$(KERNELDOC=$(SRCTREE)/scripts/kernel-doc python3 tests/rstcheck.py \
+		$(DOC_SOURCES) 2>&1) || out=$${out:-"tests/rstcheck.py failed"}; \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
 sparse:
@@ -84,9 +96,17 @@ demo:
 	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
 	@tests/vm/demo.sh
 
+# Not part of `make check`: speed is compared, never asserted.
+bench:
+	@tests/vm/deps.sh
+	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
+	@$(MAKE) -s -C tests/bench
+	@tests/vm/bench.sh
+
 clean:
 	-$(KBUILD) clean
 	$(MAKE) -C tools/pcipass clean
 	$(MAKE) -C tests/selftests clean
 	$(MAKE) -C samples/pcipass clean
+	$(MAKE) -C tests/bench clean
 	rm -rf build

@@ -15,9 +15,11 @@ set -eu
 # zstd, kmod (depmod, modinfo), sparse, gcc/make/libc6-dev (module and static
 # selftests), perl (checkpatch.pl, kernel-doc), shellcheck (lint of these
 # scripts), linux-source-6.12 (checkpatch, kernel-doc, kselftest_harness.h),
-# flex/bison/bc/libelf-dev/libssl-dev (a debug kernel build).
+# flex/bison/bc/libelf-dev/libssl-dev (a debug kernel build),
+# python3-docutils (tests/rstcheck.py, the lint of Documentation/).
 PKGS="qemu-system-x86 busybox-static cpio xz-utils zstd kmod sparse gcc make
-libc6-dev perl shellcheck linux-source-6.12 flex bison bc libelf-dev libssl-dev"
+libc6-dev perl shellcheck linux-source-6.12 flex bison bc libelf-dev libssl-dev
+python3-docutils"
 
 # Only the plain amd64 flavour, not -cloud-amd64 / -rt-amd64 / -common.
 HDR_RE='^linux-headers-6\.12\.[0-9][^-]*-amd64$'

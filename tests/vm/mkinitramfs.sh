@@ -2,7 +2,7 @@
 # tests/vm/mkinitramfs.sh OUT.cpio.gz - build the test VM's initramfs.
 #
 # Contents: static busybox and its applet links; /init (tests/vm/init) and
-# /vm/guest-{run,demo}.sh; /lib/modules/$KVER with the distro modules the
+# /vm/guest-{run,demo,bench}.sh; /lib/modules/$KVER with the distro modules the
 # tests need (uncompressed, with their modules.dep closure) plus the
 # project's module as extra/pcipass.ko, indexed by depmod so that
 # `modprobe pcipass ids=...` works; every executable of the selftests output
@@ -12,6 +12,13 @@
 # Environment:
 #   PCIPASS_KO             module to include (default drivers/pcipass/pcipass.ko;
 #                          "none" to leave it out)
+#   PCIPASS_KUNIT_KO       the KUnit test module to include as
+#                          extra/pcipass_kunit.ko, with kunit.ko (debug lane;
+#                          default none: guest-run.sh then runs no KUnit)
+#   PCIPASS_KUNIT_FILTER   only the KUnit suites/cases matching this glob
+#                          (kunit's filter_glob: "SUITE" or "SUITE.CASE")
+#   PCIPASS_TEST_ARGS      arguments given to every test executable (e.g.
+#                          "-r FIXTURE.TEST" to run one kselftest test)
 #   PCIPASS_SELFTESTS_OUT  directory of test executables (tests/selftests/out)
 #   PCIPASS_TOOL           pcipass-tool (default tools/pcipass/pcipass-tool)
 #   PCIPASS_VM_MODULES     more distro modules to include (space-separated)
@@ -35,6 +42,8 @@ BUSYBOX=/bin/busybox
 # 8250_pci is built into Debian's kernel; it is listed in case a kernel
 # builds it as a module.
 MODULES="nvme vfio-pci vfio_iommu_type1 pci-stub virtio-iommu 8250_pci ${PCIPASS_VM_MODULES:-}"
+KUNIT_KO=${PCIPASS_KUNIT_KO:-none}
+[ "$KUNIT_KO" = none ] || MODULES="$MODULES kunit"
 
 stage "initramfs: $OUT (kernel $KVER)"
 [ -x "$BUSYBOX" ] || die "$BUSYBOX missing (apt-get install busybox-static)"
@@ -76,7 +85,11 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$ROOT/etc/group"
 echo pcipass-vm >"$ROOT/etc/hostname"
 ln -s /proc/mounts "$ROOT/etc/mtab"
 install -m 755 "$VMDIR/init" "$ROOT/init"
+# Read by guest-run.sh.
+[ -z "${PCIPASS_TEST_ARGS:-}" ] || printf '%s\n' "$PCIPASS_TEST_ARGS" >"$ROOT/vm/test-args"
+[ -z "${PCIPASS_KUNIT_FILTER:-}" ] || printf '%s\n' "$PCIPASS_KUNIT_FILTER" >"$ROOT/vm/kunit-filter"
 install -m 755 "$VMDIR/guest-run.sh" "$VMDIR/guest-demo.sh" "$ROOT/vm/"
+install -m 755 "$VMDIR/guest-bench.sh" "$ROOT/vm/"
 
 # Copy an executable to ROOT/DEST plus, when dynamic, the libraries it needs.
 copy_exe() { # SRC DEST
@@ -162,6 +175,13 @@ if [ "$KO" != none ]; then
 		die "$KO is built for '$vermagic', the VM kernel is $KVER (KDIR=$PCIPASS_KDIR)"
 	install -m 644 "$KO" "$MODROOT/extra/pcipass.ko"
 fi
+if [ "$KUNIT_KO" != none ]; then
+	[ -r "$KUNIT_KO" ] || die "KUnit module $KUNIT_KO not found"
+	vermagic=$(modinfo -F vermagic "$KUNIT_KO" 2>/dev/null | cut -d' ' -f1)
+	[ "$vermagic" = "$KVER" ] ||
+		die "$KUNIT_KO is built for '$vermagic', the VM kernel is $KVER"
+	install -m 644 "$KUNIT_KO" "$MODROOT/extra/pcipass_kunit.ko"
+fi
 depmod -b "$ROOT" "$KVER"
 
 # --- tests and tools ---------------------------------------------------------
@@ -183,6 +203,9 @@ fi
 # The sample VMM of `make demo`.
 [ ! -x "$TOP/samples/pcipass/edu_vmm" ] ||
 	copy_exe "$TOP/samples/pcipass/edu_vmm" usr/bin/pcipass-edu-vmm
+# The benchmark of `make bench` (tests/vm/guest-bench.sh).
+[ ! -x "$TOP/tests/bench/pcipass_bench" ] ||
+	copy_exe "$TOP/tests/bench/pcipass_bench" usr/bin/pcipass-bench
 
 # --- archive -----------------------------------------------------------------
 # Owned by root in the guest whoever builds it; sorted for a stable archive.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/vm/run-vm.sh CONFIG OUTDIR [run|demo] - boot one test VM under QEMU
+# tests/vm/run-vm.sh CONFIG OUTDIR [run|demo|bench] - boot one test VM under QEMU
 # (TCG) and wait for it to power off.
 #
 # CONFIG: iommu   q35 + intel-iommu (intremap=on), intel_iommu=on
@@ -33,12 +33,12 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-	die "usage: $0 iommu|noiommu OUTDIR [run|demo]"
+	die "usage: $0 iommu|noiommu OUTDIR [run|demo|bench]"
 fi
 CONFIG=$1
 OUTDIR=$2
 MODE=${3:-run}
-case "$MODE" in run | demo) ;; *) die "mode must be run or demo, not $MODE" ;; esac
+case "$MODE" in run | demo | bench) ;; *) die "mode must be run, demo or bench, not $MODE" ;; esac
 
 # shellcheck source=tests/vm/kernel.sh
 . "$VMDIR/kernel.sh"

@@ -1,0 +1,53 @@
+#!/bin/sh
+# tests/vm/guest-bench.sh - bench mode of the test VM (busybox sh, started by
+# /init; `make bench` -> tests/vm/bench.sh). Everything goes to the results
+# channel ($PCIPASS_RESULTS, /dev/ttyS1):
+#   # pcipass-bench: vm=... kernel=... cpus=...
+#   # pcipass-bench-begin / the table of pcipass-bench / # pcipass-bench-end
+#   # pcipass-bench-exit: STATUS
+#   # pcipass-dmesg-begin / the whole kernel log / # pcipass-dmesg-end
+#   # pcipass-vm-done
+# Loads pcipass (no ids=: the benchmark binds edu itself, to pcipass and to
+# vfio-pci in turn), vfio-pci and vfio_iommu_type1, then runs
+# /usr/bin/pcipass-bench on edu.
+# Kernel command line keys (set by bench.sh): pcipassvm.bench_rounds=N,
+# pcipassvm.bench_scale=X (iterations x X).
+
+R=${PCIPASS_RESULTS:-/dev/ttyS1}
+EDU=${PCIPASS_EDU:-0000:00:03.0}
+ROUNDS=10
+SCALE=1
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
+	case "$arg" in
+	pcipassvm.bench_rounds=*) ROUNDS=${arg#*=} ;;
+	pcipassvm.bench_scale=*) SCALE=${arg#*=} ;;
+	esac
+done
+
+{
+	echo "# pcipass-bench: vm=$PCIPASS_VM kernel=$(uname -r) cpus=$(nproc)"
+	status=0
+	if ! command -v pcipass-bench >/dev/null; then
+		echo "# pcipass-setup-error: pcipass-bench is not in the initramfs"
+		status=1
+	elif ! modprobe pcipass || ! modprobe vfio-pci || ! modprobe vfio_iommu_type1; then
+		echo "# pcipass-setup-error: cannot load pcipass, vfio-pci and vfio_iommu_type1"
+		status=1
+	else
+		echo "pcipass-vm: bench: start" >/dev/kmsg
+		# The table on stdout; progress, errors and (-v) the medians
+		# of every round on stderr.
+		echo "# pcipass-bench-begin"
+		pcipass-bench -v -d "$EDU" -r "$ROUNDS" -s "$SCALE"
+		status=$?
+		echo "# pcipass-bench-end"
+		echo "pcipass-vm: bench: exit $status" >/dev/kmsg
+		rmmod vfio-pci vfio_iommu_type1 pcipass 2>/dev/null
+	fi
+	echo "# pcipass-bench-exit: $status"
+	echo "# pcipass-dmesg-begin"
+	dmesg -s 8388608
+	echo "# pcipass-dmesg-end"
+	echo "# pcipass-vm-done"
+} >"$R" 2>&1
