@@ -7,12 +7,21 @@
 #              pcipass-tool test on a fabricated sysfs; one test each
 #   4. stock   the selftests in the VMs on Debian's kernel
 #              (tests/vm/check.sh: iommu, nointremap, noiommu)
+#   5. debug   the debug-kernel lane: the kernel of tests/vm/debug-kernel.sh
+#              (KUnit, KASAN, lockdep, kmemleak, fault injection; built once
+#              per machine into the cache), pcipass.ko and the KUnit module
+#              tests/kunit/ built against it from a copy of the sources in
+#              build/debug-src/ (W=1, no warnings), then the same VMs with
+#              the KUnit suites and a kmemleak scan, outputs in
+#              build/vm-debug/ (Documentation/dev-tools/pcipass-testing.rst)
 #
 # Prints a line per stage with its time, the failures, and as its last
 # line "N passed, N failed"; exits non-zero on any failure.
 #
 # Environment: PCIPASS_CONFIGS (VM configurations, default
-# "iommu nointremap noiommu"), and those of tests/vm/*.sh.
+# "iommu nointremap noiommu"), PCIPASS_LANES (default "stock debug"),
+# PCIPASS_DEBUG_CONFIGS (the debug lane's VMs, default PCIPASS_CONFIGS),
+# and those of tests/vm/*.sh.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 VMDIR=$TOP/tests/vm
@@ -79,19 +88,147 @@ host_test "make lint" "$LOG/lint.log" make -C "$TOP" -s KDIR="$KDIR" lint
 host_test "pcipass-tool on a fake sysfs" "$LOG/tool.log" \
 	make -C "$TOP/tools/pcipass" -s test
 
+CONFIGS=${PCIPASS_CONFIGS:-iommu nointremap noiommu}
+LANES=${PCIPASS_LANES:-stock debug}
+
+# vm_lane NAME LOGFILE: tests/vm/check.sh with the environment as set,
+# its verdict added to the totals.
+vm_lane() {
+	local name=$1 log=$2 last
+	shift 2
+	# shellcheck disable=SC2086 # a list of configurations
+	"$VMDIR/check.sh" "$@" | tee "$log"
+	last=$(tail -n 1 "$log")
+	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		PASSED=$((PASSED + BASH_REMATCH[1]))
+		FAILED=$((FAILED + BASH_REMATCH[2]))
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL $name: the VM run gave no verdict"
+	fi
+}
+
+if [[ " $LANES " == *" stock "* ]]; then
+	t=$(date +%s)
+	stage "stock kernel: VMs"
+	# shellcheck disable=SC2086 # a list of configurations
+	vm_lane "stock kernel" "$LOG/vm-stock.log" $CONFIGS
+	timing "stock kernel VMs" $(($(date +%s) - t))
+fi
+
+[[ " $LANES " == *" debug "* ]] || verdict
+
+# ---- the debug-kernel lane --------------------------------------------------
+DSRC=$TOP/build/debug-src
+
+# The debug kernel, built once per machine: the build prints nothing for
+# many minutes, so say how far it got every minute.
+debug_kernel() {
+	local pid t0 log n
+	t0=$(date +%s)
+	"$VMDIR/debug-kernel.sh" >"$LOG/debug-kernel.env" \
+		2> >(tee "$LOG/debug-kernel.err" >&2) &
+	pid=$!
+	while ! wait_timeout "$pid" 60; do
+		# The build log written since this run started.
+		log=$(find "$CACHE" -maxdepth 2 -path '*/debug-*/build.log' \
+			-newer "$LOG/debug-kernel.env" 2>/dev/null | head -n1)
+		n=0
+		[ -z "$log" ] || n=$(grep -cE '^ +(CC|AS)' "$log")
+		stage "debug kernel: building, $n files compiled, $(($(date +%s) - t0))s so far"
+	done
+	wait "$pid"
+}
+
+# wait_timeout PID SECONDS: true once PID has exited, false on timeout.
+wait_timeout() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# The module sources, copied to $DSRC so that the stock build products in
+# drivers/pcipass/ stay as they are; unchanged files keep their times, so
+# the build there is incremental.
+debug_sources() {
+	local f
+	(cd "$TOP" && find Kbuild drivers/pcipass include tests/kunit \
+		\( -name '*.[ch]' -o -name Kbuild \) ! -name '*.mod.c' -type f) |
+		sort >"$LOG/debug-src.list"
+	while IFS= read -r f; do
+		mkdir -p "$DSRC/$(dirname "$f")"
+		cmp -s "$TOP/$f" "$DSRC/$f" || cp -p "$TOP/$f" "$DSRC/$f"
+	done <"$LOG/debug-src.list"
+	# A source file gone from the tree goes from the copy too.
+	(cd "$DSRC" && find . \( -name '*.[ch]' -o -name Kbuild \) \
+		! -name '*.mod.c' -type f | sed 's|^\./||') |
+		while IFS= read -r f; do
+			grep -qxF "$f" "$LOG/debug-src.list" || rm -f "$DSRC/$f"
+		done
+}
+
 t=$(date +%s)
-stage "stock kernel: VMs"
-# shellcheck disable=SC2086 # a list of configurations
-"$VMDIR/check.sh" ${PCIPASS_CONFIGS:-iommu nointremap noiommu} |
-	tee "$LOG/vm-stock.log"
-last=$(tail -n 1 "$LOG/vm-stock.log")
-if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-	PASSED=$((PASSED + BASH_REMATCH[1]))
-	FAILED=$((FAILED + BASH_REMATCH[2]))
+CACHE=${PCIPASS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pcipass}
+stage "debug kernel: looking it up (the first run on a machine builds it: ~15-30 min)"
+if ! debug_kernel; then
+	FAILED=$((FAILED + 1))
+	echo "FAIL debug kernel: tests/vm/debug-kernel.sh failed (see above)"
+	timing "debug kernel" $(($(date +%s) - t))
+	verdict
+fi
+while IFS='=' read -r key val; do
+	case "$key" in
+	KVER) export PCIPASS_KVER=$val ;;
+	KERNEL) export PCIPASS_KERNEL=$val ;;
+	MODDIR) export PCIPASS_MODDIR=$val ;;
+	KDIR) export PCIPASS_KDIR=$val ;;
+	esac
+done <"$LOG/debug-kernel.env"
+if grep -q 'building' "$LOG/debug-kernel.err"; then
+	timing "debug kernel (built)" $(($(date +%s) - t))
+else
+	timing "debug kernel (cached)" $(($(date +%s) - t))
+fi
+
+t=$(date +%s)
+stage "debug build: pcipass.ko and pcipass_kunit.ko for $PCIPASS_KVER (W=1)"
+debug_sources
+if make -C "$PCIPASS_KDIR" M="$DSRC" W=1 modules >"$LOG/debug-build.log" 2>&1 &&
+	! grep -E 'warning:|error:' "$LOG/debug-build.log" >/dev/null; then
+	PASSED=$((PASSED + 1))
+	echo "ok   debug build: no warnings"
 else
 	FAILED=$((FAILED + 1))
-	echo "FAIL stock kernel: the VM run gave no verdict"
+	echo "FAIL debug build (log: $LOG/debug-build.log)"
+	grep -E -A3 'warning:|error:' "$LOG/debug-build.log" | head -n 40 |
+		sed 's/^/    | /'
+	timing "debug build" $(($(date +%s) - t))
+	verdict
 fi
-timing "stock kernel VMs" $(($(date +%s) - t))
+timing "debug build" $(($(date +%s) - t))
+
+t=$(date +%s)
+DCONFIGS=${PCIPASS_DEBUG_CONFIGS:-$CONFIGS}
+# KUnit tests pure logic: one VM is enough, the one with the least else to
+# do (nointremap), or the first.
+KUNIT_VMS=${PCIPASS_KUNIT_VMS:-}
+if [ -z "$KUNIT_VMS" ]; then
+	KUNIT_VMS=${DCONFIGS%% *}
+	[[ " $DCONFIGS " != *" nointremap "* ]] || KUNIT_VMS=nointremap
+fi
+stage "debug kernel: VMs (KUnit in: $KUNIT_VMS)"
+# shellcheck disable=SC2086 # a list of configurations
+PCIPASS_KO=$DSRC/drivers/pcipass/pcipass.ko \
+	PCIPASS_KUNIT_KO=$DSRC/tests/kunit/pcipass_kunit.ko \
+	PCIPASS_KUNIT_VMS=$KUNIT_VMS \
+	PCIPASS_EXPECT_KUNIT=1 \
+	PCIPASS_BUILD_DIR=$TOP/build/vm-debug \
+	PCIPASS_TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-900} \
+	PCIPASS_VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-1500} \
+	vm_lane "debug kernel" "$LOG/vm-debug.log" $DCONFIGS
+timing "debug kernel VMs" $(($(date +%s) - t))
 
 verdict

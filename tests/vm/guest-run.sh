@@ -4,7 +4,9 @@
 #
 # Runs every executable /tests/* in sorted order, each under a timeout
 # ($PCIPASS_TIMEOUT seconds, pcipassvm.timeout= on the kernel command line,
-# default 300), and writes everything to the results channel
+# default 300) and with the arguments in /vm/test-args if any
+# (PCIPASS_TEST_ARGS of mkinitramfs.sh), and writes everything to the
+# results channel
 # $PCIPASS_RESULTS (/dev/ttyS1, the second QEMU serial port):
 #   # pcipass-test: NAME           before a test executable runs
 #   ...its stdout and stderr (kselftest TAP)...
@@ -15,12 +17,71 @@
 #   # pcipass-vm-done
 # The same test markers go to the kernel log, so that a kernel warning in
 # the console log can be matched to the test that caused it.
+#
+# On a debug kernel (the debug lane), also:
+#   - before the tests, when /lib/modules/$(uname -r)/extra/pcipass_kunit.ko
+#     exists (and this VM is in /vm/kunit-vms, when there is such a list):
+#     modprobe it (its KUnit suites run as it loads), copy each
+#     suite's KTAP report from /sys/kernel/debug/kunit/pcipass_*/results,
+#     unload it and pcipass:
+#       # pcipass-kunit-load: STATUS          modprobe's exit status
+#       # pcipass-kunit-begin: SUITE / KTAP / # pcipass-kunit-end: SUITE
+#       # pcipass-kunit-time: START END
+#   - when kmemleak is on: a scan (and clear) before the tests, so that
+#     what boot left is not counted, and two scans after them, whose report
+#     is copied whole:
+#       # pcipass-kmemleak-begin / the report / # pcipass-kmemleak-end
 
 R=${PCIPASS_RESULTS:-/dev/ttyS1}
 T=${PCIPASS_TIMEOUT:-300}
+KMEMLEAK=/sys/kernel/debug/kmemleak
+KUNIT_KO=/lib/modules/$(uname -r)/extra/pcipass_kunit.ko
+ARGS=$(cat /vm/test-args 2>/dev/null)
+
+kunit_run() {
+	start=$(cut -d' ' -f1 /proc/uptime)
+	echo "pcipass-vm: test kunit: start" >/dev/kmsg
+	# A filter, if any, must be kunit's before the tests load.
+	[ ! -r /vm/kunit-filter ] ||
+		modprobe kunit filter_glob="$(cat /vm/kunit-filter)"
+	timeout -s KILL "$T" modprobe pcipass_kunit
+	status=$?
+	echo "# pcipass-kunit-load: $status"
+	for d in /sys/kernel/debug/kunit/pcipass_*; do
+		[ -r "$d/results" ] || continue
+		echo "# pcipass-kunit-begin: ${d##*/}"
+		cat "$d/results"
+		echo "# pcipass-kunit-end: ${d##*/}"
+	done
+	# The tests that follow load pcipass with the parameters they want.
+	rmmod pcipass_kunit 2>/dev/null
+	rmmod pcipass 2>/dev/null
+	echo "pcipass-vm: test kunit: exit $status" >/dev/kmsg
+	echo "# pcipass-kunit-time: $start $(cut -d' ' -f1 /proc/uptime)"
+}
+
+# kmemleak reports only objects older than 5 s, and an object only once
+# its contents held still between two scans.
+kmemleak_report() {
+	sleep 6
+	echo scan >"$KMEMLEAK"
+	echo scan >"$KMEMLEAK"
+	echo "# pcipass-kmemleak-begin"
+	cat "$KMEMLEAK"
+	echo "# pcipass-kmemleak-end"
+}
 
 {
 	echo "# pcipass-vm: vm=$PCIPASS_VM kernel=$(uname -r) cpus=$(nproc)"
+	if [ -w "$KMEMLEAK" ] && echo scan >"$KMEMLEAK" 2>/dev/null; then
+		echo clear >"$KMEMLEAK"
+	else
+		KMEMLEAK=""
+	fi
+	if [ -e "$KUNIT_KO" ] && { [ ! -r /vm/kunit-vms ] ||
+		grep -qw -- "$PCIPASS_VM" /vm/kunit-vms; }; then
+		kunit_run
+	fi
 	for t in /tests/*; do
 		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
 		name=${t##*/}
@@ -31,7 +92,8 @@ T=${PCIPASS_TIMEOUT:-300}
 		# timeout kills it), whatever it left behind (a kselftest child
 		# stuck in the kernel, say) is killed before the next test starts.
 		cd /tmp || exit 1
-		setsid timeout -s KILL "$T" "$t" </dev/null 2>&1 &
+		# shellcheck disable=SC2086 # ARGS is a list of arguments
+		setsid timeout -s KILL "$T" "$t" $ARGS </dev/null 2>&1 &
 		pid=$!
 		wait "$pid"
 		status=$?
@@ -43,6 +105,7 @@ T=${PCIPASS_TIMEOUT:-300}
 		echo "# pcipass-time: $name $start $end"
 		echo "# pcipass-exit: $name $status"
 	done
+	[ -z "$KMEMLEAK" ] || kmemleak_report
 	echo "# pcipass-dmesg-begin"
 	dmesg -s 8388608
 	echo "# pcipass-dmesg-end"

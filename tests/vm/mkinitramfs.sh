@@ -15,6 +15,8 @@
 #   PCIPASS_KUNIT_KO       the KUnit test module to include as
 #                          extra/pcipass_kunit.ko, with kunit.ko (debug lane;
 #                          default none: guest-run.sh then runs no KUnit)
+#   PCIPASS_KUNIT_VMS      the VM configurations that run KUnit (default:
+#                          every one)
 #   PCIPASS_KUNIT_FILTER   only the KUnit suites/cases matching this glob
 #                          (kunit's filter_glob: "SUITE" or "SUITE.CASE")
 #   PCIPASS_TEST_ARGS      arguments given to every test executable (e.g.
@@ -88,6 +90,7 @@ install -m 755 "$VMDIR/init" "$ROOT/init"
 # Read by guest-run.sh.
 [ -z "${PCIPASS_TEST_ARGS:-}" ] || printf '%s\n' "$PCIPASS_TEST_ARGS" >"$ROOT/vm/test-args"
 [ -z "${PCIPASS_KUNIT_FILTER:-}" ] || printf '%s\n' "$PCIPASS_KUNIT_FILTER" >"$ROOT/vm/kunit-filter"
+[ -z "${PCIPASS_KUNIT_VMS:-}" ] || printf '%s\n' "$PCIPASS_KUNIT_VMS" >"$ROOT/vm/kunit-vms"
 install -m 755 "$VMDIR/guest-run.sh" "$VMDIR/guest-demo.sh" "$ROOT/vm/"
 install -m 755 "$VMDIR/guest-bench.sh" "$ROOT/vm/"
 

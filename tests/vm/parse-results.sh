@@ -13,7 +13,17 @@
 #     setup error and no timeout;
 #   - "vm CONFIG kernel log clean": no warning/bug/oops/lockdep/KASAN/...
 #     line in the console log or the guest's dmesg (expected DMAR fault
-#     reports are allowed).
+#     reports are allowed) once the kernel started /init; a report from
+#     before (the kernel's own boot, before any pcipass code can be loaded)
+#     is printed as a NOTE;
+#   - KUnit (debug lane): each leaf of each suite's KTAP report (a test
+#     case, or each parameter of a parameterized one), named
+#     "kunit SUITE: CASE[: PARAMETER]"; a failed modprobe of the test
+#     module is one failure, and so is a missing KUnit run when
+#     PCIPASS_EXPECT_KUNIT=1 and CONFIG is in PCIPASS_KUNIT_VMS (when set);
+#   - "vm CONFIG kmemleak clean" when the guest scanned for leaks (debug
+#     lane): the report must be empty; it is printed whole otherwise and
+#     kept in OUTDIR/kmemleak.log.
 # Prints FAIL/SKIP lines (PASS lines too with PCIPASS_VERBOSE=1), then
 #   # pcipass-totals: config=CONFIG passed=N failed=N skipped=N
 # and writes the same counts to OUTDIR/totals (passed=N lines, sourceable).
@@ -28,7 +38,9 @@ CONFIG=${2:-}
 RESULTS=$OUTDIR/results.log
 CONSOLE=$OUTDIR/console.log
 DMESG=$OUTDIR/dmesg.log
+KMEMLEAK=$OUTDIR/kmemleak.log
 VERBOSE=${PCIPASS_VERBOSE:-0}
+EXPECT_KUNIT=${PCIPASS_EXPECT_KUNIT:-0}
 
 status_get() { # KEY -> value from vm-status (empty if none)
 	sed -n "s/^$1=//p" "$OUTDIR/vm-status" 2>/dev/null | head -n1
@@ -38,6 +50,7 @@ status_get() { # KEY -> value from vm-status (empty if none)
 
 touch "$RESULTS" "$CONSOLE"
 : >"$DMESG"
+rm -f "$KMEMLEAK"
 
 # Kernel log lines that fail "kernel log clean" (extended regexps) ...
 BAD='WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN'
@@ -58,23 +71,102 @@ ALLOW="$ALLOW|(Kernel c|C)ommand line: |pcipass-vm: test [^ ]*: (start|exit)"
 #   T <bin> <seconds> <exit>                 time of one executable
 #   S <message>                              setup error
 #   E done                                   the done marker was seen
-# The dmesg section is copied to $DMESG.
-records=$(tr -d '\r' <"$RESULTS" | awk -v dmesg="$DMESG" '
+#   K <modprobe status>                      KUnit ran
+#   M leaks                                  a kmemleak report was taken
+# The dmesg section is copied to $DMESG, the kmemleak one to $KMEMLEAK.
+records=$(tr -d '\r' <"$RESULTS" | awk -v dmesg="$DMESG" -v kmemleak="$KMEMLEAK" '
 function result(kind, name, reason) {
 	printf "R %s %s\t%s\n", kind, name, reason
+}
+# A TAP result line, any indent: sets tap_notok, tap_desc, tap_dir.
+function tap(line) {
+	sub(/^ */, "", line)
+	tap_notok = (line ~ /^not /)
+	sub(/^(not )?ok [0-9]+ */, "", line)
+	tap_dir = ""
+	if (match(line, / *# */)) {
+		tap_dir = substr(line, RSTART + RLENGTH)
+		line = substr(line, 1, RSTART - 1)
+	}
+	tap_desc = line
+}
+# One KUnit leaf result.
+function kresult(name) {
+	if (toupper(tap_dir) ~ /^SKIP/) {
+		sub(/^[Ss][Kk][Ii][Pp] */, "", tap_dir)
+		result("skip", name, tap_dir)
+	} else if (tap_notok) {
+		kfail++
+		kcasefail++
+		result("fail", name, tap_dir)
+		flushdiag()
+	} else {
+		result("pass", name, "")
+	}
+	nd = 0
 }
 function flushdiag(   i, from) {
 	from = (nd > 60) ? nd - 60 : 0
 	if (from > 0) printf "D ... (%d earlier lines)\n", from
 	for (i = from; i < nd; i++) printf "D %s\n", diag[i]
 }
-BEGIN { cur = ""; nd = 0; indmesg = 0 }
+BEGIN { cur = ""; nd = 0; indmesg = 0; inleak = 0; ksuite = ""; kstatus = "?" }
 indmesg {
 	if ($0 == "# pcipass-dmesg-end") { indmesg = 0; next }
 	print > dmesg
 	next
 }
 /^# pcipass-dmesg-begin$/ { indmesg = 1; next }
+inleak {
+	if ($0 == "# pcipass-kmemleak-end") { inleak = 0; next }
+	print > kmemleak
+	next
+}
+/^# pcipass-kmemleak-begin$/ { inleak = 1; printf "" > kmemleak; print "M leaks"; next }
+/^# pcipass-kunit-load: / {
+	kstatus = $3
+	print "K " kstatus
+	if (kstatus != 0)
+		result("fail", "kunit: modprobe pcipass_kunit", "exit status " kstatus)
+	next
+}
+/^# pcipass-kunit-time: / { printf "T kunit %.1f %s\n", $4 - $3, kstatus; next }
+/^# pcipass-kunit-begin: / {
+	ksuite = $3; kcase = ""; kparams = 0; kfail = 0; kcasefail = 0; nd = 0
+	next
+}
+/^# pcipass-kunit-end: / { ksuite = ""; nd = 0; next }
+# KTAP of a suite: the suite at indent 0, its cases at 4, parameters at 8.
+ksuite != "" {
+	if ($0 ~ /^        # Subtest: /) {
+		kcase = $0
+		sub(/^        # Subtest: /, "", kcase)
+		kparams = 0; kcasefail = 0; nd = 0
+	} else if ($0 ~ /^        (not )?ok [0-9]+/) {
+		tap($0)
+		kparams++
+		kresult("kunit " ksuite ": " kcase ": " tap_desc)
+	} else if ($0 ~ /^    (not )?ok [0-9]+/) {
+		tap($0)
+		if (kparams == 0)
+			kresult("kunit " ksuite ": " tap_desc)
+		else if (tap_notok && kcasefail == 0 && toupper(tap_dir) !~ /^SKIP/) {
+			tap_dir = "failed outside its parameters " tap_dir
+			kresult("kunit " ksuite ": " tap_desc)
+		}
+		kcase = ""; kparams = 0; kcasefail = 0; nd = 0
+	} else if ($0 ~ /^(not )?ok [0-9]+/) {
+		tap($0)
+		if (tap_notok && kfail == 0) {
+			tap_dir = "the suite failed " tap_dir
+			kresult("kunit " ksuite)
+		}
+		nd = 0
+	} else if ($0 !~ /^ *(KTAP version|1\.\.[0-9])/) {
+		diag[nd++] = $0
+	}
+	next
+}
 /^# pcipass-vm-done$/ { print "E done"; next }
 /^# pcipass-setup-error: / { sub(/^# pcipass-setup-error: /, ""); print "S " $0; next }
 /^# pcipass-test: / {
@@ -138,6 +230,8 @@ last_fail=no
 times=""
 setup_errors=""
 done_seen=no
+kunit_ran=no
+leaks_taken=no
 while IFS= read -r rec; do
 	case "$rec" in
 	"R "*)
@@ -167,6 +261,8 @@ while IFS= read -r rec; do
 	"T "*) times="$times ${rec#T }" ;;
 	"S "*) setup_errors="$setup_errors${rec#S }"$'\n' ;;
 	"E done") done_seen=yes ;;
+	"K "*) kunit_ran=yes ;;
+	"M leaks") leaks_taken=yes ;;
 	esac
 done <<<"$records"
 
@@ -199,20 +295,48 @@ else
 	tr -d '\r' <"$CONSOLE" | tail -n 25 | sed 's/^/    | /'
 fi
 
+# ---- KUnit expected but not run --------------------------------------------------
+case " ${PCIPASS_KUNIT_VMS:-$CONFIG} " in
+*" $CONFIG "*) ;;
+*) EXPECT_KUNIT=0 ;;
+esac
+if [ "$EXPECT_KUNIT" = 1 ] && [ "$kunit_ran" = no ]; then
+	fail=$((fail + 1))
+	echo "FAIL $CONFIG: kunit ran # no KUnit results from the guest (pcipass_kunit.ko missing from the initramfs?)"
+fi
+
+# ---- vm CONFIG kmemleak clean ---------------------------------------------------
+if [ "$leaks_taken" = yes ]; then
+	# Its one-line summary in the kernel log is this check's to report.
+	ALLOW="$ALLOW|kmemleak: [0-9]+ new suspected memory leaks"
+	if ! grep -q '[^[:space:]]' "$KMEMLEAK" 2>/dev/null; then
+		pass=$((pass + 1))
+		[ "$VERBOSE" = 0 ] || echo "PASS $CONFIG: vm $CONFIG kmemleak clean"
+	else
+		fail=$((fail + 1))
+		echo "FAIL $CONFIG: vm $CONFIG kmemleak clean # $(grep -c '^unreferenced object' "$KMEMLEAK") unreferenced object(s) ($KMEMLEAK):"
+		sed 's/^/    | /' "$KMEMLEAK"
+	fi
+fi
+
 # ---- vm CONFIG kernel log clean -------------------------------------------------
-# Prints the offending lines (marked ">>") with context; at most 200 lines.
-scan() { # FILE -> number of offending lines, context on fd 3
-	tr -d '\r' <"$1" | awk -v bad="$BAD" -v allow="$ALLOW" '
-	{ line[NR] = $0; if ($0 ~ bad && $0 !~ allow) hit[NR] = 1 }
+# Prints the offending lines (marked ">>") with context; at most 600 lines.
+# PART: "run" counts the lines from the kernel's start of /init on, "boot"
+# those before.
+scan() { # FILE PART -> number of offending lines, context on fd 3
+	tr -d '\r' <"$1" | awk -v bad="$BAD" -v allow="$ALLOW" -v part="$2" '
+	BEGIN { phase = "boot" }
+	/Run \/init as init process/ { phase = "run" }
+	{ line[NR] = $0; if (phase == part && $0 ~ bad && $0 !~ allow) hit[NR] = 1 }
 	END {
 		n = 0; last = 0; out = 0
 		for (i = 1; i <= NR; i++) {
 			if (!(i in hit)) continue
 			n++
 			from = i - 3; if (from <= last) from = last + 1; if (from < 1) from = 1
-			to = i + 30; if (to > NR) to = NR
-			if (last && from > last + 1 && out < 200) { print "    | ..." > "/dev/fd/3"; out++ }
-			for (j = from; j <= to && out < 200; j++) {
+			to = i + 40; if (to > NR) to = NR
+			if (last && from > last + 1 && out < 600) { print "    | ..." > "/dev/fd/3"; out++ }
+			for (j = from; j <= to && out < 600; j++) {
 				printf "    %s %s\n", (j in hit) ? ">>" : " |", line[j] > "/dev/fd/3"
 				out++
 			}
@@ -222,10 +346,17 @@ scan() { # FILE -> number of offending lines, context on fd 3
 	}'
 }
 tmpctx=$(mktemp)
-trap 'rm -f "$tmpctx" "$tmpctx.c"' EXIT
+trap 'rm -f "$tmpctx" "$tmpctx.c" "$tmpctx.b"' EXIT
 n_dmesg=0
-[ ! -s "$DMESG" ] || n_dmesg=$(scan "$DMESG" 3>"$tmpctx")
-n_console=$(scan "$CONSOLE" 3>"$tmpctx.c")
+[ ! -s "$DMESG" ] || n_dmesg=$(scan "$DMESG" run 3>"$tmpctx")
+n_console=$(scan "$CONSOLE" run 3>"$tmpctx.c")
+n_boot=$(scan "$CONSOLE" boot 3>"$tmpctx.b")
+if [ "$n_boot" -gt 0 ]; then
+	echo "NOTE $CONFIG: $n_boot report line(s) while the kernel booted, before /init (no pcipass code yet; not counted):"
+	cat "$tmpctx.b"
+	! grep -q 'Disabling lock debugging due to kernel taint' "$CONSOLE" ||
+		echo "NOTE $CONFIG: that report turned lockdep off for the whole run"
+fi
 if [ "$n_dmesg" -eq 0 ] && [ "$n_console" -eq 0 ]; then
 	pass=$((pass + 1))
 	[ "$VERBOSE" = 0 ] || echo "PASS $CONFIG: vm $CONFIG kernel log clean"
