@@ -219,21 +219,6 @@ static bool knobs_prepare(char *why, size_t len)
 	return true;
 }
 
-static int irq_set(int dev, __u32 action, __u32 type, __u32 start,
-		   __u32 count, void *data)
-{
-	struct pcipass_irq_set cmd = {
-		.size = sizeof(cmd),
-		.flags = action,
-		.type = type,
-		.start = start,
-		.count = count,
-		.data = (__u64)(unsigned long)data,
-	};
-
-	return pp_ioctl(dev, PCIPASS_DEVICE_SET_IRQS, &cmd);
-}
-
 /* Runs step @s; 0 or the errno it failed with. */
 static int step_run(struct run *r, enum step s)
 {
@@ -257,24 +242,24 @@ static int step_run(struct run *r, enum step s)
 	case INTX:
 		r->irq_type = s == MSI ? PCIPASS_IRQ_MSI :
 			      s == MSIX ? PCIPASS_IRQ_MSIX : PCIPASS_IRQ_INTX;
-		ret = irq_set(r->dev, PCIPASS_IRQ_SET_ENABLE, r->irq_type, 0,
-			      s == MSIX ? 4 : 1, NULL);
+		ret = pp_irq_set(r->dev, PCIPASS_IRQ_SET_ENABLE, r->irq_type, 0,
+				 s == MSIX ? 4 : 1, NULL);
 		if (ret)
 			return ret;
 		for (i = 0; i < 4; i++)
 			fds[i] = r->efd[i];
-		ret = irq_set(r->dev, PCIPASS_IRQ_SET_EVENTFD, r->irq_type, 0,
-			      s == MSIX ? 4 : 1, fds);
+		ret = pp_irq_set(r->dev, PCIPASS_IRQ_SET_EVENTFD, r->irq_type, 0,
+				 s == MSIX ? 4 : 1, fds);
 		if (ret || s != INTX)
 			return ret;
-		return irq_set(r->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
-			       r->irq_type, 0, 1, &fds[3]);
+		return pp_irq_set(r->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
+				  r->irq_type, 0, 1, &fds[3]);
 	case TRIGGER:
-		return irq_set(r->dev, PCIPASS_IRQ_SET_TRIGGER, r->irq_type, 0,
-			       1, NULL);
+		return pp_irq_set(r->dev, PCIPASS_IRQ_SET_TRIGGER, r->irq_type, 0,
+				  1, NULL);
 	case IRQ_OFF:
-		return irq_set(r->dev, PCIPASS_IRQ_SET_DISABLE, r->irq_type, 0,
-			       0, NULL);
+		return pp_irq_set(r->dev, PCIPASS_IRQ_SET_DISABLE, r->irq_type, 0,
+				  0, NULL);
 	case UNMAP:
 		ret = pp_ioctl(r->ctx, PCIPASS_DMA_UNMAP, &unmap);
 		/* Success means all of it: a partial unmap is a bug. */
@@ -340,23 +325,6 @@ static bool fail_nth_disarm(struct __test_metadata *_metadata, int fd)
 	}
 	ASSERT_EQ(1, n);
 	return unreached;
-}
-
-/* Lines of /proc/interrupts with a pcipass vector. */
-static int pcipass_irq_lines(void)
-{
-	char line[1024];
-	int n = 0;
-	FILE *f;
-
-	f = fopen("/proc/interrupts", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "pcipass-"))
-			n++;
-	fclose(f);
-	return n;
 }
 
 /* Reports in the kernel log since the last call: 1 and logged if any. */
@@ -520,7 +488,7 @@ FIXTURE_SETUP(failnth)
 	self->vmlck = pp_status_kb("VmLck");
 	self->cmd = pp_dev_command(self->addr);
 	ASSERT_EQ(0, self->cmd & CMD_DECODE);
-	ASSERT_EQ(0, pcipass_irq_lines());
+	ASSERT_EQ(0, pp_irq_lines(NULL));
 }
 
 FIXTURE_TEARDOWN(failnth)
@@ -553,7 +521,7 @@ static void expect_clean(struct __test_metadata *_metadata,
 		TH_LOG("%s, fail-nth %d: pinned pages leaked", seq, nth);
 	EXPECT_EQ(self->vmlck, pp_status_kb("VmLck"))
 		TH_LOG("%s, fail-nth %d: VmLck not given back", seq, nth);
-	EXPECT_EQ(0, pcipass_irq_lines())
+	EXPECT_EQ(0, pp_irq_lines(NULL))
 		TH_LOG("%s, fail-nth %d: IRQs left in /proc/interrupts", seq,
 		       nth);
 	ASSERT_EQ(0, pp_dev_driver(self->addr, drv, sizeof(drv)));

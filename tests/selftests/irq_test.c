@@ -36,21 +36,6 @@ static __u64 efd_wait(int efd, int ms)
 	return cnt;
 }
 
-static int irq_set(int dev, __u32 action, __u32 type, __u32 start,
-		   __u32 count, void *data)
-{
-	struct pcipass_irq_set cmd = {
-		.size = sizeof(cmd),
-		.flags = action,
-		.type = type,
-		.start = start,
-		.count = count,
-		.data = (__u64)(unsigned long)data,
-	};
-
-	return pp_ioctl(dev, PCIPASS_DEVICE_SET_IRQS, &cmd);
-}
-
 static int irq_enable_with_eventfds(int dev, __u32 type, __u32 count,
 				    int *efds)
 {
@@ -58,14 +43,14 @@ static int irq_enable_with_eventfds(int dev, __u32 type, __u32 count,
 	__u32 i;
 	int ret;
 
-	ret = irq_set(dev, PCIPASS_IRQ_SET_ENABLE, type, 0, count, NULL);
+	ret = pp_irq_set(dev, PCIPASS_IRQ_SET_ENABLE, type, 0, count, NULL);
 	if (ret)
 		return ret;
 	for (i = 0; i < count; i++) {
 		efds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		fds[i] = efds[i];
 	}
-	return irq_set(dev, PCIPASS_IRQ_SET_EVENTFD, type, 0, count, fds);
+	return pp_irq_set(dev, PCIPASS_IRQ_SET_EVENTFD, type, 0, count, fds);
 }
 
 static int irq_info(int dev, __u32 type, struct pcipass_irq_info *info)
@@ -74,23 +59,6 @@ static int irq_info(int dev, __u32 type, struct pcipass_irq_info *info)
 	info->size = sizeof(*info);
 	info->type = type;
 	return pp_ioctl(dev, PCIPASS_DEVICE_GET_IRQ_INFO, info);
-}
-
-/* Lines of /proc/interrupts that name @addr's pcipass vectors. */
-static int pcipass_irq_lines(const char *addr)
-{
-	char line[1024];
-	int n = 0;
-	FILE *f;
-
-	f = fopen("/proc/interrupts", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "pcipass-") && strstr(line, addr))
-			n++;
-	fclose(f);
-	return n;
 }
 
 FIXTURE(edu) {
@@ -134,7 +102,7 @@ FIXTURE_TEARDOWN(edu)
 		close(self->efd);
 	/* Nothing of the device is left in /proc/interrupts. */
 	if (self->ctx >= 0)
-		EXPECT_EQ(0, pcipass_irq_lines(pp_edu_addr()));
+		EXPECT_EQ(0, pp_irq_lines(pp_edu_addr()));
 }
 
 TEST_F(edu, irq_info_describes_the_device)
@@ -167,7 +135,7 @@ TEST_F(edu, msi_raised_by_the_device_reaches_the_eventfd)
 	ASSERT_EQ(0, irq_info(self->dev, PCIPASS_IRQ_MSI, &info));
 	EXPECT_NE(0, info.info_flags & PCIPASS_IRQ_INFO_ENABLED);
 	EXPECT_EQ(1, info.enabled_count);
-	EXPECT_EQ(1, pcipass_irq_lines(pp_edu_addr()));
+	EXPECT_EQ(1, pp_irq_lines(pp_edu_addr()));
 
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
 	EXPECT_EQ(1, efd_wait(self->efd, 3000));
@@ -180,9 +148,9 @@ TEST_F(edu, msi_raised_by_the_device_reaches_the_eventfd)
 	EXPECT_EQ(1, efd_wait(self->efd, 3000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x4);
 
-	EXPECT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
-			     PCIPASS_IRQ_MSI, 0, 0, NULL));
-	EXPECT_EQ(0, pcipass_irq_lines(pp_edu_addr()));
+	EXPECT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
+				PCIPASS_IRQ_MSI, 0, 0, NULL));
+	EXPECT_EQ(0, pp_irq_lines(pp_edu_addr()));
 }
 
 TEST_F(edu, dma_completion_interrupt_arrives)
@@ -214,18 +182,18 @@ TEST_F(edu, masked_msi_is_held_then_delivered_on_unmask)
 {
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSI, 1,
 					      &self->efd));
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_MASK,
-			     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_MASK,
+				PCIPASS_IRQ_MSI, 0, 1, NULL));
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
 	/* The device raised it (its status says so), nothing arrived. */
 	EXPECT_EQ(0x1, pp_edu_read(self->bar, EDU_IRQ_STATUS));
 	EXPECT_EQ(0, efd_wait(self->efd, 500));
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
-			     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+				PCIPASS_IRQ_MSI, 0, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd, 1000));
 	/* Unmasking again delivers nothing more. */
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
-			     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+				PCIPASS_IRQ_MSI, 0, 1, NULL));
 	EXPECT_EQ(0, efd_wait(self->efd, 200));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
 }
@@ -234,30 +202,30 @@ TEST_F(edu, loopback_trigger_on_msi_and_intx)
 {
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSI, 1,
 					      &self->efd));
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-			     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				PCIPASS_IRQ_MSI, 0, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd, 1000));
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
-			     PCIPASS_IRQ_MSI, 0, 0, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
+				PCIPASS_IRQ_MSI, 0, 0, NULL));
 	close(self->efd);
 
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
 					      &self->efd));
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				PCIPASS_IRQ_INTX, 0, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd, 1000));
 	/* As if the device raised it: automasked. */
 	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				PCIPASS_IRQ_INTX, 0, 1, NULL));
 	EXPECT_EQ(0, efd_wait(self->efd, 200));
 	/* Held while masked, delivered (and masked again) on unmask. */
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
-			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+				PCIPASS_IRQ_INTX, 0, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd, 1000));
 	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
-			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+				PCIPASS_IRQ_INTX, 0, 1, NULL));
 	EXPECT_EQ(0, efd_wait(self->efd, 200));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 }
@@ -269,7 +237,7 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
 					      &self->efd));
-	EXPECT_EQ(1, pcipass_irq_lines(pp_edu_addr()));
+	EXPECT_EQ(1, pp_irq_lines(pp_edu_addr()));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
@@ -279,8 +247,8 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 
 	/* Still asserted while masked: held. */
 	EXPECT_EQ(0, efd_wait(self->efd, 300));
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
-			     PCIPASS_IRQ_INTX, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+				PCIPASS_IRQ_INTX, 0, 1, NULL));
 	/* The line is still asserted: delivered again at unmask. */
 	EXPECT_EQ(1, efd_wait(self->efd, 3000));
 
@@ -288,16 +256,16 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
 	unmask_fd = eventfd(0, EFD_CLOEXEC);
 	fd = unmask_fd;
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
-			     PCIPASS_IRQ_INTX, 0, 1, &fd));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
+				PCIPASS_IRQ_INTX, 0, 1, &fd));
 	ASSERT_EQ(8, write(unmask_fd, &(__u64){1}, 8));
 	EXPECT_EQ(0, efd_wait(self->efd, 300));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 
 	/* A bad descriptor is refused and keeps the unmask eventfd. */
 	fd = open("/dev/null", O_RDONLY);
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
-				  PCIPASS_IRQ_INTX, 0, 1, &fd));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
+				     PCIPASS_IRQ_INTX, 0, 1, &fd));
 	close(fd);
 
 	/* A new interrupt, automasked, unmasked by the eventfd. */
@@ -325,8 +293,8 @@ TEST_F(edu, set_irqs_refuses_bad_input)
 	cmd.flags = 1u << 20;
 	EXPECT_EQ(EOPNOTSUPP, pp_ioctl(self->dev, PCIPASS_DEVICE_SET_IRQS,
 				       &cmd));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				  PCIPASS_IRQ_NUM_TYPES, 0, 1, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				     PCIPASS_IRQ_NUM_TYPES, 0, 1, NULL));
 	cmd.flags = PCIPASS_IRQ_SET_ENABLE;
 	cmd.type = PCIPASS_IRQ_MSI;
 	cmd.count = 1;
@@ -334,63 +302,63 @@ TEST_F(edu, set_irqs_refuses_bad_input)
 	EXPECT_EQ(EINVAL, pp_ioctl(self->dev, PCIPASS_DEVICE_SET_IRQS, &cmd));
 
 	/* Bad ranges and types the device does not have. */
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				  PCIPASS_IRQ_MSI, 0, 2, NULL));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				  PCIPASS_IRQ_MSI, 1, 1, NULL));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				  PCIPASS_IRQ_MSI, 0, 0, NULL));
-	EXPECT_EQ(ENODEV, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				  PCIPASS_IRQ_MSIX, 0, 1, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				     PCIPASS_IRQ_MSI, 0, 2, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				     PCIPASS_IRQ_MSI, 1, 1, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				     PCIPASS_IRQ_MSI, 0, 0, NULL));
+	EXPECT_EQ(ENODEV, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				     PCIPASS_IRQ_MSIX, 0, 1, NULL));
 	/* Actions on a type that is not enabled. */
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-				  PCIPASS_IRQ_MSI, 0, 1, NULL));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
-				  PCIPASS_IRQ_MSI, 0, 0, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
+				     PCIPASS_IRQ_MSI, 0, 0, NULL));
 	/* @data where it is not used, and missing where it is. */
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				  PCIPASS_IRQ_MSI, 0, 1, fds));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				     PCIPASS_IRQ_MSI, 0, 1, fds));
 
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-			     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				PCIPASS_IRQ_MSI, 0, 1, NULL));
 	/* One type at a time. */
-	EXPECT_EQ(EBUSY, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				 PCIPASS_IRQ_INTX, 0, 1, NULL));
-	EXPECT_EQ(EBUSY, irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
-				 PCIPASS_IRQ_MSI, 0, 1, NULL));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
-				  PCIPASS_IRQ_MSI, 0, 1, NULL));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
-				  PCIPASS_IRQ_MSI, 0, 2, fds));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-				  PCIPASS_IRQ_MSI, 1, 1, NULL));
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-				  PCIPASS_IRQ_MSI, 0xffffffff, 2, NULL));
+	EXPECT_EQ(EBUSY, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				    PCIPASS_IRQ_INTX, 0, 1, NULL));
+	EXPECT_EQ(EBUSY, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
+				    PCIPASS_IRQ_MSI, 0, 1, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
+				     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
+				     PCIPASS_IRQ_MSI, 0, 2, fds));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				     PCIPASS_IRQ_MSI, 1, 1, NULL));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				     PCIPASS_IRQ_MSI, 0xffffffff, 2, NULL));
 	/* Bad file descriptors: not open, not an eventfd, bad pointer. */
 	fds[0] = 1000;
-	EXPECT_EQ(EBADF, irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
-				 PCIPASS_IRQ_MSI, 0, 1, fds));
+	EXPECT_EQ(EBADF, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
+				    PCIPASS_IRQ_MSI, 0, 1, fds));
 	fds[0] = -5;
-	EXPECT_EQ(EBADF, irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
-				 PCIPASS_IRQ_MSI, 0, 1, fds));
+	EXPECT_EQ(EBADF, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
+				    PCIPASS_IRQ_MSI, 0, 1, fds));
 	fds[0] = notefd;
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
-				  PCIPASS_IRQ_MSI, 0, 1, fds));
-	EXPECT_EQ(EFAULT, irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
-				  PCIPASS_IRQ_MSI, 0, 1, (void *)8));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
+				     PCIPASS_IRQ_MSI, 0, 1, fds));
+	EXPECT_EQ(EFAULT, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
+				     PCIPASS_IRQ_MSI, 0, 1, (void *)8));
 	/* The unmask eventfd is INTx's only. */
 	fds[0] = efd;
-	EXPECT_EQ(EINVAL, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
-				  PCIPASS_IRQ_MSI, 0, 1, fds));
+	EXPECT_EQ(EINVAL, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
+				     PCIPASS_IRQ_MSI, 0, 1, fds));
 
 	/* None of the failures changed anything: a trigger reaches nobody. */
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-			     PCIPASS_IRQ_MSI, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				PCIPASS_IRQ_MSI, 0, 1, NULL));
 	EXPECT_EQ(0, efd_wait(efd, 100));
 	/* And -1 is a valid "no eventfd". */
 	fds[0] = -1;
-	EXPECT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
-			     PCIPASS_IRQ_MSI, 0, 1, fds));
+	EXPECT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
+				PCIPASS_IRQ_MSI, 0, 1, fds));
 	close(notefd);
 	close(efd);
 }
@@ -399,13 +367,13 @@ TEST_F(edu, closing_the_device_file_frees_its_irqs)
 {
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSI, 1,
 					      &self->efd));
-	EXPECT_EQ(1, pcipass_irq_lines(pp_edu_addr()));
+	EXPECT_EQ(1, pp_irq_lines(pp_edu_addr()));
 	/* A mapping holds the file: the last of the two releases it. */
 	munmap(self->bar, self->bar_len);
 	self->bar = NULL;
 	close(self->dev);
 	self->dev = -1;
-	EXPECT_EQ(0, pcipass_irq_lines(pp_edu_addr()));
+	EXPECT_EQ(0, pp_irq_lines(pp_edu_addr()));
 }
 
 /* nvme's admin queue, from user space, with MSI-X completions. */
@@ -534,7 +502,7 @@ FIXTURE_TEARDOWN(nvme)
 	if (self->ctx >= 0)
 		close(self->ctx);
 	if (self->ctx >= 0) {
-		EXPECT_EQ(0, pcipass_irq_lines(pp_nvme_addr()));
+		EXPECT_EQ(0, pp_irq_lines(pp_nvme_addr()));
 		pp_dev_rebind(pp_nvme_addr(), "");
 		pp_wait_driver(pp_nvme_addr(), "nvme", 5000);
 	}
@@ -549,7 +517,7 @@ TEST_F(nvme, msix_completion_arrives_on_its_vector_and_masking_holds_it)
 	EXPECT_LE(2, info.count);
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSIX, 2,
 					      self->efd));
-	EXPECT_EQ(2, pcipass_irq_lines(pp_nvme_addr()));
+	EXPECT_EQ(2, pp_irq_lines(pp_nvme_addr()));
 	ASSERT_TRUE(nvme_start(&self->q));
 
 	/* The admin completion queue raises vector 0, not vector 1. */
@@ -559,20 +527,20 @@ TEST_F(nvme, msix_completion_arrives_on_its_vector_and_masking_holds_it)
 	EXPECT_EQ(0, efd_wait(self->efd[1], 100));
 
 	/* Masked: the completion is posted, the interrupt held. */
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_MASK,
-			     PCIPASS_IRQ_MSIX, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_MASK,
+				PCIPASS_IRQ_MSIX, 0, 1, NULL));
 	nvme_submit_identify(&self->q, 0x22);
 	for (cid = -1; cid < 0 && efd_wait(self->efd[0], 20) == 0;)
 		cid = nvme_reap(&self->q);
 	EXPECT_EQ(0x22, cid);
 	EXPECT_EQ(0, efd_wait(self->efd[0], 300));
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
-			     PCIPASS_IRQ_MSIX, 0, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
+				PCIPASS_IRQ_MSIX, 0, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd[0], 1000));
 
 	/* Loopback on the second vector. */
-	ASSERT_EQ(0, irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
-			     PCIPASS_IRQ_MSIX, 1, 1, NULL));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
+				PCIPASS_IRQ_MSIX, 1, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd[1], 1000));
 	EXPECT_EQ(0, efd_wait(self->efd[0], 100));
 }
@@ -598,19 +566,19 @@ TEST(msi_needs_interrupt_isolation_unless_the_admin_allows_it)
 	ASSERT_EQ(0, irq_info(dev, PCIPASS_IRQ_MSI, &info));
 	EXPECT_NE(0, info.info_flags & PCIPASS_IRQ_INFO_NOT_ALLOWED);
 	kmsg = pp_kmsg_open();
-	EXPECT_EQ(EPERM, irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_MSI,
-				 0, 1, NULL));
+	EXPECT_EQ(EPERM, pp_irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_MSI,
+				    0, 1, NULL));
 	EXPECT_TRUE(pp_kmsg_find(kmsg, "allow_unsafe_interrupts=1"));
 	close(kmsg);
 	/* INTx needs no isolation. */
-	EXPECT_EQ(0, irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_INTX,
-			     0, 1, NULL));
-	EXPECT_EQ(0, irq_set(dev, PCIPASS_IRQ_SET_DISABLE, PCIPASS_IRQ_INTX,
-			     0, 0, NULL));
+	EXPECT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_INTX,
+				0, 1, NULL));
+	EXPECT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_DISABLE, PCIPASS_IRQ_INTX,
+				0, 0, NULL));
 
 	ASSERT_EQ(0, pp_write_file(param, "1"));
-	EXPECT_EQ(0, irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_MSI,
-			     0, 1, NULL));
+	EXPECT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_MSI,
+				0, 1, NULL));
 	ASSERT_EQ(0, pp_read_file("/proc/sys/kernel/tainted", tainted,
 				  sizeof(tainted)));
 	/* TAINT_USER is bit 6. */
@@ -642,8 +610,8 @@ TEST(noiommu_msi_is_refused_and_serial_intx_works)
 	ASSERT_EQ(0, pp_attach(ctx, pp_edu_addr(), &dev));
 	ASSERT_EQ(0, irq_info(dev, PCIPASS_IRQ_MSI, &info));
 	EXPECT_NE(0, info.info_flags & PCIPASS_IRQ_INFO_NOT_ALLOWED);
-	EXPECT_EQ(EPERM, irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_MSI,
-				 0, 1, NULL));
+	EXPECT_EQ(EPERM, pp_irq_set(dev, PCIPASS_IRQ_SET_ENABLE, PCIPASS_IRQ_MSI,
+				    0, 1, NULL));
 	close(dev);
 
 	/* pci-serial: a 16550 behind an I/O BAR, with INTx. */
@@ -666,7 +634,7 @@ TEST(noiommu_msi_is_refused_and_serial_intx_works)
 	close(efd);
 	close(dev);
 	close(ctx);
-	EXPECT_EQ(0, pcipass_irq_lines(serial));
+	EXPECT_EQ(0, pp_irq_lines(serial));
 	pp_dev_rebind(serial, "");
 	ASSERT_EQ(0, pp_write_file(param, "0"));
 }

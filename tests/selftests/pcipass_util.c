@@ -546,3 +546,34 @@ int pp_cfg_set_bus_master(int dev_fd, bool on)
 	cmd = on ? cmd | 0x4 : cmd & ~0x4;
 	return pp_cfg_write(dev_fd, 0x04, &cmd, sizeof(cmd));
 }
+
+int pp_irq_set(int dev_fd, __u32 action, __u32 type, __u32 start, __u32 count,
+	       void *data)
+{
+	struct pcipass_irq_set cmd = {
+		.size = sizeof(cmd),
+		.flags = action,
+		.type = type,
+		.start = start,
+		.count = count,
+		.data = (__u64)(unsigned long)data,
+	};
+
+	return pp_ioctl(dev_fd, PCIPASS_DEVICE_SET_IRQS, &cmd);
+}
+
+int pp_irq_lines(const char *addr)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "pcipass-") && (!addr || strstr(line, addr)))
+			n++;
+	fclose(f);
+	return n;
+}

@@ -96,6 +96,12 @@ long pp_file_kb(const char *path, const char *key);
 /* Outstanding FOLL_PIN pins of the whole system, from /proc/vmstat. */
 long pp_foll_pins(void);
 
+/* PCIPASS_DEVICE_SET_IRQS with one action; 0 or errno. */
+int pp_irq_set(int dev_fd, __u32 action, __u32 type, __u32 start, __u32 count,
+	       void *data);
+/* Lines of /proc/interrupts naming pcipass vectors of @addr (NULL: any). */
+int pp_irq_lines(const char *addr);
+
 /* Device registers: one access of exactly that width, never merged. */
 __u32 pp_mmio_read32(void *bar, unsigned int off);
 void pp_mmio_write32(void *bar, unsigned int off, __u32 val);
