@@ -9,12 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/userfaultfd.h>
 
 #include "pcipass_util.h"
 
@@ -156,7 +160,7 @@ int pp_dev_rebind(const char *addr, const char *override)
 	return 0;
 }
 
-static long pp_now_ms(void)
+long pp_now_ms(void)
 {
 	struct timespec ts;
 
@@ -576,4 +580,67 @@ int pp_irq_lines(const char *addr)
 			n++;
 	fclose(f);
 	return n;
+}
+
+int pp_uffd_create(struct pp_uffd *u, size_t len)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {};
+	int ret;
+
+	u->len = len;
+	u->addr = MAP_FAILED;
+	u->fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u->fd < 0)
+		return -errno;
+	if (ioctl(u->fd, UFFDIO_API, &api))
+		goto err;
+	u->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u->addr == MAP_FAILED)
+		goto err;
+	reg.range.start = (unsigned long)u->addr;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(u->fd, UFFDIO_REGISTER, &reg))
+		goto err;
+	return 0;
+err:
+	ret = -errno;
+	pp_uffd_destroy(u);
+	return ret;
+}
+
+int pp_uffd_waiters(struct pp_uffd *u, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = u->fd, .events = POLLIN };
+
+	return poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & POLLIN);
+}
+
+void pp_uffd_release(struct pp_uffd *u, bool fail)
+{
+	struct uffdio_zeropage zp = {};
+
+	if (u->fd < 0)
+		return;
+	if (fail) {
+		/* Waiters and later faults get SIGBUS / EFAULT. */
+		close(u->fd);
+		u->fd = -1;
+		return;
+	}
+	zp.range.start = (unsigned long)u->addr;
+	zp.range.len = u->len;
+	ioctl(u->fd, UFFDIO_ZEROPAGE, &zp);
+}
+
+void pp_uffd_destroy(struct pp_uffd *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	if (u->addr != MAP_FAILED)
+		munmap(u->addr, u->len);
+	u->addr = MAP_FAILED;
 }

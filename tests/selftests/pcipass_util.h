@@ -116,4 +116,27 @@ void pp_edu_write(void *bar, unsigned int off, __u32 val);
 /* Run one DMA; false when it does not complete in time. */
 bool pp_edu_dma(void *bar, __u64 src, __u64 dst, __u32 count, bool to_ram);
 
+/*
+ * User memory that stalls: @len bytes (page multiple) registered with
+ * userfaultfd in missing mode, never populated. Any access, from user
+ * space or from the kernel (copy_from_user, pin_user_pages), blocks until
+ * pp_uffd_release() fills the pages with zeroes (or, with @fail, wakes the
+ * waiters with EFAULT by closing the userfaultfd).
+ */
+struct pp_uffd {
+	int fd;
+	void *addr;
+	size_t len;
+};
+
+/* 0 or -errno. */
+int pp_uffd_create(struct pp_uffd *u, size_t len);
+/* 1 once a fault is waiting (within @timeout_ms), else 0. */
+int pp_uffd_waiters(struct pp_uffd *u, int timeout_ms);
+void pp_uffd_release(struct pp_uffd *u, bool fail);
+void pp_uffd_destroy(struct pp_uffd *u);
+
+/* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
+long pp_now_ms(void);
+
 #endif /* PCIPASS_UTIL_H */
