@@ -10,7 +10,8 @@
  *
  * Readers must ignore record types and keys they do not know.
  *
- * Lock order: pcipass_ctx_list_lock -> pcipass_ctx.lock -> irq_lock.
+ * Locks: pcipass_ctx_list_lock only guards the list and is never held
+ * while a context's lock is awaited; pcipass_ctx.lock -> irq_lock.
  */
 
 #include <linux/ctype.h>
@@ -108,14 +109,42 @@ static void pcipass_stat_show_device(struct seq_file *m, u64 id,
 	}
 }
 
+/*
+ * The live context with the lowest ID above @after, with a reference, or
+ * NULL. The list lock is held only for the look-up: a context busy with a
+ * long ioctl then delays this reader alone, never an open or a close.
+ */
+static struct pcipass_ctx *pcipass_stat_next_ctx(u64 after)
+{
+	struct pcipass_ctx *ctx, *found = NULL;
+
+	mutex_lock(&pcipass_ctx_list_lock);
+	/* IDs grow along the list. */
+	list_for_each_entry(ctx, &pcipass_ctx_list, stat_node) {
+		if (ctx->id > after) {
+			found = ctx;
+			pcipass_ctx_get(found);
+			break;
+		}
+	}
+	mutex_unlock(&pcipass_ctx_list_lock);
+	return found;
+}
+
 static int pcipass_stat_show(struct seq_file *m, void *unused)
 {
 	struct pcipass_device *pdevice;
 	struct pcipass_ctx *ctx;
+	u64 id = 0;
+	int ret = 0;
 
-	mutex_lock(&pcipass_ctx_list_lock);
-	list_for_each_entry(ctx, &pcipass_ctx_list, stat_node) {
-		mutex_lock(&ctx->lock);
+	while ((ctx = pcipass_stat_next_ctx(id))) {
+		id = ctx->id;
+		ret = mutex_lock_killable(&ctx->lock);
+		if (ret) {
+			pcipass_ctx_put(ctx);
+			break;
+		}
 		seq_printf(m, "ctx %llu pid %d comm %s mode %s devices %u pinned_bytes %llu mappings %u\n",
 			   ctx->id, ctx->owner_pid, ctx->owner_comm,
 			   pcipass_mode_name(ctx->mode), ctx->num_devices,
@@ -124,9 +153,9 @@ static int pcipass_stat_show(struct seq_file *m, void *unused)
 		list_for_each_entry(pdevice, &ctx->devices, node)
 			pcipass_stat_show_device(m, ctx->id, pdevice);
 		mutex_unlock(&ctx->lock);
+		pcipass_ctx_put(ctx);
 	}
-	mutex_unlock(&pcipass_ctx_list_lock);
-	return 0;
+	return ret;
 }
 DEFINE_SHOW_ATTRIBUTE(pcipass_stat);
 
