@@ -65,7 +65,7 @@ static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	}
 	list_del_init(&pdevice->node);
 	ctx->num_devices--;
-	pci_info(pdev, "detached from its context\n");
+	dev_info_ratelimited(&pdev->dev, "detached from its context\n");
 }
 
 static int pcipass_device_release(struct inode *inode, struct file *file)
@@ -194,24 +194,37 @@ static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
 	int ret;
 
 	if (ctx->mode == PCIPASS_CTX_MODE_NOIOMMU) {
-		pci_warn(pdev, "not attached: the context has no IOMMU and this device has one\n");
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context has no IOMMU and this device has one\n");
 		return -EPERM;
 	}
 
 	iommu_group_for_each_dev(group, &culprit,
 				 pcipass_group_member_in_the_way);
 	if (culprit) {
-		pci_warn(pdev, "not attached: IOMMU group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
-			 iommu_group_id(group), dev_name(culprit),
-			 culprit->driver ? culprit->driver->name : "a driver");
+		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
+				     iommu_group_id(group), dev_name(culprit),
+				     culprit->driver ? culprit->driver->name :
+				     "a driver");
 		put_device(culprit);
+		return -EPERM;
+	}
+
+	/*
+	 * Without interrupt remapping, a device that may master can DMA-write
+	 * the MSI window and raise any host vector: the attach itself needs
+	 * isolated MSI or the admin's opt-in, as vfio type1 and iommufd rule.
+	 */
+	if (!iommu_group_has_isolated_msi(group) &&
+	    !pcipass_irq_unsafe_allowed()) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d does not isolate MSI (no interrupt remapping): its DMA could raise host interrupts; load pcipass with allow_unsafe_interrupts=1 to attach it anyway\n",
+				     iommu_group_id(group));
 		return -EPERM;
 	}
 
 	ret = iommu_device_claim_dma_owner(&pdev->dev, ctx);
 	if (ret) {
-		pci_warn(pdev, "not attached: IOMMU group %d is owned by another context or driver (%d)\n",
-			 iommu_group_id(group), ret);
+		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d is owned by another context or driver (%d)\n",
+				     iommu_group_id(group), ret);
 		return ret == -EPERM ? -EBUSY : ret;
 	}
 
@@ -229,11 +242,11 @@ static int pcipass_attach_noiommu(struct pcipass_ctx *ctx,
 	struct pci_dev *pdev = pdevice->pdev;
 
 	if (!pcipass_allow_noiommu) {
-		pci_warn(pdev, "not attached: no IOMMU translates this device; load pcipass with allow_noiommu=1 to attach devices that need no DMA\n");
+		dev_warn_ratelimited(&pdev->dev, "not attached: no IOMMU translates this device; load pcipass with allow_noiommu=1 to attach devices that need no DMA\n");
 		return -EPERM;
 	}
 	if (ctx->mode == PCIPASS_CTX_MODE_IOMMU) {
-		pci_warn(pdev, "not attached: the context has an IOMMU domain and this device has no IOMMU\n");
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context has an IOMMU domain and this device has no IOMMU\n");
 		return -EPERM;
 	}
 	return 0;
@@ -269,9 +282,24 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 
 	if (cmd->__reserved)
 		return -EINVAL;
+	/*
+	 * The answer goes out before any lock is taken (no user copy under
+	 * device_lock or the context lock): the fd number is reserved first
+	 * and only installed once the attach has succeeded.
+	 */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	cmd->out_device_fd = fd;
+	ret = pcipass_ucmd_respond(ucmd);
+	if (ret)
+		goto err_put_fd;
+
 	pdev = pcipass_find_pci(&cmd->addr);
-	if (IS_ERR(pdev))
-		return PTR_ERR(pdev);
+	if (IS_ERR(pdev)) {
+		ret = PTR_ERR(pdev);
+		goto err_put_fd;
+	}
 
 	device_lock(&pdev->dev);
 	if (!pcipass_driver_owns(pdev)) {
@@ -279,6 +307,15 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 		goto err_unlock_dev;
 	}
 	ppci = pci_get_drvdata(pdev);
+
+	/* The admin decides who may have the device (pcipass_owner). */
+	if (!ctx->privileged &&
+	    !(uid_valid(ppci->owner) && uid_eq(ppci->owner, ctx->opener_uid))) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context was opened by uid %u without CAP_SYS_ADMIN, and the device's pcipass_owner is not that user\n",
+				     from_kuid(&init_user_ns, ctx->opener_uid));
+		ret = -EACCES;
+		goto err_unlock_dev;
+	}
 
 	mutex_lock(&ctx->lock);
 	if (ppci->attached) {
@@ -323,33 +360,27 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	if (ret)
 		goto err_restore;
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		ret = fd;
-		goto err_free_config;
-	}
 	/* An inode of its own: its mappings can be zapped alone. */
 	file = anon_inode_create_getfile("[pcipass-device]",
 					 &pcipass_device_fops, pdevice, O_RDWR,
 					 NULL);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto err_put_fd;
+		goto err_free_config;
 	}
 	file->f_mode |= FMODE_PREAD | FMODE_PWRITE;
 	pdevice->file = file;
 
-	cmd->out_device_fd = fd;
-	ret = pcipass_ucmd_respond(ucmd);
-	if (ret)
-		goto err_put_file;
-
 	/* Nothing can fail from here: the attachment becomes visible. */
 	if (pdevice->pgroup) {
 		ctx->mode = PCIPASS_CTX_MODE_IOMMU;
+		if (!pdevice->msix_mmap_ok) {
+			dev_warn_ratelimited(&pdev->dev, "UNSAFE: attached without MSI isolation (allow_unsafe_interrupts=1): the device can forge host interrupts; tainting the kernel\n");
+			add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+		}
 	} else {
 		ctx->mode = PCIPASS_CTX_MODE_NOIOMMU;
-		pci_warn(pdev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
+		dev_warn_ratelimited(&pdev->dev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
 		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 	}
 	pcipass_ctx_get(ctx);
@@ -358,19 +389,13 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	pdevice->ppci = ppci;
 	ppci->attached = pdevice;
 	pcipass_bars_unblock(pdevice);
+	dev_info_ratelimited(&pdev->dev, "attached to a context (%s)\n",
+			     pdevice->pgroup ? "IOMMU" : "no IOMMU");
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdev->dev);
 	fd_install(fd, file);
-	pci_info(pdev, "attached to a context (%s)\n",
-		 ctx->mode == PCIPASS_CTX_MODE_IOMMU ? "IOMMU" : "no IOMMU");
 	return 0;
 
-err_put_file:
-	/* The file's release must find nothing attached and own nothing. */
-	file->private_data = NULL;
-	fput(file);
-err_put_fd:
-	put_unused_fd(fd);
 err_free_config:
 	pcipass_config_free(pdevice);
 err_restore:
@@ -388,6 +413,8 @@ err_unlock_ctx:
 err_unlock_dev:
 	device_unlock(&pdev->dev);
 	pci_dev_put(pdev);
+err_put_fd:
+	put_unused_fd(fd);
 	return ret;
 }
 

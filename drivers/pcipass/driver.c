@@ -2,16 +2,20 @@
 /*
  * The pcipass PCI driver: claims devices for passthrough in place of
  * pci-stub. It owns the "ids=" list, probe and remove, and the state a
- * device has while it is bound to pcipass. It has no static ID table: a
+ * device has while it is bound to pcipass, including the pcipass_owner
+ * sysfs attribute by which the admin gives one device to one user. It has no static ID table: a
  * device is claimed through "ids=", new_id or driver_override only.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cred.h>
 #include <linux/kernel.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/uidgid.h>
 #include <kunit/visibility.h>
 
 #include "pcipass.h"
@@ -109,6 +113,7 @@ static int pcipass_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (!ppci)
 		return -ENOMEM;
 	ppci->pdev = pdev;
+	ppci->owner = INVALID_UID;
 
 	/*
 	 * The device stays disabled until a context attaches it. Firmware or
@@ -144,12 +149,61 @@ static void pcipass_remove(struct pci_dev *pdev)
 	pci_info(pdev, "released by pcipass\n");
 }
 
+/*
+ * pcipass_owner: the user the admin gave this device to. A context opened
+ * by that user may attach the device without CAP_SYS_ADMIN; "none" (the
+ * default) leaves it to privileged contexts. Read and written under
+ * device_lock(), which an attach holds too.
+ */
+static ssize_t pcipass_owner_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct pcipass_pci *ppci = dev_get_drvdata(dev);
+	kuid_t owner;
+
+	device_lock(dev);
+	owner = ppci->owner;
+	device_unlock(dev);
+	if (!uid_valid(owner))
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%u\n", from_kuid_munged(current_user_ns(), owner));
+}
+
+static ssize_t pcipass_owner_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	struct pcipass_pci *ppci = dev_get_drvdata(dev);
+	kuid_t owner = INVALID_UID;
+	u32 uid;
+
+	if (!sysfs_streq(buf, "none")) {
+		if (kstrtou32(buf, 10, &uid))
+			return -EINVAL;
+		owner = make_kuid(current_user_ns(), uid);
+		if (!uid_valid(owner))
+			return -EINVAL;
+	}
+	device_lock(dev);
+	ppci->owner = owner;
+	device_unlock(dev);
+	return count;
+}
+static DEVICE_ATTR_RW(pcipass_owner);
+
+static struct attribute *pcipass_dev_attrs[] = {
+	&dev_attr_pcipass_owner.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pcipass_dev);
+
 static struct pci_driver pcipass_pci_driver = {
 	.name = "pcipass",
 	.id_table = NULL,
 	.probe = pcipass_probe,
 	.remove = pcipass_remove,
 	.driver_managed_dma = true,
+	.dev_groups = pcipass_dev_groups,
 };
 
 /**

@@ -8,6 +8,8 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -91,7 +93,7 @@ union pcipass_ucmd_buffer {
 /* Context ioctls are numbered from 0x00, device ioctls from 0x40. */
 #define PCIPASS_CMD_INDEX_MASK	0x3f
 
-#define PCIPASS_IOCTL_OP(_ioctl, _handler, _struct, _last, _flags)	\
+#define PCIPASS_IOCTL_OP(_ioctl, _handler, _struct, _last, _flags, _write) \
 	[_IOC_NR(_ioctl) & PCIPASS_CMD_INDEX_MASK] = {			\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union pcipass_ucmd_buffer) < \
@@ -100,43 +102,44 @@ union pcipass_ucmd_buffer {
 			BUILD_BUG_ON_ZERO(offsetof(_struct, flags) != 4), \
 		.min_size = offsetofend(_struct, _last),		\
 		.valid_flags = _flags,					\
+		.needs_write = _write,					\
 		.handler = _handler,					\
 	}
 
 static const struct pcipass_ioctl_op pcipass_ctx_ioctl_ops[] = {
 	PCIPASS_IOCTL_OP(PCIPASS_GET_API_VERSION, pcipass_get_api_version,
-			 struct pcipass_api_version, __reserved, 0),
+			 struct pcipass_api_version, __reserved, 0, false),
 	PCIPASS_IOCTL_OP(PCIPASS_GET_INFO, pcipass_get_info,
-			 struct pcipass_info, num_devices, 0),
+			 struct pcipass_info, num_devices, 0, false),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_ATTACH, pcipass_device_attach,
-			 struct pcipass_device_attach, __reserved, 0),
+			 struct pcipass_device_attach, __reserved, 0, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_DETACH, pcipass_device_detach,
-			 struct pcipass_device_detach, addr, 0),
+			 struct pcipass_device_detach, addr, 0, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DMA_MAP, pcipass_dma_map,
 			 struct pcipass_dma_map, length,
-			 PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE),
+			 PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DMA_UNMAP, pcipass_dma_unmap,
 			 struct pcipass_dma_unmap, length,
-			 PCIPASS_DMA_UNMAP_ALL),
+			 PCIPASS_DMA_UNMAP_ALL, true),
 	PCIPASS_IOCTL_OP(PCIPASS_IOVA_RANGES, pcipass_iova_ranges,
-			 struct pcipass_iova_ranges, ranges, 0),
+			 struct pcipass_iova_ranges, ranges, 0, false),
 };
 
 static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_INFO, pcipass_device_get_info,
-			 struct pcipass_device_info, bus_master_refusals, 0),
+			 struct pcipass_device_info, bus_master_refusals, 0, false),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_IRQ_INFO, pcipass_irq_info,
-			 struct pcipass_irq_info, enabled_count, 0),
+			 struct pcipass_irq_info, enabled_count, 0, false),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_SET_IRQS, pcipass_irq_set,
 			 struct pcipass_irq_set, data,
 			 PCIPASS_IRQ_SET_ENABLE | PCIPASS_IRQ_SET_DISABLE |
 			 PCIPASS_IRQ_SET_EVENTFD | PCIPASS_IRQ_SET_TRIGGER |
 			 PCIPASS_IRQ_SET_MASK | PCIPASS_IRQ_SET_UNMASK |
-			 PCIPASS_IRQ_SET_UNMASK_EVENTFD),
+			 PCIPASS_IRQ_SET_UNMASK_EVENTFD, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_GET_REGION_INFO, pcipass_region_info,
-			 struct pcipass_region_info, offset, 0),
+			 struct pcipass_region_info, offset, 0, false),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_RESET, pcipass_device_reset,
-			 struct pcipass_device_reset, flags, 0),
+			 struct pcipass_device_reset, flags, 0, true),
 };
 
 /**
@@ -214,6 +217,9 @@ static long pcipass_dispatch(bool device, struct pcipass_ucmd *ucmd,
 	op = pcipass_ioctl_lookup(device, cmd);
 	if (!op)
 		return -ENOTTY;
+	/* A read-only open may look, never change anything. */
+	if (op->needs_write && !ucmd->writable)
+		return -EBADF;
 
 	if (get_user(ucmd->user_size, (u32 __user *)ucmd->ubuf))
 		return -EFAULT;
@@ -242,6 +248,7 @@ static long pcipass_ctx_ioctl(struct file *file, unsigned int cmd,
 	struct pcipass_ucmd ucmd = {
 		.ctx = file->private_data,
 		.ubuf = (void __user *)arg,
+		.writable = file->f_mode & FMODE_WRITE,
 	};
 
 	return pcipass_dispatch(false, &ucmd, cmd);
@@ -263,6 +270,7 @@ long pcipass_device_dispatch(struct pcipass_device *dev, unsigned int cmd,
 		.ctx = dev->ctx,
 		.dev = dev,
 		.ubuf = (void __user *)arg,
+		.writable = dev->file->f_mode & FMODE_WRITE,
 	};
 
 	return pcipass_dispatch(true, &ucmd, cmd);
@@ -310,6 +318,9 @@ static int pcipass_ctx_open(struct inode *inode, struct file *file)
 	ctx->mappings = RB_ROOT_CACHED;
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
+	/* Who opened it decides what it may attach, whoever holds it later. */
+	ctx->opener_uid = file->f_cred->fsuid;
+	ctx->privileged = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 	pcipass_stat_ctx_add(ctx);
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);

@@ -7,7 +7,8 @@
  *   device_lock(&pci_dev->dev) -> pcipass_ctx.lock
  *	-> mmap_lock (pinning, user copies) -> pcipass_device.memory_lock
  *   pcipass_ctx.lock -> pcipass_device.irq_lock (a spinlock)
- *   pcipass_ctx_list_lock (stat.c) -> pcipass_ctx.lock
+ *   pcipass_ctx_list_lock (stat.c) nests nothing: it is dropped before a
+ *   context's lock is taken
  *   mmap() and BAR faults: mmap_lock -> memory_lock; they never take the
  *   context lock.
  */
@@ -25,6 +26,7 @@
 #include <linux/poll.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
@@ -119,6 +121,9 @@ struct pcipass_irq_vector {
  * @aperture_last: last IOVA of @domain's aperture
  * @mm: the owner's memory, grabbed at open: pinned pages are charged to
  *	its locked_vm whoever maps them (constant)
+ * @opener_uid: the fsuid the context was opened with (constant)
+ * @privileged: the opener had CAP_SYS_ADMIN: any bound device may be
+ *	attached; otherwise only those whose owner is @opener_uid (constant)
  * @stat_node: entry in the statistics' list of contexts (its own lock)
  * @id: the context's number in the statistics (constant)
  * @owner_pid: process that opened the context (constant)
@@ -138,6 +143,8 @@ struct pcipass_ctx {
 	u64 aperture_start;
 	u64 aperture_last;
 	struct mm_struct *mm;
+	kuid_t opener_uid;
+	bool privileged;
 	struct list_head stat_node;
 	u64 id;
 	pid_t owner_pid;
@@ -151,11 +158,14 @@ struct pcipass_ctx {
  *	given back at remove (device_lock)
  * @attached: the context attachment, or NULL; set and cleared under both
  *	device_lock() and the context's lock
+ * @owner: the user whose contexts may attach the device without
+ *	CAP_SYS_ADMIN, or INVALID_UID (sysfs pcipass_owner; device_lock)
  */
 struct pcipass_pci {
 	struct pci_dev *pdev;
 	u16 saved_decode;
 	struct pcipass_device *attached;
+	kuid_t owner;
 };
 
 /**
@@ -268,6 +278,7 @@ struct pcipass_mapping {
  * @user_size: the size the user gave in its first field
  * @cmd: the kernel's copy of the structure, validated by the dispatcher
  * @kernel_size: the size of the kernel's structure
+ * @writable: the file the ioctl was made on was opened for writing
  */
 struct pcipass_ucmd {
 	struct pcipass_ctx *ctx;
@@ -276,6 +287,7 @@ struct pcipass_ucmd {
 	u32 user_size;
 	void *cmd;
 	u32 kernel_size;
+	bool writable;
 };
 
 /**
@@ -283,12 +295,15 @@ struct pcipass_ucmd {
  * @size: sizeof() the structure this kernel knows
  * @min_size: the size of the first version of the structure
  * @valid_flags: the bits of the structure's flags this kernel knows
+ * @needs_write: the ioctl changes state: refused with -EBADF on a file
+ *	not opened for writing
  * @handler: called with a validated copy of the structure
  */
 struct pcipass_ioctl_op {
 	u32 size;
 	u32 min_size;
 	u32 valid_flags;
+	bool needs_write;
 	int (*handler)(struct pcipass_ucmd *ucmd);
 };
 

@@ -214,18 +214,31 @@ bool pp_module_loaded(void)
 	return pp_path_exists("/sys/module/pcipass");
 }
 
+/*
+ * In the VM without interrupt remapping every attach needs the admin's
+ * opt-in; the tests of the refusal itself turn it off again.
+ */
+static int pp_module_loaded_as_vm_needs(int ret)
+{
+	if (ret || !pp_vm_is("nointremap"))
+		return ret;
+	return pp_write_file("/sys/module/pcipass/parameters/allow_unsafe_interrupts",
+			     "1");
+}
+
 int pp_module_reload(const char *params)
 {
 	if (pp_module_loaded() && pp_run("rmmod pcipass"))
 		return -1;
-	return pp_run("modprobe pcipass %s", params);
+	return pp_module_loaded_as_vm_needs(pp_run("modprobe pcipass %s",
+						   params));
 }
 
 int pp_module_ensure(void)
 {
 	if (pp_module_loaded())
 		return 0;
-	return pp_run("modprobe pcipass ids=1234:11e8");
+	return pp_module_loaded_as_vm_needs(pp_run("modprobe pcipass ids=1234:11e8"));
 }
 
 int pp_kmsg_open(void)
@@ -589,6 +602,7 @@ int pp_uffd_create(struct pp_uffd *u, size_t len)
 	int ret;
 
 	u->len = len;
+	u->wp = false;
 	u->addr = MAP_FAILED;
 	u->fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->fd < 0)
@@ -603,6 +617,46 @@ int pp_uffd_create(struct pp_uffd *u, size_t len)
 	reg.range.len = len;
 	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
 	if (ioctl(u->fd, UFFDIO_REGISTER, &reg))
+		goto err;
+	return 0;
+err:
+	ret = -errno;
+	pp_uffd_destroy(u);
+	return ret;
+}
+
+int pp_uffd_create_wp(struct pp_uffd *u, size_t len, const void *init,
+		      size_t init_len)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP,
+	};
+	struct uffdio_register reg = {};
+	struct uffdio_writeprotect wp = {};
+	int ret;
+
+	u->len = len;
+	u->wp = true;
+	u->addr = MAP_FAILED;
+	u->fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u->fd < 0)
+		return -errno;
+	if (ioctl(u->fd, UFFDIO_API, &api))
+		goto err;
+	u->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (u->addr == MAP_FAILED)
+		goto err;
+	memcpy(u->addr, init, init_len);
+	reg.range.start = (unsigned long)u->addr;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(u->fd, UFFDIO_REGISTER, &reg))
+		goto err;
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	if (ioctl(u->fd, UFFDIO_WRITEPROTECT, &wp))
 		goto err;
 	return 0;
 err:
@@ -628,6 +682,15 @@ void pp_uffd_release(struct pp_uffd *u, bool fail)
 		/* Waiters and later faults get SIGBUS / EFAULT. */
 		close(u->fd);
 		u->fd = -1;
+		return;
+	}
+	if (u->wp) {
+		struct uffdio_writeprotect wp = {
+			.range.start = (unsigned long)u->addr,
+			.range.len = u->len,
+		};
+
+		ioctl(u->fd, UFFDIO_WRITEPROTECT, &wp);
 		return;
 	}
 	zp.range.start = (unsigned long)u->addr;

@@ -127,10 +127,17 @@ struct pp_uffd {
 	int fd;
 	void *addr;
 	size_t len;
+	bool wp;
 };
 
 /* 0 or -errno. */
 int pp_uffd_create(struct pp_uffd *u, size_t len);
+/*
+ * The same, but the pages hold @init (copied in) and are write-protected:
+ * reads work, writes stall until pp_uffd_release().
+ */
+int pp_uffd_create_wp(struct pp_uffd *u, size_t len, const void *init,
+		      size_t init_len);
 /* 1 once a fault is waiting (within @timeout_ms), else 0. */
 int pp_uffd_waiters(struct pp_uffd *u, int timeout_ms);
 void pp_uffd_release(struct pp_uffd *u, bool fail);

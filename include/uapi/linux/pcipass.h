@@ -17,6 +17,13 @@
  * one IOMMU domain and of the PCI devices attached to it. Closing the file
  * releases everything the context holds.
  *
+ * What a context may do is decided by how it was opened, whoever holds the
+ * file later: a file opened read-only may only query (GET_API_VERSION,
+ * GET_INFO, IOVA_RANGES); every ioctl that changes state fails on it with
+ * ``EBADF``. A context opened with ``CAP_SYS_ADMIN`` may attach any device
+ * bound to pcipass; one opened without it only the devices whose
+ * ``pcipass_owner`` sysfs attribute the admin set to the opener's user.
+ *
  * Every ioctl takes a pointer to a structure that starts with two fields:
  *
  *  - ``__u32 size``: the size of the structure as user space knows it,
@@ -49,6 +56,11 @@
  *    the kernel's structure is not zero (also: @size above one page).
  *  - ``EOPNOTSUPP``: a bit of @flags is not known to this kernel.
  *  - ``ENOMEM``: the kernel ran out of memory.
+ *  - ``EBADF``: the ioctl changes state and the file was opened read-only.
+ *
+ * Output fields are valid only when the ioctl succeeds: some ioctls write
+ * their reply before the work that can still fail (so that no user memory
+ * is touched while a lock is held).
  *
  * Errors of specific ioctls (each ioctl lists those it returns):
  *
@@ -56,7 +68,10 @@
  *    device went away.
  *  - ``EBUSY``: the device is attached to another context.
  *  - ``EPERM``: the admin's policy forbids it (no IOMMU without opt-in,
- *    a group that is not viable, DMA without an IOMMU).
+ *    no MSI isolation without opt-in, a group that is not viable, DMA
+ *    without an IOMMU).
+ *  - ``EACCES``: the context's opener is neither privileged nor the
+ *    device's owner.
  *  - ``ENXIO``: the context has no IOMMU domain yet (no device attached).
  *  - ``EEXIST``: the IOVA range overlaps an existing mapping.
  *  - ``ENOENT``: the IOVA range holds no mapping.
@@ -224,6 +239,11 @@ struct pcipass_pci_addr {
  * DMA reaches only what PCIPASS_DMA_MAP mapped. Several devices and groups
  * share the context's one domain.
  *
+ * A device whose IOMMU group does not isolate MSI writes (no interrupt
+ * remapping) can be attached only when the admin set
+ * ``allow_unsafe_interrupts=1``: its DMA could otherwise write the MSI
+ * window and raise host interrupts. Such an attach taints the kernel.
+ *
  * Without an IOMMU, a device can be attached only when the admin loaded
  * pcipass with ``allow_noiommu=1``; the context is then in
  * %PCIPASS_CTX_MODE_NOIOMMU, DMA mapping is refused and bus mastering stays
@@ -241,8 +261,12 @@ struct pcipass_pci_addr {
  * another holder has the device's BARs; ``EEXIST`` the device is already
  * attached to this context, or a reserved region of the device overlaps an
  * existing mapping; ``EPERM`` the group is not viable (the kernel log names
- * the device in the way), no IOMMU and ``allow_noiommu`` is off, or the
- * device's mode differs from the context's; ``EMFILE`` no free file
+ * the device in the way), the group does not isolate MSI and
+ * ``allow_unsafe_interrupts`` is off, no IOMMU and ``allow_noiommu`` is
+ * off, or the device's mode differs from the context's; ``EACCES`` the
+ * context was opened without ``CAP_SYS_ADMIN`` by a user who is not the
+ * device's ``pcipass_owner``; ``EBADF`` the context was opened read-only;
+ * ``EMFILE`` no free file
  * descriptor; other errnos of the IOMMU core (allocating the domain,
  * attaching the group) or of enabling the device.
  */
