@@ -14,6 +14,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
 #include <linux/sched.h>
@@ -175,6 +176,102 @@ VISIBLE_IF_KUNIT bool pcipass_config_hidden_ext_cap(u16 id)
 EXPORT_SYMBOL_IF_KUNIT(pcipass_config_hidden_ext_cap);
 
 /*
+ * The length of the standard capability @id at @pos, for the capabilities
+ * whose registers pcipass reads or virtualizes (as vfio's vfio_cap_len());
+ * for any other, its ID and next pointer. @pos is at most 0xfc.
+ */
+static u32 pcipass_std_cap_len(const struct pcipass_vconfig *cfg, u8 id,
+			       u32 pos)
+{
+	u16 flags = get_unaligned_le16(&cfg->shadow[pos + PCI_CAP_FLAGS]);
+	u32 data;
+
+	switch (id) {
+	case PCI_CAP_ID_PM:
+		return PCI_PM_SIZEOF;
+	case PCI_CAP_ID_MSI:
+		data = flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_DATA_64 :
+						     PCI_MSI_DATA_32;
+		/* Data, then 2 reserved bytes, mask bits and pending bits. */
+		return flags & PCI_MSI_FLAGS_MASKBIT ? data + 12 : data + 2;
+	case PCI_CAP_ID_MSIX:
+		return PCI_CAP_MSIX_SIZEOF;
+	case PCI_CAP_ID_EXP:
+		return (flags & PCI_EXP_FLAGS_VERS) > 1 ?
+		       PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 :
+		       PCI_CAP_EXP_ENDPOINT_SIZEOF_V1;
+	case PCI_CAP_ID_AF:
+		return PCI_CAP_AF_SIZEOF;
+	case PCI_CAP_ID_VNDR:
+		/* Its own length byte. */
+		return cfg->shadow[pos + PCI_CAP_FLAGS];
+	default:
+		return PCI_CAP_FLAGS;
+	}
+}
+
+/*
+ * A device's config space is not trusted: every standard capability must
+ * lie whole between the header and 0x100, and none may overlap another
+ * (which also catches a chain that loops). Returns 0, or -EIO with @bad
+ * set to the offset of the first capability that breaks the rule.
+ */
+static int pcipass_config_check_std_caps(const struct pcipass_vconfig *cfg,
+					 u32 *bad)
+{
+	DECLARE_BITMAP(used, PCI_CFG_SPACE_SIZE);
+	u32 pos = cfg->shadow[PCI_CAPABILITY_LIST] & ~3;
+
+	bitmap_zero(used, PCI_CFG_SPACE_SIZE);
+	bitmap_set(used, 0, PCI_STD_HEADER_SIZEOF);
+	while (pos) {
+		u32 len;
+
+		*bad = pos;
+		if (pos < PCI_STD_HEADER_SIZEOF ||
+		    pos > PCI_CFG_SPACE_SIZE - PCI_CAP_SIZEOF)
+			return -EIO;
+		len = pcipass_std_cap_len(cfg, cfg->shadow[pos], pos);
+		if (len < PCI_CAP_FLAGS || pos + len > PCI_CFG_SPACE_SIZE ||
+		    find_next_bit(used, pos + len, pos) < pos + len)
+			return -EIO;
+		bitmap_set(used, pos, len);
+		pos = cfg->shadow[pos + PCI_CAP_LIST_NEXT] & ~3;
+	}
+	return 0;
+}
+
+/*
+ * The same for the extended capabilities, of which pcipass touches only
+ * the header dwords: each header lies in the extended space, dword
+ * aligned, and is visited once (no loop); a next pointer below 0x100 that
+ * is not 0 is malformed.
+ */
+static int pcipass_config_check_ext_caps(const struct pcipass_vconfig *cfg,
+					 u32 *bad)
+{
+	DECLARE_BITMAP(seen, PCI_CFG_SPACE_EXP_SIZE / 4);
+	u32 pos = PCI_CFG_SPACE_SIZE;
+
+	if (cfg->size <= PCI_CFG_SPACE_SIZE)
+		return 0;
+	bitmap_zero(seen, PCI_CFG_SPACE_EXP_SIZE / 4);
+	while (pos) {
+		u32 hdr;
+
+		*bad = pos;
+		if (pos < PCI_CFG_SPACE_SIZE || pos > cfg->size - 4 ||
+		    !IS_ALIGNED(pos, 4) || test_and_set_bit(pos / 4, seen))
+			return -EIO;
+		hdr = get_unaligned_le32(&cfg->shadow[pos]);
+		if (!hdr)
+			break;
+		pos = PCI_EXT_CAP_NEXT(hdr);
+	}
+	return 0;
+}
+
+/*
  * Walk the standard capabilities and apply their permissions. None is
  * hidden, so the chain stays as the device has it (read only).
  */
@@ -227,7 +324,7 @@ static void pcipass_config_ext_caps(struct pcipass_vconfig *cfg)
 	if (cfg->size <= PCI_CFG_SPACE_SIZE)
 		return;
 
-	while (pos >= PCI_CFG_SPACE_SIZE && pos < cfg->size - 4 && ttl--) {
+	while (pos >= PCI_CFG_SPACE_SIZE && pos <= cfg->size - 4 && ttl--) {
 		u32 hdr = get_unaligned_le32(&cfg->shadow[pos]);
 		u32 next = PCI_EXT_CAP_NEXT(hdr);
 
@@ -268,18 +365,39 @@ static void pcipass_config_ext_caps(struct pcipass_vconfig *cfg)
  * pcipass_vconfig_build() - build the shadow and masks of a config space
  * @cfg: @shadow holds the device's config space, @size set, masks zero;
  *	@bar_size and @bar_flags set for BARs 0-5 and the ROM (index 6)
+ * @bad: set to the offset of a malformed capability
  *
- * Pure logic on @cfg, so that KUnit can test it with made-up devices.
+ * Pure logic on @cfg, so that KUnit can test it with made-up devices. The
+ * capability chains are checked before anything is built from them: a
+ * device that reports a capability past the end of its space, capabilities
+ * that overlap, or a chain that loops is broken or hostile, and nothing of
+ * it is used.
+ *
+ * Return: 0, or -EIO when a capability chain is malformed.
  */
-VISIBLE_IF_KUNIT void pcipass_vconfig_build(struct pcipass_vconfig *cfg)
+VISIBLE_IF_KUNIT int pcipass_vconfig_build(struct pcipass_vconfig *cfg,
+					   u32 *bad)
 {
+	bool caps = cfg->shadow[PCI_STATUS] & PCI_STATUS_CAP_LIST;
+	int ret;
+
+	if (caps) {
+		ret = pcipass_config_check_std_caps(cfg, bad);
+		if (ret)
+			return ret;
+	}
+	ret = pcipass_config_check_ext_caps(cfg, bad);
+	if (ret)
+		return ret;
+
 	pcipass_perms_apply(cfg, 0, pcipass_header_perms,
 			    ARRAY_SIZE(pcipass_header_perms));
-	if (cfg->shadow[PCI_STATUS] & PCI_STATUS_CAP_LIST)
+	if (caps)
 		pcipass_config_std_caps(cfg);
 	else
 		cfg->shadow[PCI_CAPABILITY_LIST] = 0;
 	pcipass_config_ext_caps(cfg);
+	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(pcipass_vconfig_build);
 
@@ -558,14 +676,15 @@ ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
  *	attached
  * @pdevice: the attachment
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EIO when the device's capability chain is
+ * malformed (logged, rate limited).
  */
 int pcipass_config_init(struct pcipass_device *pdevice)
 {
 	struct pcipass_vconfig *cfg = &pdevice->cfg;
 	struct pci_dev *pdev = pdevice->pdev;
-	u32 pos;
-	int bar;
+	u32 pos, bad = 0;
+	int bar, ret;
 
 	cfg->size = pdev->cfg_size;
 	cfg->shadow = kzalloc(cfg->size, GFP_KERNEL_ACCOUNT);
@@ -602,8 +721,13 @@ int pcipass_config_init(struct pcipass_device *pdevice)
 	cfg->msi_pos = 0;
 	cfg->pcie_pos = 0;
 	cfg->af_pos = 0;
-	pcipass_vconfig_build(cfg);
-	return 0;
+	ret = pcipass_vconfig_build(cfg, &bad);
+	if (ret) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: malformed capability at %#x in config space (broken or hostile device)\n",
+				     bad);
+		pcipass_config_free(pdevice);
+	}
+	return ret;
 }
 
 /**

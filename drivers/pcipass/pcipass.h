@@ -339,7 +339,7 @@ ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
 			  size_t count, u64 pos, bool write);
 #if IS_ENABLED(CONFIG_KUNIT)
 bool pcipass_config_hidden_ext_cap(u16 id);
-void pcipass_vconfig_build(struct pcipass_vconfig *cfg);
+int pcipass_vconfig_build(struct pcipass_vconfig *cfg, u32 *bad);
 u32 pcipass_vconfig_read(const struct pcipass_vconfig *cfg, u32 pos, u32 len,
 			 u32 hw);
 u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
