@@ -229,7 +229,11 @@ static void pcipass_intx_deliver_work(struct work_struct *work)
 	pcipass_irq_signal(trigger);
 }
 
-/* Wake-up of the INTx unmask eventfd: runs under the eventfd's lock. */
+/*
+ * Wake-up of the INTx unmask eventfd: runs with the lock of the eventfd's
+ * wait queue held (eventfd_ctx_do_read() needs it), from the eventfd's
+ * wake-up or from pcipass_intx_unmask_fd_set().
+ */
 static int pcipass_intx_unmask_wake(wait_queue_entry_t *wait,
 				    unsigned int mode, int sync, void *key)
 {
@@ -242,6 +246,7 @@ static int pcipass_intx_unmask_wake(wait_queue_entry_t *wait,
 
 	if (!(events & EPOLLIN))
 		return 0;
+	lockdep_assert_held(&pdevice->intx_unmask_wqh->lock);
 	eventfd_ctx_do_read(pdevice->intx_unmask, &cnt);
 	spin_lock_irqsave(&pdevice->irq_lock, flags);
 	again = pdevice->irqs && pcipass_intx_deliver_on_unmask(pdevice);
@@ -258,6 +263,7 @@ static void pcipass_intx_unmask_queue(struct file *file,
 	struct pcipass_device *pdevice =
 		container_of(pt, struct pcipass_device, intx_unmask_pt);
 
+	pdevice->intx_unmask_wqh = wqh;
 	add_wait_queue(wqh, &pdevice->intx_unmask_wait);
 }
 
@@ -273,11 +279,13 @@ static void pcipass_intx_unmask_fd_clear(struct pcipass_device *pdevice)
 	flush_work(&pdevice->intx_deliver);
 	eventfd_ctx_put(pdevice->intx_unmask);
 	pdevice->intx_unmask = NULL;
+	pdevice->intx_unmask_wqh = NULL;
 }
 
 static int pcipass_intx_unmask_fd_set(struct pcipass_device *pdevice, int fd)
 {
 	struct eventfd_ctx *ctx;
+	unsigned long flags;
 	__poll_t events;
 	struct file *file;
 
@@ -302,10 +310,16 @@ static int pcipass_intx_unmask_fd_set(struct pcipass_device *pdevice, int fd)
 	init_poll_funcptr(&pdevice->intx_unmask_pt, pcipass_intx_unmask_queue);
 	events = vfs_poll(file, &pdevice->intx_unmask_pt);
 	fput(file);
-	/* Signalled before we listened: act on it now. */
-	if (events & EPOLLIN)
+	/*
+	 * Signalled before we listened: act on it now, under the wait
+	 * queue's lock as a wake-up would be.
+	 */
+	if ((events & EPOLLIN) && pdevice->intx_unmask_wqh) {
+		spin_lock_irqsave(&pdevice->intx_unmask_wqh->lock, flags);
 		pcipass_intx_unmask_wake(&pdevice->intx_unmask_wait, 0, 0,
 					 poll_to_key(EPOLLIN));
+		spin_unlock_irqrestore(&pdevice->intx_unmask_wqh->lock, flags);
+	}
 	return 0;
 }
 

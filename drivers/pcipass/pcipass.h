@@ -191,6 +191,8 @@ struct pcipass_group {
  *	shared (context lock)
  * @intx_unmask: the eventfd that unmasks INTx, or NULL (context lock)
  * @intx_unmask_wait: our entry in @intx_unmask's wait queue
+ * @intx_unmask_wqh: @intx_unmask's wait queue, whose lock the wake-up
+ *	function needs (set by the poll table callback, context lock)
  * @intx_unmask_pt: the poll table that adds @intx_unmask_wait
  * @intx_deliver: signals INTx from process context after an unmask by
  *	eventfd found the device still asserting it
@@ -223,6 +225,7 @@ struct pcipass_device {
 	bool intx_shared;
 	struct eventfd_ctx *intx_unmask;
 	wait_queue_entry_t intx_unmask_wait;
+	wait_queue_head_t *intx_unmask_wqh;
 	poll_table intx_unmask_pt;
 	struct work_struct intx_deliver;
 	struct file *file;

@@ -278,6 +278,42 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 	close(unmask_fd);
 }
 
+/*
+ * The unmask eventfd was signalled before SET_IRQS hands it over: the
+ * unmask it asks for happens at once (and, on a debug kernel, under the
+ * eventfd's lock: eventfd_ctx_do_read() asserts it).
+ */
+TEST_F(edu, intx_unmask_eventfd_signalled_before_it_is_set)
+{
+	__u64 cnt;
+	int unmask_fd;
+	__s32 fd;
+
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
+					      &self->efd));
+	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1, efd_wait(self->efd, 3000));
+	ASSERT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
+	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
+
+	unmask_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, unmask_fd);
+	ASSERT_EQ(8, write(unmask_fd, &(__u64){1}, 8));
+	fd = unmask_fd;
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
+				PCIPASS_IRQ_INTX, 0, 1, &fd));
+	/* Unmasked, and the eventfd's count was consumed. */
+	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
+	EXPECT_EQ(-1, read(unmask_fd, &cnt, 8));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	/* And INTx works: the next one arrives. */
+	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x2);
+	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x2);
+	close(unmask_fd);
+}
+
 TEST_F(edu, set_irqs_refuses_bad_input)
 {
 	int efd = eventfd(0, EFD_CLOEXEC);
