@@ -33,6 +33,10 @@ static bool allow_unsafe_interrupts;
 module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts, "Allow MSI and MSI-X for devices whose IOMMU group does not isolate MSI (no interrupt remapping): a device can then forge interrupts. Taints the kernel. Default: off");
 
+static bool nointxmask;
+module_param(nointxmask, bool, 0644);
+MODULE_PARM_DESC(nointxmask, "Do not mask INTx at the device (PCI 2.3 INTx disable) but disable the interrupt line instead, which then cannot be shared; for devices whose INTx masking is broken. Default: off");
+
 /* An upper bound on vectors, far above what PCI allows (2048 for MSI-X). */
 #define PCIPASS_IRQ_MAX_VECTORS	2048
 
@@ -44,6 +48,12 @@ MODULE_PARM_DESC(allow_unsafe_interrupts, "Allow MSI and MSI-X for devices whose
 bool pcipass_irq_unsafe_allowed(void)
 {
 	return READ_ONCE(allow_unsafe_interrupts);
+}
+
+/* Is INTx masked at the device (and the line shared) rather than disabled? */
+static bool pcipass_intx_maskable(struct pci_dev *pdev)
+{
+	return !READ_ONCE(nointxmask) && pci_intx_mask_supported(pdev);
 }
 
 /* Vectors a device has of @type; 0 when none. */
@@ -143,7 +153,12 @@ static irqreturn_t pcipass_intx_handler(int irq, void *arg)
 			spin_unlock_irqrestore(&pdevice->irq_lock, flags);
 			return IRQ_NONE;
 		}
-	} else {
+	} else if (!vec->masked) {
+		/*
+		 * A MASK or TRIGGER that ran while this handler waited for
+		 * irq_lock has disabled the line already: disabling it again
+		 * would leave it disabled after the one enable of an unmask.
+		 */
 		disable_irq_nosync(irq);
 	}
 	/* Automask: the guest unmasks once it has serviced the device. */
@@ -417,7 +432,7 @@ static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
 		return -ENOMEM;
 
 	if (type == PCIPASS_IRQ_INTX) {
-		pdevice->intx_shared = pci_intx_mask_supported(pdev);
+		pdevice->intx_shared = pcipass_intx_maskable(pdev);
 		pci_intx(pdev, 1);
 	} else {
 		pci_flags = type == PCIPASS_IRQ_MSI ? PCI_IRQ_MSI : PCI_IRQ_MSIX;
@@ -598,7 +613,7 @@ int pcipass_irq_info(struct pcipass_ucmd *ucmd)
 		flags |= PCIPASS_IRQ_INFO_EVENTFD | PCIPASS_IRQ_INFO_MASKABLE;
 	if (cmd->type == PCIPASS_IRQ_INTX && cmd->count) {
 		flags |= PCIPASS_IRQ_INFO_AUTOMASKED;
-		if (pci_intx_mask_supported(pdev))
+		if (pcipass_intx_maskable(pdev))
 			flags |= PCIPASS_IRQ_INFO_SHARED;
 	}
 	if ((cmd->type == PCIPASS_IRQ_MSI || cmd->type == PCIPASS_IRQ_MSIX) &&

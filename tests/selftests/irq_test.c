@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,111 @@ TEST_F(edu, intx_unmask_eventfd_signalled_before_it_is_set)
 	EXPECT_EQ(1, efd_wait(self->efd, 3000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x2);
 	close(unmask_fd);
+}
+
+struct intx_storm {
+	int dev;
+	int stop;
+	unsigned long ioctls;
+	int errors;
+};
+
+static void *intx_storm_thread(void *arg)
+{
+	static const __u32 actions[] = {
+		PCIPASS_IRQ_SET_MASK, PCIPASS_IRQ_SET_UNMASK,
+		PCIPASS_IRQ_SET_TRIGGER, PCIPASS_IRQ_SET_MASK,
+		PCIPASS_IRQ_SET_TRIGGER, PCIPASS_IRQ_SET_UNMASK,
+	};
+	struct intx_storm *st = arg;
+	unsigned long n = 0;
+
+	while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+		if (pp_irq_set(st->dev, actions[n % ARRAY_SIZE(actions)],
+			       PCIPASS_IRQ_INTX, 0, 1, NULL))
+			st->errors++;
+		n++;
+	}
+	st->ioctls = n;
+	return NULL;
+}
+
+/*
+ * MASK, UNMASK and TRIGGER race the device raising INTx (and the handler
+ * automasking it): whatever the interleaving, INTx is not left disabled.
+ */
+static void intx_storm(struct __test_metadata *_metadata, int dev, void *bar,
+		       int efd)
+{
+	struct intx_storm st = { .dev = dev };
+	unsigned long raised = 0, got = 0;
+	pthread_t t;
+	long end;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, intx_storm_thread, &st));
+	end = pp_now_ms() + 4000;
+	while (pp_now_ms() < end) {
+		pp_edu_write(bar, EDU_IRQ_RAISE, 0x1);
+		raised++;
+		got += efd_wait(efd, 2) ? 1 : 0;
+		pp_edu_write(bar, EDU_IRQ_ACK, 0x1);
+		pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX, 0,
+			   1, NULL);
+	}
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	TH_LOG("%lu raised, %lu ioctls in the other thread, %lu signals",
+	       raised, st.ioctls, got);
+	EXPECT_EQ(0, st.errors);
+
+	/* Quiet again: acked, unmasked, nothing pending. */
+	pp_edu_write(bar, EDU_IRQ_ACK, 0xffffffff);
+	ASSERT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX,
+				0, 1, NULL));
+	while (efd_wait(efd, 300))
+		;
+	/* Interrupts still arrive, one per raise. */
+	pp_edu_write(bar, EDU_IRQ_RAISE, 0x1);
+	EXPECT_EQ(1, efd_wait(efd, 3000));
+	pp_edu_write(bar, EDU_IRQ_ACK, 0x1);
+	ASSERT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX,
+				0, 1, NULL));
+	pp_edu_write(bar, EDU_IRQ_RAISE, 0x2);
+	EXPECT_EQ(1, efd_wait(efd, 3000));
+	pp_edu_write(bar, EDU_IRQ_ACK, 0x2);
+}
+
+TEST_F(edu, intx_survives_a_storm_of_mask_unmask_and_trigger)
+{
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
+					      &self->efd));
+	intx_storm(_metadata, self->dev, self->bar, self->efd);
+}
+
+/*
+ * The same with INTx masking at the device turned off (nointxmask=1, as
+ * vfio-pci has it): the exclusive handler disables the line, and a MASK or
+ * TRIGGER racing it must not disable it twice (one unmask would then leave
+ * it disabled for good).
+ */
+TEST_F(edu, exclusive_intx_survives_a_storm_of_mask_unmask_and_trigger)
+{
+	const char *param = "/sys/module/pcipass/parameters/nointxmask";
+	struct pcipass_irq_info info;
+	int ret;
+
+	ASSERT_EQ(0, pp_write_file(param, "1"));
+	ASSERT_EQ(0, irq_info(self->dev, PCIPASS_IRQ_INTX, &info));
+	EXPECT_EQ(0, info.info_flags & PCIPASS_IRQ_INFO_SHARED);
+	ret = irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
+				       &self->efd);
+	pp_write_file(param, "0");
+	if (ret == EBUSY)
+		SKIP(return, "edu's interrupt line is shared with another device");
+	ASSERT_EQ(0, ret);
+	intx_storm(_metadata, self->dev, self->bar, self->efd);
+	/* The line was disabled, not the device: its INTx disable is clear. */
+	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 }
 
 TEST_F(edu, set_irqs_refuses_bad_input)
