@@ -567,6 +567,21 @@ static bool pcipass_write_sets(u32 pos, u32 len, u32 val, u32 at, u8 bit)
 	return (val >> (8 * (at - pos))) & bit;
 }
 
+/*
+ * Does the device write (@val under @mask, at [@pos, @pos + @len)) clear
+ * the bit @bit of byte @at?
+ */
+static bool pcipass_write_clears(u32 pos, u32 len, u32 mask, u32 val, u32 at,
+				 u8 bit)
+{
+	u32 shift;
+
+	if (at < pos || at >= pos + len)
+		return false;
+	shift = 8 * (at - pos);
+	return ((mask >> shift) & bit) && !((val >> shift) & bit);
+}
+
 static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 				    u32 len, u32 val)
 {
@@ -574,8 +589,8 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 	struct pci_dev *pdev = pdevice->pdev;
 	u16 old_cmd, new_cmd;
 	u32 hw_mask, hw_val;
-	bool flr = false;
-	int ret;
+	bool flr = false, blocked = false;
+	int ret = 0;
 
 	/* Bus mastering without an IOMMU would let the device reach all RAM. */
 	if (pdevice->ctx->mode != PCIPASS_CTX_MODE_IOMMU &&
@@ -599,12 +614,21 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 		flr = true;
 	}
 
-	pci_read_config_word(pdev, PCI_COMMAND, &old_cmd);
+	old_cmd = pdevice->decode;
 	hw_val = pcipass_vconfig_write(cfg, pos, len, val, &hw_mask);
 	if (hw_mask) {
+		/*
+		 * Memory decoding going off: block and zap the BAR mappings
+		 * first, so that no access reaches a BAR that has stopped
+		 * decoding (on some hosts a fatal error).
+		 */
+		if ((old_cmd & PCI_COMMAND_MEMORY) &&
+		    pcipass_write_clears(pos, len, hw_mask, hw_val, PCI_COMMAND,
+					 PCI_COMMAND_MEMORY)) {
+			pcipass_bars_block(pdevice);
+			blocked = true;
+		}
 		ret = pcipass_hw_write_masked(pdev, pos, hw_mask, hw_val);
-		if (ret)
-			return ret;
 	}
 
 	/* The reset request bits are commands: they read back as zero. */
@@ -616,16 +640,19 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 			cfg->shadow[cfg->af_pos + PCI_AF_CTRL] &= ~PCI_AF_CTRL_FLR;
 	}
 
-	/* Decoding as it is now; BAR mappings follow memory decoding. */
+	/*
+	 * Decoding as it is now, even after a failed write. BAR mappings
+	 * follow memory decoding; they are let in only once it is on.
+	 */
 	pci_read_config_word(pdev, PCI_COMMAND, &new_cmd);
 	pdevice->decode = new_cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
-	if ((old_cmd ^ new_cmd) & PCI_COMMAND_MEMORY) {
-		if (new_cmd & PCI_COMMAND_MEMORY)
+	if (new_cmd & PCI_COMMAND_MEMORY) {
+		if (blocked || !(old_cmd & PCI_COMMAND_MEMORY))
 			pcipass_bars_unblock(pdevice);
-		else
-			pcipass_bars_block(pdevice);
+	} else if ((old_cmd & PCI_COMMAND_MEMORY) && !blocked) {
+		pcipass_bars_block(pdevice);
 	}
-	return 0;
+	return ret;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -233,6 +234,89 @@ TEST_F(edu, bad_config_accesses)
 	EXPECT_EQ(-1, pwrite(self->dev, &v, 1,
 			     PCIPASS_REGION_OFFSET(PCIPASS_REGION_ROM)));
 	EXPECT_EQ(EPERM, errno);
+}
+
+static int hammer_stop;
+static __thread sigjmp_buf hammer_jmp;
+
+static void hammer_sigbus(int sig)
+{
+	siglongjmp(hammer_jmp, 1);
+}
+
+/* Counters in memory: a siglongjmp() loses what is only in registers. */
+struct hammer {
+	void *bar;
+	unsigned long reads;
+	unsigned long sigbus;
+	unsigned long bad;
+	__u32 bad_value;
+};
+
+/* Read the ID register as fast as possible; SIGBUS is fine, garbage not. */
+static void *hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	int k;
+
+	if (sigsetjmp(hammer_jmp, 1))
+		__atomic_fetch_add(&h->sigbus, 1, __ATOMIC_RELAXED);
+	while (!__atomic_load_n(&hammer_stop, __ATOMIC_ACQUIRE)) {
+		__u32 v = pp_mmio_read32(h->bar, 0x00);
+
+		__atomic_fetch_add(&h->reads, 1, __ATOMIC_RELAXED);
+		if (v != 0x010000ed) {
+			__atomic_fetch_add(&h->bad, 1, __ATOMIC_RELAXED);
+			h->bad_value = v;
+		}
+		/*
+		 * Under TCG an MMIO read takes QEMU's big lock: a read loop
+		 * with no gap starves QEMU's timers and stalls the VM.
+		 */
+		for (k = 0; k < 200; k++)
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*
+ * Memory decoding off: the BAR mappings are blocked and zapped before the
+ * device stops decoding, so another thread (a vCPU) sees SIGBUS, never
+ * what a BAR that no longer decodes returns.
+ */
+TEST_F(edu, decode_off_zaps_mappings_before_the_bar_stops_decoding)
+{
+	struct sigaction sa = { .sa_handler = hammer_sigbus };
+	struct hammer h = { .bar = self->bar };
+	__u16 cmd, off;
+	long end;
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x04, &cmd, 2));
+	ASSERT_NE(0, cmd & 0x2);
+	off = cmd & ~0x2;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
+	__atomic_store_n(&hammer_stop, 0, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_create(&t, NULL, hammer_thread, &h));
+	usleep(100000);
+	end = pp_now_ms() + 8000;
+	for (i = 0; i < 3000 && pp_now_ms() < end &&
+	     !__atomic_load_n(&h.bad, __ATOMIC_RELAXED); i++) {
+		ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &off, 2));
+		ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+		if (!(i % 64))
+			usleep(1000);
+	}
+	__atomic_store_n(&hammer_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	signal(SIGBUS, SIG_DFL);
+	TH_LOG("%d toggles, %lu reads, %lu SIGBUS, %lu bad (last %#x)", i,
+	       h.reads, h.sigbus, h.bad, h.bad_value);
+	EXPECT_EQ(0, h.bad);
+	EXPECT_LT(0, h.reads);
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
 }
 
 TEST_F(edu, bus_master_follows_the_iommu_rule)
