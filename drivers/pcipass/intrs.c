@@ -373,8 +373,12 @@ static int pcipass_irq_request(struct pcipass_device *pdevice,
 	return 0;
 }
 
-/* With the context lock: free every vector, drop every eventfd. */
-static void pcipass_irq_teardown(struct pcipass_device *pdevice)
+/*
+ * With the context lock: free every vector, drop every eventfd. Freeing
+ * MSI-X vectors writes the MSI-X table: the caller has memory decoding on
+ * (pcipass_irq_teardown()).
+ */
+static void __pcipass_irq_teardown(struct pcipass_device *pdevice)
 {
 	struct pcipass_irq_vector *vecs = pdevice->irqs;
 	unsigned long flags;
@@ -412,12 +416,31 @@ static void pcipass_irq_teardown(struct pcipass_device *pdevice)
 	pdevice->irq_type = PCIPASS_IRQ_NONE;
 }
 
+/*
+ * The kernel's own writes to the MSI-X table (vector allocation, request,
+ * free) are lost while the VMM has memory decoding off: decoding is turned
+ * on around them, with the BAR mappings kept blocked.
+ */
+static void pcipass_irq_teardown(struct pcipass_device *pdevice)
+{
+	u16 cmd;
+
+	if (pdevice->irq_type != PCIPASS_IRQ_MSIX) {
+		__pcipass_irq_teardown(pdevice);
+		return;
+	}
+	cmd = pcipass_memory_lock_and_enable(pdevice);
+	__pcipass_irq_teardown(pdevice);
+	pcipass_memory_unlock_and_restore(pdevice, cmd);
+}
+
 static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
 			      u32 count)
 {
 	struct pci_dev *pdev = pdevice->pdev;
 	struct pcipass_irq_vector *vecs;
 	unsigned int pci_flags;
+	u16 cmd = 0;
 	u32 i;
 	int ret;
 
@@ -431,6 +454,8 @@ static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
 	if (!vecs)
 		return -ENOMEM;
 
+	if (type == PCIPASS_IRQ_MSIX)
+		cmd = pcipass_memory_lock_and_enable(pdevice);
 	if (type == PCIPASS_IRQ_INTX) {
 		pdevice->intx_shared = pcipass_intx_maskable(pdev);
 		pci_intx(pdev, 1);
@@ -450,12 +475,16 @@ static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
 		if (ret)
 			goto err_teardown;
 	}
+	if (type == PCIPASS_IRQ_MSIX)
+		pcipass_memory_unlock_and_restore(pdevice, cmd);
 	return 0;
 
 err_teardown:
-	pcipass_irq_teardown(pdevice);
-	return ret;
+	__pcipass_irq_teardown(pdevice);
+	vecs = NULL;
 err_free_vecs:
+	if (type == PCIPASS_IRQ_MSIX)
+		pcipass_memory_unlock_and_restore(pdevice, cmd);
 	kfree(vecs);
 	return ret;
 }

@@ -198,7 +198,8 @@ struct pcipass_group {
  *	eventfd found the device still asserting it
  * @file: the device file (constant)
  * @memory_lock: taken for reading by BAR mapping faults, for writing by
- *	whoever changes @bars_usable
+ *	whoever changes @bars_usable, and around the kernel's own MSI-X
+ *	table writes while memory decoding is turned on for them
  * @bars_usable: BARs may be accessed: attached, memory decoding on, not in
  *	reset (@memory_lock to write; read under it or the context lock)
  * @revoked: detached for good: no new mapping (@memory_lock)
@@ -359,6 +360,8 @@ int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma);
 void pcipass_bars_block(struct pcipass_device *pdevice);
 void pcipass_bars_unblock(struct pcipass_device *pdevice);
 void pcipass_bars_revoke(struct pcipass_device *pdevice);
+u16 pcipass_memory_lock_and_enable(struct pcipass_device *pdevice);
+void pcipass_memory_unlock_and_restore(struct pcipass_device *pdevice, u16 cmd);
 int pcipass_regions_init(struct pcipass_device *pdevice, bool msix_mmap_ok);
 void pcipass_regions_release(struct pcipass_device *pdevice);
 

@@ -451,6 +451,53 @@ void pcipass_bars_unblock(struct pcipass_device *pdevice)
 }
 
 /**
+ * pcipass_memory_lock_and_enable() - turn memory decoding on for the
+ *	kernel's own access to a BAR
+ * @pdevice: the attachment, with the context lock held
+ *
+ * For the MSI-X table writes of vector allocation and release, which the
+ * device would drop while the VMM has its memory decoding off. The BAR
+ * mappings stay blocked: faults wait on memory_lock, held for writing
+ * until pcipass_memory_unlock_and_restore().
+ *
+ * Return: the command register as it was, for the restore.
+ */
+u16 pcipass_memory_lock_and_enable(struct pcipass_device *pdevice)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	u16 cmd;
+
+	lockdep_assert_held(&pdevice->ctx->lock);
+	down_write(&pdevice->memory_lock);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(pdev, PCI_COMMAND,
+				      cmd | PCI_COMMAND_MEMORY);
+	return cmd;
+}
+
+/**
+ * pcipass_memory_unlock_and_restore() - undo pcipass_memory_lock_and_enable()
+ * @pdevice: the attachment, with the context lock held
+ * @cmd: what pcipass_memory_lock_and_enable() returned
+ *
+ * Only the memory decoding bit is given back: the other bits of the
+ * command register may have changed meanwhile (MSI sets INTx disable).
+ */
+void pcipass_memory_unlock_and_restore(struct pcipass_device *pdevice, u16 cmd)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	u16 now;
+
+	if (!(cmd & PCI_COMMAND_MEMORY)) {
+		pci_read_config_word(pdev, PCI_COMMAND, &now);
+		pci_write_config_word(pdev, PCI_COMMAND,
+				      now & ~PCI_COMMAND_MEMORY);
+	}
+	up_write(&pdevice->memory_lock);
+}
+
+/**
  * pcipass_bars_revoke() - end BAR access for good: the device is detached
  * @pdevice: the attachment, with the context lock held
  *

@@ -687,6 +687,58 @@ TEST_F(nvme, msix_completion_arrives_on_its_vector_and_masking_holds_it)
 	EXPECT_EQ(0, efd_wait(self->efd[0], 100));
 }
 
+/*
+ * The VMM has memory decoding off while it enables MSI-X (QEMU does, while
+ * the guest has not enabled the BAR yet): the kernel's writes to the MSI-X
+ * table are made with decoding turned on for them, so once the VMM turns
+ * it on the vector fires to the right place.
+ */
+TEST_F(nvme, msix_enabled_while_memory_decoding_is_off_still_fires)
+{
+	__u16 cmd, off;
+
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x04, &cmd, 2));
+	ASSERT_NE(0, cmd & 0x2);
+	off = cmd & ~0x2;
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &off, 2));
+	ASSERT_EQ(0, pp_dev_command(pp_nvme_addr()) & 0x2);
+
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSIX, 2,
+					      self->efd));
+	/* Decoding is as the VMM left it: off. */
+	EXPECT_EQ(0, pp_dev_command(pp_nvme_addr()) & 0x2);
+
+	/*
+	 * QEMU's nvme uses a vector only if MSI-X is on when the controller
+	 * starts: start it now, with decoding on.
+	 */
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+	ASSERT_TRUE(nvme_start(&self->q));
+	nvme_submit_identify(&self->q, 0x33);
+	EXPECT_EQ(1, efd_wait(self->efd[0], 3000));
+	EXPECT_EQ(0x33, nvme_reap(&self->q));
+
+	/* Disabled with decoding off, enabled again with it off: the same. */
+	pp_mmio_write32(self->q.bar, NVME_CC, 0);
+	ASSERT_TRUE(nvme_ready(self->q.bar, false));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &off, 2));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
+				PCIPASS_IRQ_MSIX, 0, 0, NULL));
+	EXPECT_EQ(0, pp_irq_lines(pp_nvme_addr()));
+	close(self->efd[0]);
+	close(self->efd[1]);
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSIX, 1,
+					      self->efd));
+	EXPECT_EQ(0, pp_dev_command(pp_nvme_addr()) & 0x2);
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+	memset(self->q.sq, 0, 2 * PAGE_SZ);
+	ASSERT_TRUE(nvme_start(&self->q));
+	nvme_submit_identify(&self->q, 0x44);
+	EXPECT_EQ(1, efd_wait(self->efd[0], 3000));
+	EXPECT_EQ(0x44, nvme_reap(&self->q));
+	close(self->efd[0]);
+}
+
 TEST(msi_needs_interrupt_isolation_unless_the_admin_allows_it)
 {
 	const char *param =
