@@ -19,7 +19,6 @@
 #include <linux/pcipass.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <kunit/visibility.h>
 
@@ -655,47 +654,82 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 	return ret;
 }
 
-/**
- * pcipass_config_rw() - a VMM's read or write of config space
- * @pdevice: the attachment, with the context lock (and for a write the
- *	device lock) held
- * @buf: user buffer
- * @count: 1, 2 or 4
- * @pos: offset, naturally aligned for @count
- * @write: direction
- *
- * Return: @count, or -EINVAL for a bad size or alignment, -EPERM for a
- * refused bus master enable, -EFAULT.
- */
-ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
-			  size_t count, u64 pos, bool write)
+/* One naturally aligned access of 1, 2 or 4 bytes at @pos. */
+static int pcipass_config_access_one(struct pcipass_device *pdevice, u8 *buf,
+				     u32 pos, u32 len, bool write)
 {
-	struct pcipass_vconfig *cfg = &pdevice->cfg;
-	u8 bytes[4] = {};
-	u32 val, hw;
+	u32 hw, val;
 	int ret;
-
-	if ((count != 1 && count != 2 && count != 4) ||
-	    !IS_ALIGNED(pos, count) || pos + count > cfg->size)
-		return -EINVAL;
 
 	/* Config space is little endian, whatever the CPU. */
 	if (write) {
-		if (copy_from_user(bytes, buf, count))
-			return -EFAULT;
-		ret = pcipass_config_write_one(pdevice, pos, count,
-					       get_unaligned_le32(bytes));
-		return ret ? ret : count;
+		val = len == 4 ? get_unaligned_le32(buf) :
+		      len == 2 ? get_unaligned_le16(buf) : *buf;
+		return pcipass_config_write_one(pdevice, pos, len, val);
 	}
-
-	ret = pcipass_hw_read(pdevice->pdev, pos, count, &hw);
+	ret = pcipass_hw_read(pdevice->pdev, pos, len, &hw);
 	if (ret)
 		return ret;
-	val = pcipass_vconfig_read(cfg, pos, count, hw);
-	put_unaligned_le32(val, bytes);
-	if (copy_to_user(buf, bytes, count))
-		return -EFAULT;
-	return count;
+	val = pcipass_vconfig_read(&pdevice->cfg, pos, len, hw);
+	if (len == 4)
+		put_unaligned_le32(val, buf);
+	else if (len == 2)
+		put_unaligned_le16(val, buf);
+	else
+		*buf = val;
+	return 0;
+}
+
+/**
+ * pcipass_config_access() - a VMM's read or write of config space, from or
+ *	to a kernel buffer
+ * @pdevice: the attachment
+ * @buf: @count bytes: what is written, or where what is read goes
+ * @count: bytes, any number from 1 to the end of config space
+ * @pos: offset, any alignment
+ * @write: direction
+ *
+ * The one place config space is accessed for a VMM. The range is split
+ * into naturally aligned accesses of 1, 2 or 4 bytes, each read or
+ * written through the permission tables as if it had been made alone.
+ *
+ * Locking: the context lock held; for a write also the device lock, taken
+ * before it (a write may reset the device), and the lock of the upstream
+ * bridge before that (pcipass_reset_lock_bridge()). No user memory is
+ * touched here: the caller copies in before taking the locks and copies
+ * out after dropping them (pcipass_region_rw()).
+ *
+ * Return: @count, or the bytes done before an access failed, or (when the
+ * first failed) -EINVAL for a range outside config space, -EPERM for a
+ * refused bus master enable, or the device's errno.
+ */
+ssize_t pcipass_config_access(struct pcipass_device *pdevice, void *buf,
+			      size_t count, u64 pos, bool write)
+{
+	size_t done = 0;
+	int ret;
+
+	lockdep_assert_held(&pdevice->ctx->lock);
+	if (write)
+		device_lock_assert(&pdevice->pdev->dev);
+	if (!count || pos >= pdevice->cfg.size ||
+	    count > pdevice->cfg.size - pos)
+		return -EINVAL;
+
+	while (done < count) {
+		u32 at = pos + done, len = 1;
+
+		if (count - done >= 4 && IS_ALIGNED(at, 4))
+			len = 4;
+		else if (count - done >= 2 && IS_ALIGNED(at, 2))
+			len = 2;
+		ret = pcipass_config_access_one(pdevice, buf + done, at, len,
+						write);
+		if (ret)
+			return done ? done : ret;
+		done += len;
+	}
+	return done;
 }
 
 /**

@@ -489,30 +489,26 @@ err_free_vecs:
 	return ret;
 }
 
-/* Resolve @count eventfds from user space; all or nothing. */
-static int pcipass_irq_get_eventfds(u64 data, u32 count,
+/*
+ * Resolve @count eventfds, copied from user space by the caller before any
+ * lock was taken; all or nothing.
+ */
+static int pcipass_irq_get_eventfds(const s32 *fds, u32 count,
 				    struct eventfd_ctx **ctxs)
 {
-	s32 __user *ufds = u64_to_user_ptr(data);
 	u32 i;
 	int ret;
 
 	for (i = 0; i < count; i++) {
-		s32 fd;
-
-		if (get_user(fd, &ufds[i])) {
-			ret = -EFAULT;
-			goto err_put;
-		}
-		if (fd == -1) {
+		if (fds[i] == -1) {
 			ctxs[i] = NULL;
 			continue;
 		}
-		if (fd < 0) {
+		if (fds[i] < 0) {
 			ret = -EBADF;
 			goto err_put;
 		}
-		ctxs[i] = eventfd_ctx_fdget(fd);
+		ctxs[i] = eventfd_ctx_fdget(fds[i]);
 		if (IS_ERR(ctxs[i])) {
 			ret = PTR_ERR(ctxs[i]);
 			goto err_put;
@@ -528,7 +524,7 @@ err_put:
 }
 
 static int pcipass_irq_set_eventfds(struct pcipass_device *pdevice,
-				    u32 start, u32 count, u64 data)
+				    u32 start, u32 count, const s32 *fds)
 {
 	struct eventfd_ctx **ctxs;
 	unsigned long flags;
@@ -538,7 +534,7 @@ static int pcipass_irq_set_eventfds(struct pcipass_device *pdevice,
 	ctxs = kcalloc(count, sizeof(*ctxs), GFP_KERNEL);
 	if (!ctxs)
 		return -ENOMEM;
-	ret = pcipass_irq_get_eventfds(data, count, ctxs);
+	ret = pcipass_irq_get_eventfds(fds, count, ctxs);
 	if (ret)
 		goto out_free;
 
@@ -670,13 +666,19 @@ static int pcipass_irq_check_range(struct pcipass_device *pdevice,
 	return 0;
 }
 
+/*
+ * With the context lock. @fds: for the actions that take eventfds, the
+ * cmd->count descriptors copied from user space before the lock was taken.
+ */
 static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
-				  const struct pcipass_irq_set *cmd)
+				  const struct pcipass_irq_set *cmd,
+				  const s32 *fds)
 {
 	u32 action = cmd->flags;
 	u32 max;
 	int ret;
-	s32 fd;
+
+	lockdep_assert_held(&pdevice->ctx->lock);
 
 	switch (action) {
 	case PCIPASS_IRQ_SET_ENABLE:
@@ -697,11 +699,9 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
 		if (cmd->type != PCIPASS_IRQ_INTX || cmd->start ||
 		    cmd->count != 1 || pdevice->irq_type != PCIPASS_IRQ_INTX)
 			return -EINVAL;
-		if (get_user(fd, (s32 __user *)u64_to_user_ptr(cmd->data)))
-			return -EFAULT;
-		if (fd < -1)
+		if (fds[0] < -1)
 			return -EBADF;
-		return pcipass_intx_unmask_fd_set(pdevice, fd);
+		return pcipass_intx_unmask_fd_set(pdevice, fds[0]);
 	}
 
 	ret = pcipass_irq_check_range(pdevice, cmd);
@@ -711,7 +711,7 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
 	switch (action) {
 	case PCIPASS_IRQ_SET_EVENTFD:
 		return pcipass_irq_set_eventfds(pdevice, cmd->start, cmd->count,
-						cmd->data);
+						fds);
 	case PCIPASS_IRQ_SET_TRIGGER:
 		pcipass_irq_trigger_range(pdevice, cmd->start, cmd->count);
 		return 0;
@@ -728,6 +728,9 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
  * pcipass_irq_set() - PCIPASS_DEVICE_SET_IRQS on a device file
  * @ucmd: the ioctl call, a &struct pcipass_irq_set
  *
+ * The descriptors @data points to are copied before the context lock is
+ * taken: a stalled user page must not hold the lock.
+ *
  * Return: 0 or an errno documented with &struct pcipass_irq_set.
  */
 int pcipass_irq_set(struct pcipass_ucmd *ucmd)
@@ -735,6 +738,7 @@ int pcipass_irq_set(struct pcipass_ucmd *ucmd)
 	struct pcipass_irq_set *cmd = ucmd->cmd;
 	struct pcipass_device *pdevice = ucmd->dev;
 	struct pcipass_ctx *ctx = ucmd->ctx;
+	s32 *fds = NULL;
 	bool uses_data;
 	int ret;
 
@@ -746,13 +750,20 @@ int pcipass_irq_set(struct pcipass_ucmd *ucmd)
 				  PCIPASS_IRQ_SET_UNMASK_EVENTFD);
 	if (uses_data != !!cmd->data)
 		return -EINVAL;
+	if (uses_data && cmd->count) {
+		fds = memdup_array_user(u64_to_user_ptr(cmd->data), cmd->count,
+					sizeof(*fds));
+		if (IS_ERR(fds))
+			return PTR_ERR(fds);
+	}
 
 	mutex_lock(&ctx->lock);
 	if (pdevice->ppci)
-		ret = pcipass_irq_set_locked(pdevice, cmd);
+		ret = pcipass_irq_set_locked(pdevice, cmd, fds);
 	else
 		ret = -ENODEV;
 	mutex_unlock(&ctx->lock);
+	kfree(fds);
 	return ret;
 }
 

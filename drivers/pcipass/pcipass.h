@@ -339,8 +339,8 @@ bool pcipass_irq_unsafe_allowed(void);
 /* config.c: config space virtualization */
 int pcipass_config_init(struct pcipass_device *pdevice);
 void pcipass_config_free(struct pcipass_device *pdevice);
-ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
-			  size_t count, u64 pos, bool write);
+ssize_t pcipass_config_access(struct pcipass_device *pdevice, void *buf,
+			      size_t count, u64 pos, bool write);
 #if IS_ENABLED(CONFIG_KUNIT)
 bool pcipass_config_hidden_ext_cap(u16 id);
 int pcipass_vconfig_build(struct pcipass_vconfig *cfg, u32 *bad);
@@ -352,6 +352,8 @@ u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
 
 /* rdwr.c: BARs, ROM and config through the device file */
 int pcipass_region_info(struct pcipass_ucmd *ucmd);
+ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
+			  char __user *buf, size_t count, u64 off, bool write);
 ssize_t pcipass_device_read(struct file *file, char __user *buf,
 			    size_t count, loff_t *ppos);
 ssize_t pcipass_device_write(struct file *file, const char __user *buf,

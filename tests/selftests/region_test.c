@@ -219,21 +219,107 @@ TEST_F(edu, read_only_and_virtual_fields_never_reach_the_device)
 
 TEST_F(edu, bad_config_accesses)
 {
+	void *bad;
 	__u32 v;
 
-	EXPECT_EQ(-1, pread(self->dev, &v, 4, CFG(1)));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, pread(self->dev, &v, 2, CFG(3)));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, pread(self->dev, &v, 3, CFG(0)));
-	EXPECT_EQ(EINVAL, errno);
+	/* Past the end, or running over it. */
 	EXPECT_EQ(-1, pread(self->dev, &v, 4, CFG(256)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(self->dev, &v, 2, CFG(255)));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, pwrite(self->dev, &v, 4, CFG(254)));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, pwrite(self->dev, &v, 1,
 			     PCIPASS_REGION_OFFSET(PCIPASS_REGION_ROM)));
 	EXPECT_EQ(EPERM, errno);
+	/* A bad buffer: EFAULT, and nothing reaches the device. */
+	bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, bad);
+	EXPECT_EQ(-1, pread(self->dev, bad, 4, CFG(0)));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, pwrite(self->dev, bad, 2, CFG(4)));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & 0x2);
+	munmap(bad, 4096);
+}
+
+/* Config space read one byte at a time, each its own pread(). */
+static void cfg_bytewise(int dev, unsigned int size, __u8 *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < size; i++)
+		if (pread(dev, &out[i], 1, CFG(i)) != 1)
+			out[i] = 0xa5 ^ i;	/* cannot match by chance */
+}
+
+/*
+ * What QEMU's vfio-pci does: the whole config space in one pread(). Every
+ * length and alignment works and returns what byte-wise reads return.
+ */
+static void check_cfg_any_length(struct __test_metadata *_metadata, int dev,
+				 unsigned int size)
+{
+	static const unsigned int ranges[][2] = {
+		{ 0, 3 }, { 1, 1 }, { 1, 2 }, { 1, 3 }, { 1, 4 }, { 2, 4 },
+		{ 3, 5 }, { 3, 8 }, { 5, 7 }, { 0x0e, 3 }, { 0x11, 17 },
+		{ 0x2f, 9 }, { 0x33, 13 }, { 0x3b, 3 }, { 0x40, 61 },
+		{ 0x41, 190 },
+	};
+	__u8 bytes[4096], all[4096], part[256];
+	unsigned int i;
+
+	ASSERT_GE(sizeof(bytes), size);
+	cfg_bytewise(dev, size, bytes);
+	memset(all, 0x5a, sizeof(all));
+	ASSERT_EQ(size, pread(dev, all, size, CFG(0)));
+	EXPECT_EQ(0, memcmp(bytes, all, size));
+	/* The same once more: nothing changed in between. */
+	cfg_bytewise(dev, size, all);
+	EXPECT_EQ(0, memcmp(bytes, all, size));
+
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		unsigned int off = ranges[i][0], len = ranges[i][1];
+
+		memset(part, 0x5a, sizeof(part));
+		ASSERT_EQ(len, pread(dev, part, len, CFG(off)));
+		EXPECT_EQ(0, memcmp(bytes + off, part, len))
+			TH_LOG("pread of %u bytes at %#x differs", len, off);
+	}
+	/* The tail of config space, unaligned. */
+	ASSERT_EQ(7, pread(dev, part, 7, CFG(size - 7)));
+	EXPECT_EQ(0, memcmp(bytes + size - 7, part, 7));
+}
+
+TEST_F(edu, config_reads_of_any_length_and_alignment)
+{
+	check_cfg_any_length(_metadata, self->dev, 256);
+}
+
+/* A write of many bytes applies each piece through the permissions. */
+TEST_F(edu, config_write_of_any_length_applies_each_piece)
+{
+	__u8 before[8], after[8], hw_before[8], hw_after[8];
+	/* 0x3a-0x3f: reserved (read only), line (virtual), pin, min/max. */
+	const __u8 val[6] = { 0x11, 0x22, 0x5c, 0x44, 0x55, 0x66 };
+
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x38, before, 8));
+	ASSERT_EQ(0, pp_dev_config_read(pp_edu_addr(), 0x38, hw_before, 8));
+	ASSERT_EQ(6, pwrite(self->dev, val, 6, CFG(0x3a)));
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x38, after, 8));
+	ASSERT_EQ(0, pp_dev_config_read(pp_edu_addr(), 0x38, hw_after, 8));
+	/* Only the interrupt line took the value, and only in the shadow. */
+	EXPECT_EQ(0x5c, after[4]);
+	after[4] = before[4];
+	EXPECT_EQ(0, memcmp(before, after, 8));
+	EXPECT_EQ(0, memcmp(hw_before, hw_after, 8));
+
+	/* An odd write over the command register: byte by byte is the same. */
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x03, before, 3));
+	ASSERT_EQ(3, pwrite(self->dev, before, 3, CFG(0x03)));
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x03, after, 3));
+	EXPECT_EQ(0, memcmp(before, after, 3));
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
 }
 
 static int hammer_stop;
@@ -447,6 +533,11 @@ TEST_F(nvme, region_info_and_64bit_bar_sizing)
 	EXPECT_NE(0xffffc004, hw32(pp_nvme_addr(), 0x10));
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x10, &lo, 4));
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x14, &hi, 4));
+}
+
+TEST_F(nvme, config_reads_of_any_length_and_alignment)
+{
+	check_cfg_any_length(_metadata, self->dev, 4096);
 }
 
 TEST_F(nvme, capability_chain_matches_the_device_minus_hidden_ones)
