@@ -65,7 +65,7 @@ static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	}
 	list_del_init(&pdevice->node);
 	ctx->num_devices--;
-	pci_info(pdev, "detached from its context\n");
+	dev_info_ratelimited(&pdev->dev, "detached from its context\n");
 }
 
 static int pcipass_device_release(struct inode *inode, struct file *file)
@@ -194,24 +194,24 @@ static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
 	int ret;
 
 	if (ctx->mode == PCIPASS_CTX_MODE_NOIOMMU) {
-		pci_warn(pdev, "not attached: the context has no IOMMU and this device has one\n");
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context has no IOMMU and this device has one\n");
 		return -EPERM;
 	}
 
 	iommu_group_for_each_dev(group, &culprit,
 				 pcipass_group_member_in_the_way);
 	if (culprit) {
-		pci_warn(pdev, "not attached: IOMMU group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
-			 iommu_group_id(group), dev_name(culprit),
-			 culprit->driver ? culprit->driver->name : "a driver");
+		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
+				     iommu_group_id(group), dev_name(culprit),
+				     culprit->driver ? culprit->driver->name : "a driver");
 		put_device(culprit);
 		return -EPERM;
 	}
 
 	ret = iommu_device_claim_dma_owner(&pdev->dev, ctx);
 	if (ret) {
-		pci_warn(pdev, "not attached: IOMMU group %d is owned by another context or driver (%d)\n",
-			 iommu_group_id(group), ret);
+		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d is owned by another context or driver (%d)\n",
+				     iommu_group_id(group), ret);
 		return ret == -EPERM ? -EBUSY : ret;
 	}
 
@@ -229,11 +229,11 @@ static int pcipass_attach_noiommu(struct pcipass_ctx *ctx,
 	struct pci_dev *pdev = pdevice->pdev;
 
 	if (!pcipass_allow_noiommu) {
-		pci_warn(pdev, "not attached: no IOMMU translates this device; load pcipass with allow_noiommu=1 to attach devices that need no DMA\n");
+		dev_warn_ratelimited(&pdev->dev, "not attached: no IOMMU translates this device; load pcipass with allow_noiommu=1 to attach devices that need no DMA\n");
 		return -EPERM;
 	}
 	if (ctx->mode == PCIPASS_CTX_MODE_IOMMU) {
-		pci_warn(pdev, "not attached: the context has an IOMMU domain and this device has no IOMMU\n");
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context has an IOMMU domain and this device has no IOMMU\n");
 		return -EPERM;
 	}
 	return 0;
@@ -349,7 +349,7 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 		ctx->mode = PCIPASS_CTX_MODE_IOMMU;
 	} else {
 		ctx->mode = PCIPASS_CTX_MODE_NOIOMMU;
-		pci_warn(pdev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
+		dev_warn_ratelimited(&pdev->dev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
 		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 	}
 	pcipass_ctx_get(ctx);
@@ -361,8 +361,8 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdev->dev);
 	fd_install(fd, file);
-	pci_info(pdev, "attached to a context (%s)\n",
-		 ctx->mode == PCIPASS_CTX_MODE_IOMMU ? "IOMMU" : "no IOMMU");
+	dev_info_ratelimited(&pdev->dev, "attached to a context (%s)\n",
+			     ctx->mode == PCIPASS_CTX_MODE_IOMMU ? "IOMMU" : "no IOMMU");
 	return 0;
 
 err_put_file:

@@ -84,7 +84,7 @@ static int pcipass_msi_allowed(struct pcipass_device *pdevice, bool log)
 
 	if (pdevice->ctx->mode != PCIPASS_CTX_MODE_IOMMU) {
 		if (log)
-			pci_warn(pdev, "MSI refused: no IOMMU, so no bus mastering: only INTx is available\n");
+			dev_warn_ratelimited(&pdev->dev, "MSI refused: no IOMMU, so no bus mastering: only INTx is available\n");
 		return -EPERM;
 	}
 	group = iommu_group_get(&pdev->dev);
@@ -94,11 +94,11 @@ static int pcipass_msi_allowed(struct pcipass_device *pdevice, bool log)
 		return 0;
 	if (!pcipass_irq_unsafe_allowed()) {
 		if (log)
-			pci_warn(pdev, "MSI refused: the IOMMU does not isolate MSI (no interrupt remapping); load pcipass with allow_unsafe_interrupts=1 to allow it anyway\n");
+			dev_warn_ratelimited(&pdev->dev, "MSI refused: the IOMMU does not isolate MSI (no interrupt remapping); load pcipass with allow_unsafe_interrupts=1 to allow it anyway\n");
 		return -EPERM;
 	}
 	if (log) {
-		pci_warn(pdev, "UNSAFE: MSI enabled without interrupt isolation (allow_unsafe_interrupts=1): the device can forge interrupts; tainting the kernel\n");
+		dev_warn_ratelimited(&pdev->dev, "UNSAFE: MSI enabled without interrupt isolation (allow_unsafe_interrupts=1): the device can forge interrupts; tainting the kernel\n");
 		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 	}
 	return 0;

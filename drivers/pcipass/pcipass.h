@@ -210,6 +210,8 @@ struct pcipass_group {
  *	isolates MSI (constant while attached)
  * @msix_areas: the MSI-X table and PBA (constant while attached)
  * @cfg: the virtual config space (context lock)
+ * @rom_failed: the PCI core could not map the ROM: further reads fail
+ *	without asking it again (context lock)
  * @bus_master_refusals: refused bus master enables (context lock)
  * @saved_state: the device's state when it was attached (both locks)
  */
@@ -238,6 +240,7 @@ struct pcipass_device {
 	bool msix_mmap_ok;
 	struct pcipass_msix_area msix_areas[2];
 	struct pcipass_vconfig cfg;
+	bool rom_failed;
 	u32 bus_master_refusals;
 	struct pci_saved_state *saved_state;
 };

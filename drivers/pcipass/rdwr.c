@@ -251,7 +251,12 @@ static ssize_t pcipass_bar_access(struct pcipass_device *pdevice, int bar,
 	return done;
 }
 
-/* With the context lock: read the ROM into a kernel buffer. */
+/*
+ * With the context lock: read the ROM into a kernel buffer. A device
+ * without a ROM is answered from its size, and a ROM the PCI core failed
+ * to map once is not asked for again during the attachment: both paths
+ * of pci_map_rom() log, and a VMM may read as often as it likes.
+ */
 static ssize_t pcipass_rom_read(struct pcipass_device *pdevice, u8 *buf,
 				size_t count, u64 off)
 {
@@ -260,12 +265,16 @@ static ssize_t pcipass_rom_read(struct pcipass_device *pdevice, u8 *buf,
 	ssize_t ret;
 
 	lockdep_assert_held(&pdevice->ctx->lock);
+	if (!pdevice->cfg.bar_size[PCIPASS_REGION_ROM] || pdevice->rom_failed)
+		return -EIO;
 	/* The ROM is decoded with memory: not while the VMM has that off. */
 	if (pdevice->revoked || !(pdevice->decode & PCI_COMMAND_MEMORY))
 		return -EIO;
 	rom = pci_map_rom(pdevice->pdev, &size);
-	if (!rom)
+	if (!rom) {
+		pdevice->rom_failed = true;
 		return -EIO;
+	}
 	if (off >= size) {
 		ret = 0;
 		goto out_unmap;

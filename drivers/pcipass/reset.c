@@ -102,8 +102,8 @@ int pcipass_reset_on_attach(struct pcipass_device *pdevice)
 		return -ENOMEM;
 	ret = pcipass_reset_function(pdev);
 	if (ret && ret != -EOPNOTSUPP)
-		pci_warn(pdev, "reset on attach failed (%d); using the device as it is\n",
-			 ret);
+		dev_warn_ratelimited(&pdev->dev, "reset on attach failed (%d); using the device as it is\n",
+				     ret);
 	return 0;
 }
 
@@ -118,7 +118,8 @@ void pcipass_reset_on_detach(struct pcipass_device *pdevice)
 
 	ret = pcipass_reset_function(pdev);
 	if (ret && ret != -EOPNOTSUPP)
-		pci_warn(pdev, "reset on detach failed (%d)\n", ret);
+		dev_warn_ratelimited(&pdev->dev, "reset on detach failed (%d)\n",
+				     ret);
 	if (pdevice->saved_state) {
 		pci_load_and_free_saved_state(pdev, &pdevice->saved_state);
 		pci_restore_state(pdev);

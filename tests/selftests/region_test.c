@@ -405,6 +405,45 @@ TEST_F(edu, decode_off_zaps_mappings_before_the_bar_stops_decoding)
 	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
 }
 
+/* Kernel log records naming @addr, read from @fd until it has no more. */
+static int kmsg_count(int fd, const char *addr)
+{
+	char rec[2048];
+	int n = 0;
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0) {
+			if (errno == EPIPE)
+				continue;
+			return n;
+		}
+		rec[r] = '\0';
+		if (strstr(rec, addr))
+			n++;
+	}
+}
+
+/* No ROM: every read fails with EIO alone, the kernel log stays quiet. */
+TEST_F(edu, rom_reads_without_a_rom_fail_quietly)
+{
+	int kmsg = pp_kmsg_open(), i, eio = 0, lines;
+	__u8 buf[64];
+
+	ASSERT_LE(0, kmsg);
+	for (i = 0; i < 2000; i++)
+		if (pread(self->dev, buf, sizeof(buf),
+			  PCIPASS_REGION_OFFSET(PCIPASS_REGION_ROM)) == -1 &&
+		    errno == EIO)
+			eio++;
+	EXPECT_EQ(2000, eio);
+	lines = kmsg_count(kmsg, pp_edu_addr());
+	TH_LOG("%d kernel log lines for 2000 ROM reads", lines);
+	EXPECT_GE(2, lines);
+	close(kmsg);
+}
+
 TEST_F(edu, bus_master_follows_the_iommu_rule)
 {
 	struct pcipass_device_info info = { .size = sizeof(info) };
