@@ -373,6 +373,8 @@ void pcipass_regions_release(struct pcipass_device *pdevice);
 /* reset.c: device reset */
 bool pcipass_reset_available(struct pci_dev *pdev);
 int pcipass_reset_locked(struct pcipass_device *pdevice);
+struct pci_dev *pcipass_reset_lock_bridge(struct pci_dev *pdev);
+void pcipass_reset_unlock_bridge(struct pci_dev *bridge);
 int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
 void pcipass_reset_on_detach(struct pcipass_device *pdevice);

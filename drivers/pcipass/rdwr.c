@@ -10,8 +10,8 @@
  * is taken and copied out after every lock is dropped, so that a stalled
  * user page (userfaultfd, FUSE) holds no lock that removal, another
  * context or another device needs. The device access itself runs under
- * the context's lock (and, for a config write, the device lock before
- * it). mmap() and faults hold mmap_lock and take
+ * the context's lock (and, for a config write, the device lock and the
+ * upstream bridge's before it). mmap() and faults hold mmap_lock and take
  * &pcipass_device.memory_lock for reading (never the context lock, which
  * is taken before mmap_lock elsewhere); whoever makes the BARs unreachable
  * takes memory_lock for writing and zaps every mapping of the device file
@@ -297,11 +297,14 @@ static ssize_t pcipass_region_access(struct pcipass_device *pdevice,
 	struct pci_dev *pdev = pdevice->pdev;
 	struct pcipass_ctx *ctx = pdevice->ctx;
 	bool cfg_write = index == PCIPASS_REGION_CONFIG && write;
+	struct pci_dev *bridge = NULL;
 	ssize_t ret;
 
 	/* A config write may reset the device: take the locks in order. */
-	if (cfg_write)
+	if (cfg_write) {
+		bridge = pcipass_reset_lock_bridge(pdev);
 		device_lock(&pdev->dev);
+	}
 	mutex_lock(&ctx->lock);
 	if (!pdevice->ppci)
 		ret = -ENODEV;
@@ -312,8 +315,10 @@ static ssize_t pcipass_region_access(struct pcipass_device *pdevice,
 	else
 		ret = pcipass_bar_access(pdevice, index, buf, count, off, write);
 	mutex_unlock(&ctx->lock);
-	if (cfg_write)
+	if (cfg_write) {
 		device_unlock(&pdev->dev);
+		pcipass_reset_unlock_bridge(bridge);
+	}
 	return ret;
 }
 
