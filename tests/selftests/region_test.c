@@ -751,4 +751,39 @@ TEST(serial_io_bar_without_an_iommu)
 	pp_dev_rebind(serial, "");
 }
 
+/*
+ * A device alone behind a bridge, with no reset of its own (QEMU's
+ * pci-testdev behind the root port, in the noiommu VM): its reset is a
+ * secondary bus reset through the bridge, which must be locked for it as
+ * pci_reset_function() locks it ("unlocked secondary bus reset" else).
+ * Attach, PCIPASS_DEVICE_RESET and detach each reset it.
+ */
+TEST(reset_behind_a_bridge_locks_the_bridge)
+{
+	const char *addr = pp_testdev_addr();
+	struct pcipass_device_reset reset = { .size = sizeof(reset) };
+	char path[256], methods[128];
+	int ctx, dev = -1, kmsg;
+
+	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/reset_method", addr);
+	if (!pp_path_exists(path))
+		SKIP(return, "no device behind the bridge in this VM");
+	ASSERT_EQ(0, pp_read_file(path, methods, sizeof(methods)));
+	ASSERT_STREQ("bus", methods);
+	ASSERT_EQ(0, pp_module_ensure());
+	if (!pp_vm_has_iommu())
+		ASSERT_EQ(0, pp_write_file("/sys/module/pcipass/parameters/allow_noiommu",
+					   "1"));
+	kmsg = pp_kmsg_open();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, open_and_attach(addr, &ctx, &dev));
+	EXPECT_EQ(0, pp_ioctl(dev, PCIPASS_DEVICE_RESET, &reset));
+	close(dev);
+	close(ctx);
+	EXPECT_FALSE(pp_kmsg_find(kmsg, "unlocked secondary bus reset"));
+	close(kmsg);
+	pp_write_file("/sys/module/pcipass/parameters/allow_noiommu", "0");
+	pp_dev_rebind(addr, "");
+}
+
 TEST_HARNESS_MAIN
