@@ -14,6 +14,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitfield.h>
 #include <linux/bitmap.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
@@ -196,6 +197,11 @@ static u32 pcipass_std_cap_len(const struct pcipass_vconfig *cfg, u8 id,
 	case PCI_CAP_ID_MSIX:
 		return PCI_CAP_MSIX_SIZEOF;
 	case PCI_CAP_ID_EXP:
+		/* A root complex integrated endpoint has no link registers. */
+		if (FIELD_GET(PCI_EXP_FLAGS_TYPE, flags) == PCI_EXP_TYPE_RC_END)
+			return (flags & PCI_EXP_FLAGS_VERS) > 1 ?
+			       PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2 :
+			       PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V1;
 		return (flags & PCI_EXP_FLAGS_VERS) > 1 ?
 		       PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 :
 		       PCI_CAP_EXP_ENDPOINT_SIZEOF_V1;
