@@ -14,11 +14,12 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitfield.h>
+#include <linux/bitmap.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <kunit/visibility.h>
 
@@ -175,6 +176,107 @@ VISIBLE_IF_KUNIT bool pcipass_config_hidden_ext_cap(u16 id)
 EXPORT_SYMBOL_IF_KUNIT(pcipass_config_hidden_ext_cap);
 
 /*
+ * The length of the standard capability @id at @pos, for the capabilities
+ * whose registers pcipass reads or virtualizes (as vfio's vfio_cap_len());
+ * for any other, its ID and next pointer. @pos is at most 0xfc.
+ */
+static u32 pcipass_std_cap_len(const struct pcipass_vconfig *cfg, u8 id,
+			       u32 pos)
+{
+	u16 flags = get_unaligned_le16(&cfg->shadow[pos + PCI_CAP_FLAGS]);
+	u32 data;
+
+	switch (id) {
+	case PCI_CAP_ID_PM:
+		return PCI_PM_SIZEOF;
+	case PCI_CAP_ID_MSI:
+		data = flags & PCI_MSI_FLAGS_64BIT ? PCI_MSI_DATA_64 :
+						     PCI_MSI_DATA_32;
+		/* Data, then 2 reserved bytes, mask bits and pending bits. */
+		return flags & PCI_MSI_FLAGS_MASKBIT ? data + 12 : data + 2;
+	case PCI_CAP_ID_MSIX:
+		return PCI_CAP_MSIX_SIZEOF;
+	case PCI_CAP_ID_EXP:
+		/* A root complex integrated endpoint has no link registers. */
+		if (FIELD_GET(PCI_EXP_FLAGS_TYPE, flags) == PCI_EXP_TYPE_RC_END)
+			return (flags & PCI_EXP_FLAGS_VERS) > 1 ?
+			       PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V2 :
+			       PCI_CAP_EXP_RC_ENDPOINT_SIZEOF_V1;
+		return (flags & PCI_EXP_FLAGS_VERS) > 1 ?
+		       PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 :
+		       PCI_CAP_EXP_ENDPOINT_SIZEOF_V1;
+	case PCI_CAP_ID_AF:
+		return PCI_CAP_AF_SIZEOF;
+	case PCI_CAP_ID_VNDR:
+		/* Its own length byte. */
+		return cfg->shadow[pos + PCI_CAP_FLAGS];
+	default:
+		return PCI_CAP_FLAGS;
+	}
+}
+
+/*
+ * A device's config space is not trusted: every standard capability must
+ * lie whole between the header and 0x100, and none may overlap another
+ * (which also catches a chain that loops). Returns 0, or -EIO with @bad
+ * set to the offset of the first capability that breaks the rule.
+ */
+static int pcipass_config_check_std_caps(const struct pcipass_vconfig *cfg,
+					 u32 *bad)
+{
+	DECLARE_BITMAP(used, PCI_CFG_SPACE_SIZE);
+	u32 pos = cfg->shadow[PCI_CAPABILITY_LIST] & ~3;
+
+	bitmap_zero(used, PCI_CFG_SPACE_SIZE);
+	bitmap_set(used, 0, PCI_STD_HEADER_SIZEOF);
+	while (pos) {
+		u32 len;
+
+		*bad = pos;
+		if (pos < PCI_STD_HEADER_SIZEOF ||
+		    pos > PCI_CFG_SPACE_SIZE - PCI_CAP_SIZEOF)
+			return -EIO;
+		len = pcipass_std_cap_len(cfg, cfg->shadow[pos], pos);
+		if (len < PCI_CAP_FLAGS || pos + len > PCI_CFG_SPACE_SIZE ||
+		    find_next_bit(used, pos + len, pos) < pos + len)
+			return -EIO;
+		bitmap_set(used, pos, len);
+		pos = cfg->shadow[pos + PCI_CAP_LIST_NEXT] & ~3;
+	}
+	return 0;
+}
+
+/*
+ * The same for the extended capabilities, of which pcipass touches only
+ * the header dwords: each header lies in the extended space, dword
+ * aligned, and is visited once (no loop); a next pointer below 0x100 that
+ * is not 0 is malformed.
+ */
+static int pcipass_config_check_ext_caps(const struct pcipass_vconfig *cfg,
+					 u32 *bad)
+{
+	DECLARE_BITMAP(seen, PCI_CFG_SPACE_EXP_SIZE / 4);
+	u32 pos = PCI_CFG_SPACE_SIZE;
+
+	if (cfg->size <= PCI_CFG_SPACE_SIZE)
+		return 0;
+	bitmap_zero(seen, PCI_CFG_SPACE_EXP_SIZE / 4);
+	while (pos) {
+		u32 hdr;
+
+		*bad = pos;
+		if (pos < PCI_CFG_SPACE_SIZE || pos > cfg->size - 4 ||
+		    !IS_ALIGNED(pos, 4) || test_and_set_bit(pos / 4, seen))
+			return -EIO;
+		hdr = get_unaligned_le32(&cfg->shadow[pos]);
+		if (!hdr)
+			break;
+		pos = PCI_EXT_CAP_NEXT(hdr);
+	}
+	return 0;
+}
+
+/*
  * Walk the standard capabilities and apply their permissions. None is
  * hidden, so the chain stays as the device has it (read only).
  */
@@ -227,7 +329,7 @@ static void pcipass_config_ext_caps(struct pcipass_vconfig *cfg)
 	if (cfg->size <= PCI_CFG_SPACE_SIZE)
 		return;
 
-	while (pos >= PCI_CFG_SPACE_SIZE && pos < cfg->size - 4 && ttl--) {
+	while (pos >= PCI_CFG_SPACE_SIZE && pos <= cfg->size - 4 && ttl--) {
 		u32 hdr = get_unaligned_le32(&cfg->shadow[pos]);
 		u32 next = PCI_EXT_CAP_NEXT(hdr);
 
@@ -268,18 +370,39 @@ static void pcipass_config_ext_caps(struct pcipass_vconfig *cfg)
  * pcipass_vconfig_build() - build the shadow and masks of a config space
  * @cfg: @shadow holds the device's config space, @size set, masks zero;
  *	@bar_size and @bar_flags set for BARs 0-5 and the ROM (index 6)
+ * @bad: set to the offset of a malformed capability
  *
- * Pure logic on @cfg, so that KUnit can test it with made-up devices.
+ * Pure logic on @cfg, so that KUnit can test it with made-up devices. The
+ * capability chains are checked before anything is built from them: a
+ * device that reports a capability past the end of its space, capabilities
+ * that overlap, or a chain that loops is broken or hostile, and nothing of
+ * it is used.
+ *
+ * Return: 0, or -EIO when a capability chain is malformed.
  */
-VISIBLE_IF_KUNIT void pcipass_vconfig_build(struct pcipass_vconfig *cfg)
+VISIBLE_IF_KUNIT int pcipass_vconfig_build(struct pcipass_vconfig *cfg,
+					   u32 *bad)
 {
+	bool caps = cfg->shadow[PCI_STATUS] & PCI_STATUS_CAP_LIST;
+	int ret;
+
+	if (caps) {
+		ret = pcipass_config_check_std_caps(cfg, bad);
+		if (ret)
+			return ret;
+	}
+	ret = pcipass_config_check_ext_caps(cfg, bad);
+	if (ret)
+		return ret;
+
 	pcipass_perms_apply(cfg, 0, pcipass_header_perms,
 			    ARRAY_SIZE(pcipass_header_perms));
-	if (cfg->shadow[PCI_STATUS] & PCI_STATUS_CAP_LIST)
+	if (caps)
 		pcipass_config_std_caps(cfg);
 	else
 		cfg->shadow[PCI_CAPABILITY_LIST] = 0;
 	pcipass_config_ext_caps(cfg);
+	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(pcipass_vconfig_build);
 
@@ -449,6 +572,21 @@ static bool pcipass_write_sets(u32 pos, u32 len, u32 val, u32 at, u8 bit)
 	return (val >> (8 * (at - pos))) & bit;
 }
 
+/*
+ * Does the device write (@val under @mask, at [@pos, @pos + @len)) clear
+ * the bit @bit of byte @at?
+ */
+static bool pcipass_write_clears(u32 pos, u32 len, u32 mask, u32 val, u32 at,
+				 u8 bit)
+{
+	u32 shift;
+
+	if (at < pos || at >= pos + len)
+		return false;
+	shift = 8 * (at - pos);
+	return ((mask >> shift) & bit) && !((val >> shift) & bit);
+}
+
 static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 				    u32 len, u32 val)
 {
@@ -456,8 +594,8 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 	struct pci_dev *pdev = pdevice->pdev;
 	u16 old_cmd, new_cmd;
 	u32 hw_mask, hw_val;
-	bool flr = false;
-	int ret;
+	bool flr = false, blocked = false;
+	int ret = 0;
 
 	/* Bus mastering without an IOMMU would let the device reach all RAM. */
 	if (pdevice->ctx->mode != PCIPASS_CTX_MODE_IOMMU &&
@@ -481,12 +619,21 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 		flr = true;
 	}
 
-	pci_read_config_word(pdev, PCI_COMMAND, &old_cmd);
+	old_cmd = pdevice->decode;
 	hw_val = pcipass_vconfig_write(cfg, pos, len, val, &hw_mask);
 	if (hw_mask) {
+		/*
+		 * Memory decoding going off: block and zap the BAR mappings
+		 * first, so that no access reaches a BAR that has stopped
+		 * decoding (on some hosts a fatal error).
+		 */
+		if ((old_cmd & PCI_COMMAND_MEMORY) &&
+		    pcipass_write_clears(pos, len, hw_mask, hw_val, PCI_COMMAND,
+					 PCI_COMMAND_MEMORY)) {
+			pcipass_bars_block(pdevice);
+			blocked = true;
+		}
 		ret = pcipass_hw_write_masked(pdev, pos, hw_mask, hw_val);
-		if (ret)
-			return ret;
 	}
 
 	/* The reset request bits are commands: they read back as zero. */
@@ -498,59 +645,97 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 			cfg->shadow[cfg->af_pos + PCI_AF_CTRL] &= ~PCI_AF_CTRL_FLR;
 	}
 
-	/* Decoding as it is now; BAR mappings follow memory decoding. */
+	/*
+	 * Decoding as it is now, even after a failed write. BAR mappings
+	 * follow memory decoding; they are let in only once it is on.
+	 */
 	pci_read_config_word(pdev, PCI_COMMAND, &new_cmd);
 	pdevice->decode = new_cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
-	if ((old_cmd ^ new_cmd) & PCI_COMMAND_MEMORY) {
-		if (new_cmd & PCI_COMMAND_MEMORY)
+	if (new_cmd & PCI_COMMAND_MEMORY) {
+		if (blocked || !(old_cmd & PCI_COMMAND_MEMORY))
 			pcipass_bars_unblock(pdevice);
-		else
-			pcipass_bars_block(pdevice);
+	} else if ((old_cmd & PCI_COMMAND_MEMORY) && !blocked) {
+		pcipass_bars_block(pdevice);
 	}
+	return ret;
+}
+
+/* One naturally aligned access of 1, 2 or 4 bytes at @pos. */
+static int pcipass_config_access_one(struct pcipass_device *pdevice, u8 *buf,
+				     u32 pos, u32 len, bool write)
+{
+	u32 hw, val;
+	int ret;
+
+	/* Config space is little endian, whatever the CPU. */
+	if (write) {
+		val = len == 4 ? get_unaligned_le32(buf) :
+		      len == 2 ? get_unaligned_le16(buf) : *buf;
+		return pcipass_config_write_one(pdevice, pos, len, val);
+	}
+	ret = pcipass_hw_read(pdevice->pdev, pos, len, &hw);
+	if (ret)
+		return ret;
+	val = pcipass_vconfig_read(&pdevice->cfg, pos, len, hw);
+	if (len == 4)
+		put_unaligned_le32(val, buf);
+	else if (len == 2)
+		put_unaligned_le16(val, buf);
+	else
+		*buf = val;
 	return 0;
 }
 
 /**
- * pcipass_config_rw() - a VMM's read or write of config space
- * @pdevice: the attachment, with the context lock (and for a write the
- *	device lock) held
- * @buf: user buffer
- * @count: 1, 2 or 4
- * @pos: offset, naturally aligned for @count
+ * pcipass_config_access() - a VMM's read or write of config space, from or
+ *	to a kernel buffer
+ * @pdevice: the attachment
+ * @buf: @count bytes: what is written, or where what is read goes
+ * @count: bytes, any number from 1 to the end of config space
+ * @pos: offset, any alignment
  * @write: direction
  *
- * Return: @count, or -EINVAL for a bad size or alignment, -EPERM for a
- * refused bus master enable, -EFAULT.
+ * The one place config space is accessed for a VMM. The range is split
+ * into naturally aligned accesses of 1, 2 or 4 bytes, each read or
+ * written through the permission tables as if it had been made alone.
+ *
+ * Locking: the context lock held; for a write also the device lock, taken
+ * before it (a write may reset the device), and the lock of the upstream
+ * bridge before that (pcipass_reset_lock_bridge()). No user memory is
+ * touched here: the caller copies in before taking the locks and copies
+ * out after dropping them (pcipass_region_rw()).
+ *
+ * Return: @count, or the bytes done before an access failed, or (when the
+ * first failed) -EINVAL for a range outside config space, -EPERM for a
+ * refused bus master enable, or the device's errno.
  */
-ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
-			  size_t count, u64 pos, bool write)
+ssize_t pcipass_config_access(struct pcipass_device *pdevice, void *buf,
+			      size_t count, u64 pos, bool write)
 {
-	struct pcipass_vconfig *cfg = &pdevice->cfg;
-	u8 bytes[4] = {};
-	u32 val, hw;
+	size_t done = 0;
 	int ret;
 
-	if ((count != 1 && count != 2 && count != 4) ||
-	    !IS_ALIGNED(pos, count) || pos + count > cfg->size)
+	lockdep_assert_held(&pdevice->ctx->lock);
+	if (write)
+		device_lock_assert(&pdevice->pdev->dev);
+	if (!count || pos >= pdevice->cfg.size ||
+	    count > pdevice->cfg.size - pos)
 		return -EINVAL;
 
-	/* Config space is little endian, whatever the CPU. */
-	if (write) {
-		if (copy_from_user(bytes, buf, count))
-			return -EFAULT;
-		ret = pcipass_config_write_one(pdevice, pos, count,
-					       get_unaligned_le32(bytes));
-		return ret ? ret : count;
-	}
+	while (done < count) {
+		u32 at = pos + done, len = 1;
 
-	ret = pcipass_hw_read(pdevice->pdev, pos, count, &hw);
-	if (ret)
-		return ret;
-	val = pcipass_vconfig_read(cfg, pos, count, hw);
-	put_unaligned_le32(val, bytes);
-	if (copy_to_user(buf, bytes, count))
-		return -EFAULT;
-	return count;
+		if (count - done >= 4 && IS_ALIGNED(at, 4))
+			len = 4;
+		else if (count - done >= 2 && IS_ALIGNED(at, 2))
+			len = 2;
+		ret = pcipass_config_access_one(pdevice, buf + done, at, len,
+						write);
+		if (ret)
+			return done ? done : ret;
+		done += len;
+	}
+	return done;
 }
 
 /**
@@ -558,14 +743,15 @@ ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
  *	attached
  * @pdevice: the attachment
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EIO when the device's capability chain is
+ * malformed (logged, rate limited).
  */
 int pcipass_config_init(struct pcipass_device *pdevice)
 {
 	struct pcipass_vconfig *cfg = &pdevice->cfg;
 	struct pci_dev *pdev = pdevice->pdev;
-	u32 pos;
-	int bar;
+	u32 pos, bad = 0;
+	int bar, ret;
 
 	cfg->size = pdev->cfg_size;
 	cfg->shadow = kzalloc(cfg->size, GFP_KERNEL_ACCOUNT);
@@ -602,8 +788,13 @@ int pcipass_config_init(struct pcipass_device *pdevice)
 	cfg->msi_pos = 0;
 	cfg->pcie_pos = 0;
 	cfg->af_pos = 0;
-	pcipass_vconfig_build(cfg);
-	return 0;
+	ret = pcipass_vconfig_build(cfg, &bad);
+	if (ret) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: malformed capability at %#x in config space (broken or hostile device)\n",
+				     bad);
+		pcipass_config_free(pdevice);
+	}
+	return ret;
 }
 
 /**

@@ -33,6 +33,10 @@ static bool allow_unsafe_interrupts;
 module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts, "Allow MSI and MSI-X for devices whose IOMMU group does not isolate MSI (no interrupt remapping): a device can then forge interrupts. Taints the kernel. Default: off");
 
+static bool nointxmask;
+module_param(nointxmask, bool, 0644);
+MODULE_PARM_DESC(nointxmask, "Do not mask INTx at the device (PCI 2.3 INTx disable) but disable the interrupt line instead, which then cannot be shared; for devices whose INTx masking is broken. Default: off");
+
 /* An upper bound on vectors, far above what PCI allows (2048 for MSI-X). */
 #define PCIPASS_IRQ_MAX_VECTORS	2048
 
@@ -44,6 +48,12 @@ MODULE_PARM_DESC(allow_unsafe_interrupts, "Allow MSI and MSI-X for devices whose
 bool pcipass_irq_unsafe_allowed(void)
 {
 	return READ_ONCE(allow_unsafe_interrupts);
+}
+
+/* Is INTx masked at the device (and the line shared) rather than disabled? */
+static bool pcipass_intx_maskable(struct pci_dev *pdev)
+{
+	return !READ_ONCE(nointxmask) && pci_intx_mask_supported(pdev);
 }
 
 /* Vectors a device has of @type; 0 when none. */
@@ -74,7 +84,7 @@ static int pcipass_msi_allowed(struct pcipass_device *pdevice, bool log)
 
 	if (pdevice->ctx->mode != PCIPASS_CTX_MODE_IOMMU) {
 		if (log)
-			pci_warn(pdev, "MSI refused: no IOMMU, so no bus mastering: only INTx is available\n");
+			dev_warn_ratelimited(&pdev->dev, "MSI refused: no IOMMU, so no bus mastering: only INTx is available\n");
 		return -EPERM;
 	}
 	group = iommu_group_get(&pdev->dev);
@@ -84,11 +94,11 @@ static int pcipass_msi_allowed(struct pcipass_device *pdevice, bool log)
 		return 0;
 	if (!pcipass_irq_unsafe_allowed()) {
 		if (log)
-			pci_warn(pdev, "MSI refused: the IOMMU does not isolate MSI (no interrupt remapping); load pcipass with allow_unsafe_interrupts=1 to allow it anyway\n");
+			dev_warn_ratelimited(&pdev->dev, "MSI refused: the IOMMU does not isolate MSI (no interrupt remapping); load pcipass with allow_unsafe_interrupts=1 to allow it anyway\n");
 		return -EPERM;
 	}
 	if (log) {
-		pci_warn(pdev, "UNSAFE: MSI enabled without interrupt isolation (allow_unsafe_interrupts=1): the device can forge interrupts; tainting the kernel\n");
+		dev_warn_ratelimited(&pdev->dev, "UNSAFE: MSI enabled without interrupt isolation (allow_unsafe_interrupts=1): the device can forge interrupts; tainting the kernel\n");
 		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 	}
 	return 0;
@@ -143,7 +153,12 @@ static irqreturn_t pcipass_intx_handler(int irq, void *arg)
 			spin_unlock_irqrestore(&pdevice->irq_lock, flags);
 			return IRQ_NONE;
 		}
-	} else {
+	} else if (!vec->masked) {
+		/*
+		 * A MASK or TRIGGER that ran while this handler waited for
+		 * irq_lock has disabled the line already: disabling it again
+		 * would leave it disabled after the one enable of an unmask.
+		 */
 		disable_irq_nosync(irq);
 	}
 	/* Automask: the guest unmasks once it has serviced the device. */
@@ -229,7 +244,11 @@ static void pcipass_intx_deliver_work(struct work_struct *work)
 	pcipass_irq_signal(trigger);
 }
 
-/* Wake-up of the INTx unmask eventfd: runs under the eventfd's lock. */
+/*
+ * Wake-up of the INTx unmask eventfd: runs with the lock of the eventfd's
+ * wait queue held (eventfd_ctx_do_read() needs it), from the eventfd's
+ * wake-up or from pcipass_intx_unmask_fd_set().
+ */
 static int pcipass_intx_unmask_wake(wait_queue_entry_t *wait,
 				    unsigned int mode, int sync, void *key)
 {
@@ -242,6 +261,7 @@ static int pcipass_intx_unmask_wake(wait_queue_entry_t *wait,
 
 	if (!(events & EPOLLIN))
 		return 0;
+	lockdep_assert_held(&pdevice->intx_unmask_wqh->lock);
 	eventfd_ctx_do_read(pdevice->intx_unmask, &cnt);
 	spin_lock_irqsave(&pdevice->irq_lock, flags);
 	again = pdevice->irqs && pcipass_intx_deliver_on_unmask(pdevice);
@@ -258,6 +278,7 @@ static void pcipass_intx_unmask_queue(struct file *file,
 	struct pcipass_device *pdevice =
 		container_of(pt, struct pcipass_device, intx_unmask_pt);
 
+	pdevice->intx_unmask_wqh = wqh;
 	add_wait_queue(wqh, &pdevice->intx_unmask_wait);
 }
 
@@ -273,11 +294,13 @@ static void pcipass_intx_unmask_fd_clear(struct pcipass_device *pdevice)
 	flush_work(&pdevice->intx_deliver);
 	eventfd_ctx_put(pdevice->intx_unmask);
 	pdevice->intx_unmask = NULL;
+	pdevice->intx_unmask_wqh = NULL;
 }
 
 static int pcipass_intx_unmask_fd_set(struct pcipass_device *pdevice, int fd)
 {
 	struct eventfd_ctx *ctx;
+	unsigned long flags;
 	__poll_t events;
 	struct file *file;
 
@@ -302,10 +325,16 @@ static int pcipass_intx_unmask_fd_set(struct pcipass_device *pdevice, int fd)
 	init_poll_funcptr(&pdevice->intx_unmask_pt, pcipass_intx_unmask_queue);
 	events = vfs_poll(file, &pdevice->intx_unmask_pt);
 	fput(file);
-	/* Signalled before we listened: act on it now. */
-	if (events & EPOLLIN)
+	/*
+	 * Signalled before we listened: act on it now, under the wait
+	 * queue's lock as a wake-up would be.
+	 */
+	if ((events & EPOLLIN) && pdevice->intx_unmask_wqh) {
+		spin_lock_irqsave(&pdevice->intx_unmask_wqh->lock, flags);
 		pcipass_intx_unmask_wake(&pdevice->intx_unmask_wait, 0, 0,
 					 poll_to_key(EPOLLIN));
+		spin_unlock_irqrestore(&pdevice->intx_unmask_wqh->lock, flags);
+	}
 	return 0;
 }
 
@@ -344,8 +373,12 @@ static int pcipass_irq_request(struct pcipass_device *pdevice,
 	return 0;
 }
 
-/* With the context lock: free every vector, drop every eventfd. */
-static void pcipass_irq_teardown(struct pcipass_device *pdevice)
+/*
+ * With the context lock: free every vector, drop every eventfd. Freeing
+ * MSI-X vectors writes the MSI-X table: the caller has memory decoding on
+ * (pcipass_irq_teardown()).
+ */
+static void __pcipass_irq_teardown(struct pcipass_device *pdevice)
 {
 	struct pcipass_irq_vector *vecs = pdevice->irqs;
 	unsigned long flags;
@@ -383,12 +416,31 @@ static void pcipass_irq_teardown(struct pcipass_device *pdevice)
 	pdevice->irq_type = PCIPASS_IRQ_NONE;
 }
 
+/*
+ * The kernel's own writes to the MSI-X table (vector allocation, request,
+ * free) are lost while the VMM has memory decoding off: decoding is turned
+ * on around them, with the BAR mappings kept blocked.
+ */
+static void pcipass_irq_teardown(struct pcipass_device *pdevice)
+{
+	u16 cmd;
+
+	if (pdevice->irq_type != PCIPASS_IRQ_MSIX) {
+		__pcipass_irq_teardown(pdevice);
+		return;
+	}
+	cmd = pcipass_memory_lock_and_enable(pdevice);
+	__pcipass_irq_teardown(pdevice);
+	pcipass_memory_unlock_and_restore(pdevice, cmd);
+}
+
 static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
 			      u32 count)
 {
 	struct pci_dev *pdev = pdevice->pdev;
 	struct pcipass_irq_vector *vecs;
 	unsigned int pci_flags;
+	u16 cmd = 0;
 	u32 i;
 	int ret;
 
@@ -402,8 +454,10 @@ static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
 	if (!vecs)
 		return -ENOMEM;
 
+	if (type == PCIPASS_IRQ_MSIX)
+		cmd = pcipass_memory_lock_and_enable(pdevice);
 	if (type == PCIPASS_IRQ_INTX) {
-		pdevice->intx_shared = pci_intx_mask_supported(pdev);
+		pdevice->intx_shared = pcipass_intx_maskable(pdev);
 		pci_intx(pdev, 1);
 	} else {
 		pci_flags = type == PCIPASS_IRQ_MSI ? PCI_IRQ_MSI : PCI_IRQ_MSIX;
@@ -421,40 +475,40 @@ static int pcipass_irq_enable(struct pcipass_device *pdevice, u32 type,
 		if (ret)
 			goto err_teardown;
 	}
+	if (type == PCIPASS_IRQ_MSIX)
+		pcipass_memory_unlock_and_restore(pdevice, cmd);
 	return 0;
 
 err_teardown:
-	pcipass_irq_teardown(pdevice);
-	return ret;
+	__pcipass_irq_teardown(pdevice);
+	vecs = NULL;
 err_free_vecs:
+	if (type == PCIPASS_IRQ_MSIX)
+		pcipass_memory_unlock_and_restore(pdevice, cmd);
 	kfree(vecs);
 	return ret;
 }
 
-/* Resolve @count eventfds from user space; all or nothing. */
-static int pcipass_irq_get_eventfds(u64 data, u32 count,
+/*
+ * Resolve @count eventfds, copied from user space by the caller before any
+ * lock was taken; all or nothing.
+ */
+static int pcipass_irq_get_eventfds(const s32 *fds, u32 count,
 				    struct eventfd_ctx **ctxs)
 {
-	s32 __user *ufds = u64_to_user_ptr(data);
 	u32 i;
 	int ret;
 
 	for (i = 0; i < count; i++) {
-		s32 fd;
-
-		if (get_user(fd, &ufds[i])) {
-			ret = -EFAULT;
-			goto err_put;
-		}
-		if (fd == -1) {
+		if (fds[i] == -1) {
 			ctxs[i] = NULL;
 			continue;
 		}
-		if (fd < 0) {
+		if (fds[i] < 0) {
 			ret = -EBADF;
 			goto err_put;
 		}
-		ctxs[i] = eventfd_ctx_fdget(fd);
+		ctxs[i] = eventfd_ctx_fdget(fds[i]);
 		if (IS_ERR(ctxs[i])) {
 			ret = PTR_ERR(ctxs[i]);
 			goto err_put;
@@ -470,7 +524,7 @@ err_put:
 }
 
 static int pcipass_irq_set_eventfds(struct pcipass_device *pdevice,
-				    u32 start, u32 count, u64 data)
+				    u32 start, u32 count, const s32 *fds)
 {
 	struct eventfd_ctx **ctxs;
 	unsigned long flags;
@@ -480,7 +534,7 @@ static int pcipass_irq_set_eventfds(struct pcipass_device *pdevice,
 	ctxs = kcalloc(count, sizeof(*ctxs), GFP_KERNEL);
 	if (!ctxs)
 		return -ENOMEM;
-	ret = pcipass_irq_get_eventfds(data, count, ctxs);
+	ret = pcipass_irq_get_eventfds(fds, count, ctxs);
 	if (ret)
 		goto out_free;
 
@@ -584,7 +638,7 @@ int pcipass_irq_info(struct pcipass_ucmd *ucmd)
 		flags |= PCIPASS_IRQ_INFO_EVENTFD | PCIPASS_IRQ_INFO_MASKABLE;
 	if (cmd->type == PCIPASS_IRQ_INTX && cmd->count) {
 		flags |= PCIPASS_IRQ_INFO_AUTOMASKED;
-		if (pci_intx_mask_supported(pdev))
+		if (pcipass_intx_maskable(pdev))
 			flags |= PCIPASS_IRQ_INFO_SHARED;
 	}
 	if ((cmd->type == PCIPASS_IRQ_MSI || cmd->type == PCIPASS_IRQ_MSIX) &&
@@ -612,13 +666,19 @@ static int pcipass_irq_check_range(struct pcipass_device *pdevice,
 	return 0;
 }
 
+/*
+ * With the context lock. @fds: for the actions that take eventfds, the
+ * cmd->count descriptors copied from user space before the lock was taken.
+ */
 static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
-				  const struct pcipass_irq_set *cmd)
+				  const struct pcipass_irq_set *cmd,
+				  const s32 *fds)
 {
 	u32 action = cmd->flags;
 	u32 max;
 	int ret;
-	s32 fd;
+
+	lockdep_assert_held(&pdevice->ctx->lock);
 
 	switch (action) {
 	case PCIPASS_IRQ_SET_ENABLE:
@@ -639,11 +699,9 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
 		if (cmd->type != PCIPASS_IRQ_INTX || cmd->start ||
 		    cmd->count != 1 || pdevice->irq_type != PCIPASS_IRQ_INTX)
 			return -EINVAL;
-		if (get_user(fd, (s32 __user *)u64_to_user_ptr(cmd->data)))
-			return -EFAULT;
-		if (fd < -1)
+		if (fds[0] < -1)
 			return -EBADF;
-		return pcipass_intx_unmask_fd_set(pdevice, fd);
+		return pcipass_intx_unmask_fd_set(pdevice, fds[0]);
 	}
 
 	ret = pcipass_irq_check_range(pdevice, cmd);
@@ -653,7 +711,7 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
 	switch (action) {
 	case PCIPASS_IRQ_SET_EVENTFD:
 		return pcipass_irq_set_eventfds(pdevice, cmd->start, cmd->count,
-						cmd->data);
+						fds);
 	case PCIPASS_IRQ_SET_TRIGGER:
 		pcipass_irq_trigger_range(pdevice, cmd->start, cmd->count);
 		return 0;
@@ -670,6 +728,9 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
  * pcipass_irq_set() - PCIPASS_DEVICE_SET_IRQS on a device file
  * @ucmd: the ioctl call, a &struct pcipass_irq_set
  *
+ * The descriptors @data points to are copied before the context lock is
+ * taken: a stalled user page must not hold the lock.
+ *
  * Return: 0 or an errno documented with &struct pcipass_irq_set.
  */
 int pcipass_irq_set(struct pcipass_ucmd *ucmd)
@@ -677,6 +738,7 @@ int pcipass_irq_set(struct pcipass_ucmd *ucmd)
 	struct pcipass_irq_set *cmd = ucmd->cmd;
 	struct pcipass_device *pdevice = ucmd->dev;
 	struct pcipass_ctx *ctx = ucmd->ctx;
+	s32 *fds = NULL;
 	bool uses_data;
 	int ret;
 
@@ -688,13 +750,20 @@ int pcipass_irq_set(struct pcipass_ucmd *ucmd)
 				  PCIPASS_IRQ_SET_UNMASK_EVENTFD);
 	if (uses_data != !!cmd->data)
 		return -EINVAL;
+	if (uses_data && cmd->count) {
+		fds = memdup_array_user(u64_to_user_ptr(cmd->data), cmd->count,
+					sizeof(*fds));
+		if (IS_ERR(fds))
+			return PTR_ERR(fds);
+	}
 
 	mutex_lock(&ctx->lock);
 	if (pdevice->ppci)
-		ret = pcipass_irq_set_locked(pdevice, cmd);
+		ret = pcipass_irq_set_locked(pdevice, cmd, fds);
 	else
 		ret = -ENODEV;
 	mutex_unlock(&ctx->lock);
+	kfree(fds);
 	return ret;
 }
 

@@ -201,12 +201,15 @@ struct pcipass_group {
  *	shared (context lock)
  * @intx_unmask: the eventfd that unmasks INTx, or NULL (context lock)
  * @intx_unmask_wait: our entry in @intx_unmask's wait queue
+ * @intx_unmask_wqh: @intx_unmask's wait queue, whose lock the wake-up
+ *	function needs (set by the poll table callback, context lock)
  * @intx_unmask_pt: the poll table that adds @intx_unmask_wait
  * @intx_deliver: signals INTx from process context after an unmask by
  *	eventfd found the device still asserting it
  * @file: the device file (constant)
  * @memory_lock: taken for reading by BAR mapping faults, for writing by
- *	whoever changes @bars_usable
+ *	whoever changes @bars_usable, and around the kernel's own MSI-X
+ *	table writes while memory decoding is turned on for them
  * @bars_usable: BARs may be accessed: attached, memory decoding on, not in
  *	reset (@memory_lock to write; read under it or the context lock)
  * @revoked: detached for good: no new mapping (@memory_lock)
@@ -217,6 +220,8 @@ struct pcipass_group {
  *	isolates MSI (constant while attached)
  * @msix_areas: the MSI-X table and PBA (constant while attached)
  * @cfg: the virtual config space (context lock)
+ * @rom_failed: the PCI core could not map the ROM: further reads fail
+ *	without asking it again (context lock)
  * @bus_master_refusals: refused bus master enables (context lock)
  * @saved_state: the device's state when it was attached (both locks)
  */
@@ -233,6 +238,7 @@ struct pcipass_device {
 	bool intx_shared;
 	struct eventfd_ctx *intx_unmask;
 	wait_queue_entry_t intx_unmask_wait;
+	wait_queue_head_t *intx_unmask_wqh;
 	poll_table intx_unmask_pt;
 	struct work_struct intx_deliver;
 	struct file *file;
@@ -244,6 +250,7 @@ struct pcipass_device {
 	bool msix_mmap_ok;
 	struct pcipass_msix_area msix_areas[2];
 	struct pcipass_vconfig cfg;
+	bool rom_failed;
 	u32 bus_master_refusals;
 	struct pci_saved_state *saved_state;
 };
@@ -350,11 +357,11 @@ bool pcipass_irq_unsafe_allowed(void);
 /* config.c: config space virtualization */
 int pcipass_config_init(struct pcipass_device *pdevice);
 void pcipass_config_free(struct pcipass_device *pdevice);
-ssize_t pcipass_config_rw(struct pcipass_device *pdevice, char __user *buf,
-			  size_t count, u64 pos, bool write);
+ssize_t pcipass_config_access(struct pcipass_device *pdevice, void *buf,
+			      size_t count, u64 pos, bool write);
 #if IS_ENABLED(CONFIG_KUNIT)
 bool pcipass_config_hidden_ext_cap(u16 id);
-void pcipass_vconfig_build(struct pcipass_vconfig *cfg);
+int pcipass_vconfig_build(struct pcipass_vconfig *cfg, u32 *bad);
 u32 pcipass_vconfig_read(const struct pcipass_vconfig *cfg, u32 pos, u32 len,
 			 u32 hw);
 u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
@@ -363,6 +370,8 @@ u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
 
 /* rdwr.c: BARs, ROM and config through the device file */
 int pcipass_region_info(struct pcipass_ucmd *ucmd);
+ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
+			  char __user *buf, size_t count, u64 off, bool write);
 ssize_t pcipass_device_read(struct file *file, char __user *buf,
 			    size_t count, loff_t *ppos);
 ssize_t pcipass_device_write(struct file *file, const char __user *buf,
@@ -371,12 +380,16 @@ int pcipass_device_mmap(struct file *file, struct vm_area_struct *vma);
 void pcipass_bars_block(struct pcipass_device *pdevice);
 void pcipass_bars_unblock(struct pcipass_device *pdevice);
 void pcipass_bars_revoke(struct pcipass_device *pdevice);
+u16 pcipass_memory_lock_and_enable(struct pcipass_device *pdevice);
+void pcipass_memory_unlock_and_restore(struct pcipass_device *pdevice, u16 cmd);
 int pcipass_regions_init(struct pcipass_device *pdevice, bool msix_mmap_ok);
 void pcipass_regions_release(struct pcipass_device *pdevice);
 
 /* reset.c: device reset */
 bool pcipass_reset_available(struct pci_dev *pdev);
 int pcipass_reset_locked(struct pcipass_device *pdevice);
+struct pci_dev *pcipass_reset_lock_bridge(struct pci_dev *pdev);
+void pcipass_reset_unlock_bridge(struct pci_dev *bridge);
 int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
 void pcipass_reset_on_detach(struct pcipass_device *pdevice);

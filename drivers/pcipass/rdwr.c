@@ -5,11 +5,17 @@
  * fault-time mapping, and the blocking of those mappings while the device
  * cannot be reached (memory decoding off, reset, detach).
  *
- * Locking: reads and writes run under the context's lock. mmap() and
- * faults hold mmap_lock and take &pcipass_device.memory_lock for reading
- * (never the context lock, which is taken before mmap_lock elsewhere);
- * whoever makes the BARs unreachable takes memory_lock for writing, then
- * zaps every mapping of the device file.
+ * Locking: reads and writes bounce through a kernel buffer, in chunks of
+ * at most PCIPASS_RW_CHUNK bytes: user memory is copied in before any lock
+ * is taken and copied out after every lock is dropped, so that a stalled
+ * user page (userfaultfd, FUSE) holds no lock that removal, another
+ * context or another device needs. The device access itself runs under
+ * the context's lock (and, for a config write, the device lock and the
+ * upstream bridge's before it). mmap() and faults hold mmap_lock and take
+ * &pcipass_device.memory_lock for reading (never the context lock, which
+ * is taken before mmap_lock elsewhere); whoever makes the BARs unreachable
+ * takes memory_lock for writing and zaps every mapping of the device file
+ * before the BARs stop decoding.
  */
 
 #include <linux/fs.h>
@@ -17,11 +23,16 @@
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "pcipass.h"
 
 #define PCIPASS_REGION_MASK	((1ULL << PCIPASS_REGION_SHIFT) - 1)
+
+/* The most bytes moved between user memory and a region per locked step. */
+#define PCIPASS_RW_CHUNK	SZ_4K
 
 static bool pcipass_bar_is_mem(struct pci_dev *pdev, int bar)
 {
@@ -135,10 +146,10 @@ int pcipass_region_info(struct pcipass_ucmd *ucmd)
 	else
 		cmd->region_size = 0;
 	cmd->offset = PCIPASS_REGION_OFFSET(cmd->index);
-	ret = pcipass_ucmd_respond(ucmd);
 out_unlock:
 	mutex_unlock(&ctx->lock);
-	return ret;
+	/* The answer is copied out once the lock is dropped. */
+	return ret ? ret : pcipass_ucmd_respond(ucmd);
 }
 
 static void __iomem *pcipass_bar_iomap(struct pcipass_device *pdevice, int bar)
@@ -149,8 +160,8 @@ static void __iomem *pcipass_bar_iomap(struct pcipass_device *pdevice, int bar)
 }
 
 /* One access of @width bytes between a BAR and a kernel buffer. */
-static void pcipass_bar_access(void __iomem *io, u64 off, void *val,
-			       unsigned int width, bool write)
+static void pcipass_bar_io(void __iomem *io, u64 off, void *val,
+			   unsigned int width, bool write)
 {
 	switch (width) {
 	case 8:
@@ -191,15 +202,16 @@ static bool pcipass_bar_decoding(struct pcipass_device *pdevice, int bar)
 	return pdevice->decode & PCI_COMMAND_IO;
 }
 
-static ssize_t pcipass_bar_rw(struct pcipass_device *pdevice, int bar,
-			      char __user *buf, size_t count, u64 off,
-			      bool write)
+/* With the context lock: @count bytes between @bar and a kernel buffer. */
+static ssize_t pcipass_bar_access(struct pcipass_device *pdevice, int bar,
+				  u8 *buf, size_t count, u64 off, bool write)
 {
 	struct pci_dev *pdev = pdevice->pdev;
 	u64 len = pci_resource_len(pdev, bar);
 	void __iomem *io;
 	size_t done = 0;
 
+	lockdep_assert_held(&pdevice->ctx->lock);
 	if (!len || off >= len)
 		return -EINVAL;
 	/* The device is not decoding this BAR: it must not be touched. */
@@ -215,8 +227,8 @@ static ssize_t pcipass_bar_rw(struct pcipass_device *pdevice, int bar,
 
 	while (done < count) {
 		unsigned int width = 1;
-		u64 val = 0;
 		u64 pos = off + done;
+		u64 val = 0;
 
 		/* The widest naturally aligned access that fits. */
 		if (count - done >= 8 && IS_ALIGNED(pos, 8) &&
@@ -228,88 +240,165 @@ static ssize_t pcipass_bar_rw(struct pcipass_device *pdevice, int bar,
 			width = 2;
 
 		if (write) {
-			if (copy_from_user(&val, buf + done, width))
-				return done ? done : -EFAULT;
-			pcipass_bar_access(io, pos, &val, width, true);
+			memcpy(&val, buf + done, width);
+			pcipass_bar_io(io, pos, &val, width, true);
 		} else {
-			pcipass_bar_access(io, pos, &val, width, false);
-			if (copy_to_user(buf + done, &val, width))
-				return done ? done : -EFAULT;
+			pcipass_bar_io(io, pos, &val, width, false);
+			memcpy(buf + done, &val, width);
 		}
 		done += width;
 	}
 	return done;
 }
 
-static ssize_t pcipass_rom_read(struct pcipass_device *pdevice,
-				char __user *buf, size_t count, u64 off)
+/*
+ * With the context lock: read the ROM into a kernel buffer. A device
+ * without a ROM is answered from its size, and a ROM the PCI core failed
+ * to map once is not asked for again during the attachment: both paths
+ * of pci_map_rom() log, and a VMM may read as often as it likes.
+ */
+static ssize_t pcipass_rom_read(struct pcipass_device *pdevice, u8 *buf,
+				size_t count, u64 off)
 {
 	void __iomem *rom;
-	u16 cmd;
 	size_t size;
 	ssize_t ret;
 
+	lockdep_assert_held(&pdevice->ctx->lock);
+	if (!pdevice->cfg.bar_size[PCIPASS_REGION_ROM] || pdevice->rom_failed)
+		return -EIO;
 	/* The ROM is decoded with memory: not while the VMM has that off. */
-	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
-	if (pdevice->revoked || !(cmd & PCI_COMMAND_MEMORY))
+	if (pdevice->revoked || !(pdevice->decode & PCI_COMMAND_MEMORY))
 		return -EIO;
 	rom = pci_map_rom(pdevice->pdev, &size);
-	if (!rom)
+	if (!rom) {
+		pdevice->rom_failed = true;
 		return -EIO;
+	}
 	if (off >= size) {
 		ret = 0;
 		goto out_unmap;
 	}
-	count = min_t(u64, count, size - off);
-	ret = count;
-	while (count) {
-		u8 chunk[64];
-		size_t n = min(count, sizeof(chunk));
-
-		memcpy_fromio(chunk, rom + off, n);
-		if (copy_to_user(buf, chunk, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		buf += n;
-		off += n;
-		count -= n;
-	}
+	ret = min_t(u64, count, size - off);
+	memcpy_fromio(buf, rom + off, ret);
 out_unmap:
 	pci_unmap_rom(pdevice->pdev, rom);
 	return ret;
+}
+
+/*
+ * One locked step of pcipass_region_rw(): at most PCIPASS_RW_CHUNK bytes
+ * between the region and the kernel buffer @buf.
+ */
+static ssize_t pcipass_region_access(struct pcipass_device *pdevice,
+				     u32 index, u8 *buf, size_t count, u64 off,
+				     bool write)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	struct pcipass_ctx *ctx = pdevice->ctx;
+	bool cfg_write = index == PCIPASS_REGION_CONFIG && write;
+	struct pci_dev *bridge = NULL;
+	ssize_t ret;
+
+	/* A config write may reset the device: take the locks in order. */
+	if (cfg_write) {
+		bridge = pcipass_reset_lock_bridge(pdev);
+		device_lock(&pdev->dev);
+	}
+	mutex_lock(&ctx->lock);
+	if (!pdevice->ppci)
+		ret = -ENODEV;
+	else if (index == PCIPASS_REGION_CONFIG)
+		ret = pcipass_config_access(pdevice, buf, count, off, write);
+	else if (index == PCIPASS_REGION_ROM)
+		ret = pcipass_rom_read(pdevice, buf, count, off);
+	else
+		ret = pcipass_bar_access(pdevice, index, buf, count, off, write);
+	mutex_unlock(&ctx->lock);
+	if (cfg_write) {
+		device_unlock(&pdev->dev);
+		pcipass_reset_unlock_bridge(bridge);
+	}
+	return ret;
+}
+
+/**
+ * pcipass_region_rw() - read or write a region of an attached device
+ * @pdevice: the attachment; no lock held
+ * @index: the region, &enum pcipass_region_index
+ * @buf: user memory
+ * @count: bytes
+ * @off: offset in the region
+ * @write: direction
+ *
+ * The entry point for every transfer between user memory and a region
+ * (read() and write() of the device file, and any other interface that
+ * serves regions). User memory is copied through a kernel buffer in
+ * chunks, outside every lock; config space goes through
+ * pcipass_config_access(), as one access of @count bytes when it fits in
+ * a chunk (it always does for config space).
+ *
+ * Return: bytes moved (short at the end of a BAR or ROM, or when user
+ * memory faults after some were), or -EINVAL (bad region or range),
+ * -EPERM (a ROM write; a write to the MSI-X table without isolated MSI; a
+ * refused bus master enable), -EIO (the device is not decoding; no ROM),
+ * -ENODEV (detached), -EFAULT, -ENOMEM.
+ */
+ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
+			  char __user *buf, size_t count, u64 off, bool write)
+{
+	size_t done = 0;
+	ssize_t ret = 0;
+	u8 *kbuf;
+
+	if (index >= PCIPASS_NUM_REGIONS)
+		return -EINVAL;
+	if (index == PCIPASS_REGION_ROM && write)
+		return -EPERM;
+	if (!count)
+		return 0;
+	/* @cfg.size is constant once the device file exists. */
+	if (index == PCIPASS_REGION_CONFIG &&
+	    (off >= pdevice->cfg.size || count > pdevice->cfg.size - off))
+		return -EINVAL;
+
+	kbuf = kmalloc(min_t(size_t, count, PCIPASS_RW_CHUNK),
+		       GFP_KERNEL_ACCOUNT);
+	if (!kbuf)
+		return -ENOMEM;
+	while (done < count) {
+		size_t n = min_t(size_t, count - done, PCIPASS_RW_CHUNK);
+
+		if (write && copy_from_user(kbuf, buf + done, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = pcipass_region_access(pdevice, index, kbuf, n,
+					    off + done, write);
+		if (ret <= 0)
+			break;
+		if (!write && copy_to_user(buf + done, kbuf, ret)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += ret;
+		if (ret < n)
+			break;
+	}
+	kfree(kbuf);
+	return done ? done : ret;
 }
 
 static ssize_t pcipass_device_rw(struct file *file, char __user *buf,
 				 size_t count, loff_t *ppos, bool write)
 {
 	struct pcipass_device *pdevice = file->private_data;
-	struct pcipass_ctx *ctx = pdevice->ctx;
-	u32 index = *ppos >> PCIPASS_REGION_SHIFT;
-	u64 off = *ppos & PCIPASS_REGION_MASK;
 	ssize_t ret;
 
-	if (*ppos < 0 || index >= PCIPASS_NUM_REGIONS)
+	if (*ppos < 0)
 		return -EINVAL;
-	if (index == PCIPASS_REGION_ROM && write)
-		return -EPERM;
-
-	/* A config write may reset the device: take the locks in order. */
-	if (index == PCIPASS_REGION_CONFIG && write)
-		device_lock(&pdevice->pdev->dev);
-	mutex_lock(&ctx->lock);
-	if (!pdevice->ppci)
-		ret = -ENODEV;
-	else if (index == PCIPASS_REGION_CONFIG)
-		ret = pcipass_config_rw(pdevice, buf, count, off, write);
-	else if (index == PCIPASS_REGION_ROM)
-		ret = pcipass_rom_read(pdevice, buf, count, off);
-	else
-		ret = pcipass_bar_rw(pdevice, index, buf, count, off, write);
-	mutex_unlock(&ctx->lock);
-	if (index == PCIPASS_REGION_CONFIG && write)
-		device_unlock(&pdevice->pdev->dev);
-
+	ret = pcipass_region_rw(pdevice, *ppos >> PCIPASS_REGION_SHIFT, buf,
+				count, *ppos & PCIPASS_REGION_MASK, write);
 	if (ret > 0)
 		*ppos += ret;
 	return ret;
@@ -447,6 +536,53 @@ void pcipass_bars_unblock(struct pcipass_device *pdevice)
 	pdevice->decode = cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 	down_write(&pdevice->memory_lock);
 	pdevice->bars_usable = !pdevice->revoked && (cmd & PCI_COMMAND_MEMORY);
+	up_write(&pdevice->memory_lock);
+}
+
+/**
+ * pcipass_memory_lock_and_enable() - turn memory decoding on for the
+ *	kernel's own access to a BAR
+ * @pdevice: the attachment, with the context lock held
+ *
+ * For the MSI-X table writes of vector allocation and release, which the
+ * device would drop while the VMM has its memory decoding off. The BAR
+ * mappings stay blocked: faults wait on memory_lock, held for writing
+ * until pcipass_memory_unlock_and_restore().
+ *
+ * Return: the command register as it was, for the restore.
+ */
+u16 pcipass_memory_lock_and_enable(struct pcipass_device *pdevice)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	u16 cmd;
+
+	lockdep_assert_held(&pdevice->ctx->lock);
+	down_write(&pdevice->memory_lock);
+	pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+	if (!(cmd & PCI_COMMAND_MEMORY))
+		pci_write_config_word(pdev, PCI_COMMAND,
+				      cmd | PCI_COMMAND_MEMORY);
+	return cmd;
+}
+
+/**
+ * pcipass_memory_unlock_and_restore() - undo pcipass_memory_lock_and_enable()
+ * @pdevice: the attachment, with the context lock held
+ * @cmd: what pcipass_memory_lock_and_enable() returned
+ *
+ * Only the memory decoding bit is given back: the other bits of the
+ * command register may have changed meanwhile (MSI sets INTx disable).
+ */
+void pcipass_memory_unlock_and_restore(struct pcipass_device *pdevice, u16 cmd)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	u16 now;
+
+	if (!(cmd & PCI_COMMAND_MEMORY)) {
+		pci_read_config_word(pdev, PCI_COMMAND, &now);
+		pci_write_config_word(pdev, PCI_COMMAND,
+				      now & ~PCI_COMMAND_MEMORY);
+	}
 	up_write(&pdevice->memory_lock);
 }
 

@@ -17,7 +17,10 @@
  *  - the capability chains: standard capabilities all visible, hidden
  *    extended capabilities unlinked, including the first one at 0x100, in
  *    chains in and out of address order, with every body left as the
- *    device has it.
+ *    device has it;
+ *  - malformed chains a broken or hostile device may report (a capability
+ *    running past 0xff, overlapping ones, loops, pointers into the header
+ *    or below 0x100): refused before anything is written.
  *
  * The rules are those of Documentation/userspace-api/pcipass.rst,
  * "Config space".
@@ -133,10 +136,19 @@ static struct vcfg *vcfg_alloc(struct kunit *test, u32 size)
 }
 
 /* Snapshot the device into the shadow and build, as attach does. */
-static void vcfg_build(struct vcfg *v)
+static int vcfg_try_build(struct vcfg *v, u32 *bad)
 {
 	memcpy(v->cfg.shadow, v->dev, v->cfg.size);
-	pcipass_vconfig_build(&v->cfg);
+	return pcipass_vconfig_build(&v->cfg, bad);
+}
+
+/* The same for a well-formed device: the build must succeed. */
+static void vcfg_build(struct kunit *test, struct vcfg *v)
+{
+	u32 bad = 0;
+
+	KUNIT_ASSERT_EQ_MSG(test, vcfg_try_build(v, &bad), 0,
+			    "refused at %#x", bad);
 }
 
 static void dev_header(struct vcfg *v, u8 cap_ptr)
@@ -210,7 +222,7 @@ static struct vcfg *vcfg_device(struct kunit *test, u32 size, u16 msi_flags)
 	dev_put(v, POS_AF + PCI_AF_CAP, 1, PCI_AF_CAP_TP | PCI_AF_CAP_FLR);
 	dev_put(v, POS_AF + PCI_AF_CTRL, 1, PCI_AF_CTRL_FLR);
 
-	vcfg_build(v);
+	vcfg_build(test, v);
 	return v;
 }
 
@@ -328,7 +340,7 @@ static void config_no_capability_list(struct kunit *test)
 	/* A stale pointer the status register does not vouch for. */
 	dev_put(v, PCI_CAPABILITY_LIST, 1, POS_PM);
 	dev_put(v, POS_PM, 2, PCI_CAP_ID_PM);
-	vcfg_build(v);
+	vcfg_build(test, v);
 	KUNIT_EXPECT_EQ(test, guest_read(v, PCI_CAPABILITY_LIST, 1), 0);
 	KUNIT_EXPECT_EQ(test, guest_read_hw(v, PCI_CAPABILITY_LIST, 1, 0xff),
 			0);
@@ -474,7 +486,7 @@ static void config_bar_sizing(struct kunit *test)
 	v->cfg.bar_flags[t->bar] = t->size ? t->flags : 0;
 	if (t->flags & MEM64)
 		v->cfg.bar_flags[t->bar + 1] = PCIPASS_BAR_UPPER;
-	vcfg_build(v);
+	vcfg_build(test, v);
 
 	for (bar = 0; bar <= ROM; bar++)
 		before[bar] = guest_read(v, bar_pos(bar), 4);
@@ -790,7 +802,7 @@ static void config_ext_chain(struct kunit *test)
 		for (p = pos + 4; p < pos + EXT_BODY; p += 4)
 			dev_put(v, p, 4, ext_body(p, t->cap[i][1]));
 	}
-	vcfg_build(v);
+	vcfg_build(test, v);
 
 	/* The chain the guest walks. */
 	for (pos = PCI_CFG_SPACE_SIZE; pos && ttl--;
@@ -838,13 +850,162 @@ static void config_ext_chain(struct kunit *test)
 	}
 }
 
+/* ---- malformed capability chains ------------------------------------------ */
+
+/**
+ * struct chain_cap - one capability of a made-up chain
+ * @pos: its offset
+ * @id: its ID
+ * @flags: the 16 bits after the next pointer (standard capabilities)
+ * @next: the next pointer written in it
+ * @ext: an extended capability
+ */
+struct chain_cap {
+	u16 pos;
+	u16 id;
+	u16 flags;
+	u16 next;
+	bool ext;
+};
+
+/**
+ * struct chain_case - a chain a device reports, and the verdict on it
+ * @desc: what is wrong with it, if anything
+ * @size: config space size
+ * @first: the capability pointer (0x34)
+ * @n: entries in @cap
+ * @cap: the capabilities
+ * @ret: what pcipass_vconfig_build() returns
+ * @bad: the offset it reports when it refuses
+ */
+struct chain_case {
+	const char *desc;
+	u32 size;
+	u8 first;
+	unsigned int n;
+	struct chain_cap cap[4];
+	int ret;
+	u32 bad;
+};
+
+#define STD	PCI_CFG_SPACE_SIZE
+#define EXP	PCI_CFG_SPACE_EXP_SIZE
+#define MSI64M	(PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT)
+
+static const struct chain_case chain_cases[] = {
+	/* The heap overflow of issue 10: 24 bytes of MSI at 0xf4. */
+	{ "64-bit MSI with masking at 0xf4", STD, 0xf4, 1,
+	  { { 0xf4, PCI_CAP_ID_MSI, MSI64M, 0 } }, -EIO, 0xf4 },
+	{ "64-bit MSI with masking at 0xf4, PCIe", EXP, 0xf4, 1,
+	  { { 0xf4, PCI_CAP_ID_MSI, MSI64M, 0 } }, -EIO, 0xf4 },
+	{ "32-bit MSI with masking at 0xf0", STD, 0xf0, 1,
+	  { { 0xf0, PCI_CAP_ID_MSI, PCI_MSI_FLAGS_MASKBIT, 0 } }, -EIO, 0xf0 },
+	{ "MSI-X at 0xf8", STD, 0xf8, 1,
+	  { { 0xf8, PCI_CAP_ID_MSIX, 0, 0 } }, -EIO, 0xf8 },
+	{ "PCI Express v2 at 0xd0", EXP, 0xd0, 1,
+	  { { 0xd0, PCI_CAP_ID_EXP, 2, 0 } }, -EIO, 0xd0 },
+	{ "integrated endpoint's PCI Express v2 at 0xd8", EXP, 0xd8, 1,
+	  { { 0xd8, PCI_CAP_ID_EXP, PCI_EXP_TYPE_RC_END << 4 | 2, 0 } },
+	  -EIO, 0xd8 },
+	{ "Advanced Features at 0xfc", STD, 0xfc, 1,
+	  { { 0xfc, PCI_CAP_ID_AF, 6, 0 } }, -EIO, 0xfc },
+	{ "power management at 0xfc", STD, 0xfc, 1,
+	  { { 0xfc, PCI_CAP_ID_PM, 3, 0 } }, -EIO, 0xfc },
+	{ "vendor capability running past 0xff", STD, 0xf0, 1,
+	  { { 0xf0, PCI_CAP_ID_VNDR, 0x20, 0 } }, -EIO, 0xf0 },
+	{ "vendor capability of length 1", STD, 0x40, 1,
+	  { { 0x40, PCI_CAP_ID_VNDR, 1, 0 } }, -EIO, 0x40 },
+	{ "a capability that points to itself", STD, 0x40, 1,
+	  { { 0x40, PCI_CAP_ID_PM, 3, 0x40 } }, -EIO, 0x40 },
+	{ "a loop of two", STD, 0x40, 2,
+	  { { 0x40, PCI_CAP_ID_PM, 3, 0x50 },
+	    { 0x50, PCI_CAP_ID_MSI, 0, 0x40 } }, -EIO, 0x40 },
+	{ "overlapping capabilities", STD, 0x40, 2,
+	  { { 0x40, PCI_CAP_ID_PM, 3, 0x44 },
+	    { 0x44, PCI_CAP_ID_VNDR, 8, 0 } }, -EIO, 0x44 },
+	{ "MSI overlapping MSI-X", STD, 0x50, 2,
+	  { { 0x50, PCI_CAP_ID_MSI, MSI64M, 0x60 },
+	    { 0x60, PCI_CAP_ID_MSIX, 0, 0 } }, -EIO, 0x60 },
+	{ "a pointer into the header", STD, 0x20, 1,
+	  { { 0x20, PCI_CAP_ID_PM, 3, 0 } }, -EIO, 0x20 },
+	{ "extended: a header that points to itself", EXP, 0, 1,
+	  { { 0x100, PCI_EXT_CAP_ID_DSN, 0, 0x100, true } }, -EIO, 0x100 },
+	{ "extended: a loop of two", EXP, 0, 2,
+	  { { 0x100, PCI_EXT_CAP_ID_DSN, 0, 0x140, true },
+	    { 0x140, PCI_EXT_CAP_ID_ERR, 0, 0x100, true } }, -EIO, 0x100 },
+	{ "extended: a next pointer below 0x100", EXP, 0, 1,
+	  { { 0x100, PCI_EXT_CAP_ID_DSN, 0, 0x40, true } }, -EIO, 0x40 },
+	/* Well formed, however close to the end. */
+	{ "32-bit MSI without masking at 0xf4", STD, 0xf4, 1,
+	  { { 0xf4, PCI_CAP_ID_MSI, 0, 0 } }, 0, 0 },
+	{ "integrated endpoint's PCI Express v2 ending at 0x100", EXP, 0xd4,
+	  1, { { 0xd4, PCI_CAP_ID_EXP, PCI_EXP_TYPE_RC_END << 4 | 2, 0 } },
+	  0, 0 },
+	{ "an unknown capability at 0xfc", STD, 0xfc, 1,
+	  { { 0xfc, 0x7f, 0, 0 } }, 0, 0 },
+	{ "64-bit MSI with masking ending at 0x100", STD, 0xe8, 1,
+	  { { 0xe8, PCI_CAP_ID_MSI, MSI64M, 0 } }, 0, 0 },
+	{ "extended: the last dword", EXP, 0, 2,
+	  { { 0x100, PCI_EXT_CAP_ID_DSN, 0, 0xffc, true },
+	    { 0xffc, PCI_EXT_CAP_ID_VNDR, 0, 0, true } }, 0, 0 },
+};
+
+static void chain_case_desc(const struct chain_case *t, char *desc)
+{
+	strscpy(desc, t->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(chain, chain_cases, chain_case_desc);
+
+/*
+ * A device's capability chain is checked before anything is built from
+ * it: one that runs past the end of standard config space, overlaps or
+ * loops is refused with nothing written (on the code before the check,
+ * the 0xf4 case wrote past the end of the shadow, which KASAN reports).
+ */
+static void config_malformed_chains(struct kunit *test)
+{
+	const struct chain_case *t = test->param_value;
+	struct vcfg *v = vcfg_alloc(test, t->size);
+	unsigned int i;
+	u32 bad = 0, pos;
+	int ret;
+
+	dev_header(v, t->first);
+	for (i = 0; i < t->n; i++) {
+		const struct chain_cap *c = &t->cap[i];
+
+		if (c->ext) {
+			dev_put(v, c->pos, 4, c->id | 1 << 16 | c->next << 20);
+		} else {
+			dev_put(v, c->pos, 2, c->next << 8 | c->id);
+			dev_put(v, c->pos + 2, 2, c->flags);
+		}
+	}
+	ret = vcfg_try_build(v, &bad);
+	KUNIT_EXPECT_EQ(test, ret, t->ret);
+	if (t->ret) {
+		KUNIT_EXPECT_EQ(test, bad, t->bad);
+		/* Refused before any permission was set up. */
+		for (pos = 0; pos < t->size; pos++) {
+			KUNIT_ASSERT_EQ_MSG(test, v->cfg.virt[pos], 0, "at %#x",
+					    pos);
+			KUNIT_ASSERT_EQ_MSG(test, v->cfg.write[pos], 0,
+					    "at %#x", pos);
+		}
+		KUNIT_EXPECT_EQ(test, v->cfg.msi_pos, 0);
+	} else if (t->cap[0].id == PCI_CAP_ID_MSI && !t->cap[0].ext) {
+		KUNIT_EXPECT_EQ(test, v->cfg.msi_pos, t->cap[0].pos);
+	}
+}
+
 /* A conventional device has no extended space: nothing is touched there. */
 static void config_conventional_has_no_ext_space(struct kunit *test)
 {
 	struct vcfg *v = vcfg_alloc(test, PCI_CFG_SPACE_SIZE);
 
 	dev_header(v, 0);
-	vcfg_build(v);
+	vcfg_build(test, v);
 	KUNIT_EXPECT_EQ(test, v->cfg.size, PCI_CFG_SPACE_SIZE);
 	KUNIT_EXPECT_EQ(test, guest_read(v, PCI_CFG_SPACE_SIZE - 4, 4), 0);
 }
@@ -878,6 +1039,7 @@ static struct kunit_case config_test_cases[] = {
 	KUNIT_CASE(config_pcie_flr_reads_zero),
 	KUNIT_CASE(config_af_flr_reads_zero),
 	KUNIT_CASE_PARAM(config_ext_chain, ext_gen_params),
+	KUNIT_CASE_PARAM(config_malformed_chains, chain_gen_params),
 	KUNIT_CASE(config_conventional_has_no_ext_space),
 	KUNIT_CASE(config_hidden_ext_cap_ids),
 	{}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,147 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 	close(unmask_fd);
 }
 
+/*
+ * The unmask eventfd was signalled before SET_IRQS hands it over: the
+ * unmask it asks for happens at once (and, on a debug kernel, under the
+ * eventfd's lock: eventfd_ctx_do_read() asserts it).
+ */
+TEST_F(edu, intx_unmask_eventfd_signalled_before_it_is_set)
+{
+	__u64 cnt;
+	int unmask_fd;
+	__s32 fd;
+
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
+					      &self->efd));
+	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1, efd_wait(self->efd, 3000));
+	ASSERT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
+	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
+
+	unmask_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, unmask_fd);
+	ASSERT_EQ(8, write(unmask_fd, &(__u64){1}, 8));
+	fd = unmask_fd;
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
+				PCIPASS_IRQ_INTX, 0, 1, &fd));
+	/* Unmasked, and the eventfd's count was consumed. */
+	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
+	EXPECT_EQ(-1, read(unmask_fd, &cnt, 8));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	/* And INTx works: the next one arrives. */
+	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x2);
+	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x2);
+	close(unmask_fd);
+}
+
+struct intx_storm {
+	int dev;
+	int stop;
+	unsigned long ioctls;
+	int errors;
+};
+
+static void *intx_storm_thread(void *arg)
+{
+	static const __u32 actions[] = {
+		PCIPASS_IRQ_SET_MASK, PCIPASS_IRQ_SET_UNMASK,
+		PCIPASS_IRQ_SET_TRIGGER, PCIPASS_IRQ_SET_MASK,
+		PCIPASS_IRQ_SET_TRIGGER, PCIPASS_IRQ_SET_UNMASK,
+	};
+	struct intx_storm *st = arg;
+	unsigned long n = 0;
+
+	while (!__atomic_load_n(&st->stop, __ATOMIC_ACQUIRE)) {
+		if (pp_irq_set(st->dev, actions[n % ARRAY_SIZE(actions)],
+			       PCIPASS_IRQ_INTX, 0, 1, NULL))
+			st->errors++;
+		n++;
+	}
+	st->ioctls = n;
+	return NULL;
+}
+
+/*
+ * MASK, UNMASK and TRIGGER race the device raising INTx (and the handler
+ * automasking it): whatever the interleaving, INTx is not left disabled.
+ */
+static void intx_storm(struct __test_metadata *_metadata, int dev, void *bar,
+		       int efd)
+{
+	struct intx_storm st = { .dev = dev };
+	unsigned long raised = 0, got = 0;
+	pthread_t t;
+	long end;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, intx_storm_thread, &st));
+	end = pp_now_ms() + 4000;
+	while (pp_now_ms() < end) {
+		pp_edu_write(bar, EDU_IRQ_RAISE, 0x1);
+		raised++;
+		got += efd_wait(efd, 2) ? 1 : 0;
+		pp_edu_write(bar, EDU_IRQ_ACK, 0x1);
+		pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX, 0,
+			   1, NULL);
+	}
+	__atomic_store_n(&st.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	TH_LOG("%lu raised, %lu ioctls in the other thread, %lu signals",
+	       raised, st.ioctls, got);
+	EXPECT_EQ(0, st.errors);
+
+	/* Quiet again: acked, unmasked, nothing pending. */
+	pp_edu_write(bar, EDU_IRQ_ACK, 0xffffffff);
+	ASSERT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX,
+				0, 1, NULL));
+	while (efd_wait(efd, 300))
+		;
+	/* Interrupts still arrive, one per raise. */
+	pp_edu_write(bar, EDU_IRQ_RAISE, 0x1);
+	EXPECT_EQ(1, efd_wait(efd, 3000));
+	pp_edu_write(bar, EDU_IRQ_ACK, 0x1);
+	ASSERT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX,
+				0, 1, NULL));
+	pp_edu_write(bar, EDU_IRQ_RAISE, 0x2);
+	EXPECT_EQ(1, efd_wait(efd, 3000));
+	pp_edu_write(bar, EDU_IRQ_ACK, 0x2);
+}
+
+TEST_F(edu, intx_survives_a_storm_of_mask_unmask_and_trigger)
+{
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
+					      &self->efd));
+	intx_storm(_metadata, self->dev, self->bar, self->efd);
+}
+
+/*
+ * The same with INTx masking at the device turned off (nointxmask=1, as
+ * vfio-pci has it): the exclusive handler disables the line, and a MASK or
+ * TRIGGER racing it must not disable it twice (one unmask would then leave
+ * it disabled for good).
+ */
+TEST_F(edu, exclusive_intx_survives_a_storm_of_mask_unmask_and_trigger)
+{
+	const char *param = "/sys/module/pcipass/parameters/nointxmask";
+	struct pcipass_irq_info info;
+	int ret;
+
+	ASSERT_EQ(0, pp_write_file(param, "1"));
+	ASSERT_EQ(0, irq_info(self->dev, PCIPASS_IRQ_INTX, &info));
+	EXPECT_EQ(0, info.info_flags & PCIPASS_IRQ_INFO_SHARED);
+	ret = irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
+				       &self->efd);
+	pp_write_file(param, "0");
+	if (ret == EBUSY)
+		SKIP(return, "edu's interrupt line is shared with another device");
+	ASSERT_EQ(0, ret);
+	intx_storm(_metadata, self->dev, self->bar, self->efd);
+	/* The line was disabled, not the device: its INTx disable is clear. */
+	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
+}
+
 TEST_F(edu, set_irqs_refuses_bad_input)
 {
 	int efd = eventfd(0, EFD_CLOEXEC);
@@ -543,6 +685,58 @@ TEST_F(nvme, msix_completion_arrives_on_its_vector_and_masking_holds_it)
 				PCIPASS_IRQ_MSIX, 1, 1, NULL));
 	EXPECT_EQ(1, efd_wait(self->efd[1], 1000));
 	EXPECT_EQ(0, efd_wait(self->efd[0], 100));
+}
+
+/*
+ * The VMM has memory decoding off while it enables MSI-X (QEMU does, while
+ * the guest has not enabled the BAR yet): the kernel's writes to the MSI-X
+ * table are made with decoding turned on for them, so once the VMM turns
+ * it on the vector fires to the right place.
+ */
+TEST_F(nvme, msix_enabled_while_memory_decoding_is_off_still_fires)
+{
+	__u16 cmd, off;
+
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x04, &cmd, 2));
+	ASSERT_NE(0, cmd & 0x2);
+	off = cmd & ~0x2;
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &off, 2));
+	ASSERT_EQ(0, pp_dev_command(pp_nvme_addr()) & 0x2);
+
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSIX, 2,
+					      self->efd));
+	/* Decoding is as the VMM left it: off. */
+	EXPECT_EQ(0, pp_dev_command(pp_nvme_addr()) & 0x2);
+
+	/*
+	 * QEMU's nvme uses a vector only if MSI-X is on when the controller
+	 * starts: start it now, with decoding on.
+	 */
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+	ASSERT_TRUE(nvme_start(&self->q));
+	nvme_submit_identify(&self->q, 0x33);
+	EXPECT_EQ(1, efd_wait(self->efd[0], 3000));
+	EXPECT_EQ(0x33, nvme_reap(&self->q));
+
+	/* Disabled with decoding off, enabled again with it off: the same. */
+	pp_mmio_write32(self->q.bar, NVME_CC, 0);
+	ASSERT_TRUE(nvme_ready(self->q.bar, false));
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &off, 2));
+	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
+				PCIPASS_IRQ_MSIX, 0, 0, NULL));
+	EXPECT_EQ(0, pp_irq_lines(pp_nvme_addr()));
+	close(self->efd[0]);
+	close(self->efd[1]);
+	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_MSIX, 1,
+					      self->efd));
+	EXPECT_EQ(0, pp_dev_command(pp_nvme_addr()) & 0x2);
+	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+	memset(self->q.sq, 0, 2 * PAGE_SZ);
+	ASSERT_TRUE(nvme_start(&self->q));
+	nvme_submit_identify(&self->q, 0x44);
+	EXPECT_EQ(1, efd_wait(self->efd[0], 3000));
+	EXPECT_EQ(0x44, nvme_reap(&self->q));
+	close(self->efd[0]);
 }
 
 TEST(msi_needs_interrupt_isolation_unless_the_admin_allows_it)

@@ -22,6 +22,8 @@ const char *pp_env(const char *name, const char *fallback);
 #define pp_nvme_addr()		pp_env("PCIPASS_NVME", "0000:00:04.0")
 #define pp_serial_addr()	pp_env("PCIPASS_SERIAL", "0000:00:05.0")
 #define pp_bridge_addr()	pp_env("PCIPASS_BRIDGE", "0000:00:06.0")
+/* noiommu VM only: a device alone behind the bridge, reset by bus reset. */
+#define pp_testdev_addr()	pp_env("PCIPASS_TESTDEV", "0000:01:00.0")
 
 /*
  * The test VMs (PCIPASS_VM): "iommu" (VT-d with interrupt remapping),

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -218,21 +219,229 @@ TEST_F(edu, read_only_and_virtual_fields_never_reach_the_device)
 
 TEST_F(edu, bad_config_accesses)
 {
+	void *bad;
 	__u32 v;
 
-	EXPECT_EQ(-1, pread(self->dev, &v, 4, CFG(1)));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, pread(self->dev, &v, 2, CFG(3)));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, pread(self->dev, &v, 3, CFG(0)));
-	EXPECT_EQ(EINVAL, errno);
+	/* Past the end, or running over it. */
 	EXPECT_EQ(-1, pread(self->dev, &v, 4, CFG(256)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, pread(self->dev, &v, 2, CFG(255)));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, pwrite(self->dev, &v, 4, CFG(254)));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, pwrite(self->dev, &v, 1,
 			     PCIPASS_REGION_OFFSET(PCIPASS_REGION_ROM)));
 	EXPECT_EQ(EPERM, errno);
+	/* A bad buffer: EFAULT, and nothing reaches the device. */
+	bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, bad);
+	EXPECT_EQ(-1, pread(self->dev, bad, 4, CFG(0)));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, pwrite(self->dev, bad, 2, CFG(4)));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & 0x2);
+	munmap(bad, 4096);
+}
+
+/* Config space read one byte at a time, each its own pread(). */
+static void cfg_bytewise(int dev, unsigned int size, __u8 *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < size; i++)
+		if (pread(dev, &out[i], 1, CFG(i)) != 1)
+			out[i] = 0xa5 ^ i;	/* cannot match by chance */
+}
+
+/*
+ * What QEMU's vfio-pci does: the whole config space in one pread(). Every
+ * length and alignment works and returns what byte-wise reads return.
+ */
+static void check_cfg_any_length(struct __test_metadata *_metadata, int dev,
+				 unsigned int size)
+{
+	static const unsigned int ranges[][2] = {
+		{ 0, 3 }, { 1, 1 }, { 1, 2 }, { 1, 3 }, { 1, 4 }, { 2, 4 },
+		{ 3, 5 }, { 3, 8 }, { 5, 7 }, { 0x0e, 3 }, { 0x11, 17 },
+		{ 0x2f, 9 }, { 0x33, 13 }, { 0x3b, 3 }, { 0x40, 61 },
+		{ 0x41, 190 },
+	};
+	__u8 bytes[4096], all[4096], part[256];
+	unsigned int i;
+
+	ASSERT_GE(sizeof(bytes), size);
+	cfg_bytewise(dev, size, bytes);
+	memset(all, 0x5a, sizeof(all));
+	ASSERT_EQ(size, pread(dev, all, size, CFG(0)));
+	EXPECT_EQ(0, memcmp(bytes, all, size));
+	/* The same once more: nothing changed in between. */
+	cfg_bytewise(dev, size, all);
+	EXPECT_EQ(0, memcmp(bytes, all, size));
+
+	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
+		unsigned int off = ranges[i][0], len = ranges[i][1];
+
+		memset(part, 0x5a, sizeof(part));
+		ASSERT_EQ(len, pread(dev, part, len, CFG(off)));
+		EXPECT_EQ(0, memcmp(bytes + off, part, len))
+			TH_LOG("pread of %u bytes at %#x differs", len, off);
+	}
+	/* The tail of config space, unaligned. */
+	ASSERT_EQ(7, pread(dev, part, 7, CFG(size - 7)));
+	EXPECT_EQ(0, memcmp(bytes + size - 7, part, 7));
+}
+
+TEST_F(edu, config_reads_of_any_length_and_alignment)
+{
+	check_cfg_any_length(_metadata, self->dev, 256);
+}
+
+/* A write of many bytes applies each piece through the permissions. */
+TEST_F(edu, config_write_of_any_length_applies_each_piece)
+{
+	__u8 before[8], after[8], hw_before[8], hw_after[8];
+	/* 0x3a-0x3f: reserved (read only), line (virtual), pin, min/max. */
+	const __u8 val[6] = { 0x11, 0x22, 0x5c, 0x44, 0x55, 0x66 };
+
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x38, before, 8));
+	ASSERT_EQ(0, pp_dev_config_read(pp_edu_addr(), 0x38, hw_before, 8));
+	ASSERT_EQ(6, pwrite(self->dev, val, 6, CFG(0x3a)));
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x38, after, 8));
+	ASSERT_EQ(0, pp_dev_config_read(pp_edu_addr(), 0x38, hw_after, 8));
+	/* Only the interrupt line took the value, and only in the shadow. */
+	EXPECT_EQ(0x5c, after[4]);
+	after[4] = before[4];
+	EXPECT_EQ(0, memcmp(before, after, 8));
+	EXPECT_EQ(0, memcmp(hw_before, hw_after, 8));
+
+	/* An odd write over the command register: byte by byte is the same. */
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x03, before, 3));
+	ASSERT_EQ(3, pwrite(self->dev, before, 3, CFG(0x03)));
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x03, after, 3));
+	EXPECT_EQ(0, memcmp(before, after, 3));
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
+}
+
+static int hammer_stop;
+static __thread sigjmp_buf hammer_jmp;
+
+static void hammer_sigbus(int sig)
+{
+	siglongjmp(hammer_jmp, 1);
+}
+
+/* Counters in memory: a siglongjmp() loses what is only in registers. */
+struct hammer {
+	void *bar;
+	unsigned long reads;
+	unsigned long sigbus;
+	unsigned long bad;
+	__u32 bad_value;
+};
+
+/* Read the ID register as fast as possible; SIGBUS is fine, garbage not. */
+static void *hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	int k;
+
+	if (sigsetjmp(hammer_jmp, 1))
+		__atomic_fetch_add(&h->sigbus, 1, __ATOMIC_RELAXED);
+	while (!__atomic_load_n(&hammer_stop, __ATOMIC_ACQUIRE)) {
+		__u32 v = pp_mmio_read32(h->bar, 0x00);
+
+		__atomic_fetch_add(&h->reads, 1, __ATOMIC_RELAXED);
+		if (v != 0x010000ed) {
+			__atomic_fetch_add(&h->bad, 1, __ATOMIC_RELAXED);
+			h->bad_value = v;
+		}
+		/*
+		 * Under TCG an MMIO read takes QEMU's big lock: a read loop
+		 * with no gap starves QEMU's timers and stalls the VM.
+		 */
+		for (k = 0; k < 200; k++)
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/*
+ * Memory decoding off: the BAR mappings are blocked and zapped before the
+ * device stops decoding, so another thread (a vCPU) sees SIGBUS, never
+ * what a BAR that no longer decodes returns.
+ */
+TEST_F(edu, decode_off_zaps_mappings_before_the_bar_stops_decoding)
+{
+	struct sigaction sa = { .sa_handler = hammer_sigbus };
+	struct hammer h = { .bar = self->bar };
+	__u16 cmd, off;
+	long end;
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x04, &cmd, 2));
+	ASSERT_NE(0, cmd & 0x2);
+	off = cmd & ~0x2;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGBUS, &sa, NULL));
+	__atomic_store_n(&hammer_stop, 0, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_create(&t, NULL, hammer_thread, &h));
+	usleep(100000);
+	end = pp_now_ms() + 8000;
+	for (i = 0; i < 3000 && pp_now_ms() < end &&
+	     !__atomic_load_n(&h.bad, __ATOMIC_RELAXED); i++) {
+		ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &off, 2));
+		ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
+		if (!(i % 64))
+			usleep(1000);
+	}
+	__atomic_store_n(&hammer_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	signal(SIGBUS, SIG_DFL);
+	TH_LOG("%d toggles, %lu reads, %lu SIGBUS, %lu bad (last %#x)", i,
+	       h.reads, h.sigbus, h.bad, h.bad_value);
+	EXPECT_EQ(0, h.bad);
+	EXPECT_LT(0, h.reads);
+	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
+}
+
+/* Kernel log records naming @addr, read from @fd until it has no more. */
+static int kmsg_count(int fd, const char *addr)
+{
+	char rec[2048];
+	int n = 0;
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, rec, sizeof(rec) - 1);
+		if (r < 0) {
+			if (errno == EPIPE)
+				continue;
+			return n;
+		}
+		rec[r] = '\0';
+		if (strstr(rec, addr))
+			n++;
+	}
+}
+
+/* No ROM: every read fails with EIO alone, the kernel log stays quiet. */
+TEST_F(edu, rom_reads_without_a_rom_fail_quietly)
+{
+	int kmsg = pp_kmsg_open(), i, eio = 0, lines;
+	__u8 buf[64];
+
+	ASSERT_LE(0, kmsg);
+	for (i = 0; i < 2000; i++)
+		if (pread(self->dev, buf, sizeof(buf),
+			  PCIPASS_REGION_OFFSET(PCIPASS_REGION_ROM)) == -1 &&
+		    errno == EIO)
+			eio++;
+	EXPECT_EQ(2000, eio);
+	lines = kmsg_count(kmsg, pp_edu_addr());
+	TH_LOG("%d kernel log lines for 2000 ROM reads", lines);
+	EXPECT_GE(2, lines);
+	close(kmsg);
 }
 
 TEST_F(edu, bus_master_follows_the_iommu_rule)
@@ -363,6 +572,11 @@ TEST_F(nvme, region_info_and_64bit_bar_sizing)
 	EXPECT_NE(0xffffc004, hw32(pp_nvme_addr(), 0x10));
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x10, &lo, 4));
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x14, &hi, 4));
+}
+
+TEST_F(nvme, config_reads_of_any_length_and_alignment)
+{
+	check_cfg_any_length(_metadata, self->dev, 4096);
 }
 
 TEST_F(nvme, capability_chain_matches_the_device_minus_hidden_ones)
@@ -535,6 +749,41 @@ TEST(serial_io_bar_without_an_iommu)
 	close(ctx);
 	pp_write_file("/sys/module/pcipass/parameters/allow_noiommu", "0");
 	pp_dev_rebind(serial, "");
+}
+
+/*
+ * A device alone behind a bridge, with no reset of its own (QEMU's
+ * pci-testdev behind the root port, in the noiommu VM): its reset is a
+ * secondary bus reset through the bridge, which must be locked for it as
+ * pci_reset_function() locks it ("unlocked secondary bus reset" else).
+ * Attach, PCIPASS_DEVICE_RESET and detach each reset it.
+ */
+TEST(reset_behind_a_bridge_locks_the_bridge)
+{
+	const char *addr = pp_testdev_addr();
+	struct pcipass_device_reset reset = { .size = sizeof(reset) };
+	char path[256], methods[128];
+	int ctx, dev = -1, kmsg;
+
+	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/reset_method", addr);
+	if (!pp_path_exists(path))
+		SKIP(return, "no device behind the bridge in this VM");
+	ASSERT_EQ(0, pp_read_file(path, methods, sizeof(methods)));
+	ASSERT_STREQ("bus", methods);
+	ASSERT_EQ(0, pp_module_ensure());
+	if (!pp_vm_has_iommu())
+		ASSERT_EQ(0, pp_write_file("/sys/module/pcipass/parameters/allow_noiommu",
+					   "1"));
+	kmsg = pp_kmsg_open();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, open_and_attach(addr, &ctx, &dev));
+	EXPECT_EQ(0, pp_ioctl(dev, PCIPASS_DEVICE_RESET, &reset));
+	close(dev);
+	close(ctx);
+	EXPECT_FALSE(pp_kmsg_find(kmsg, "unlocked secondary bus reset"));
+	close(kmsg);
+	pp_write_file("/sys/module/pcipass/parameters/allow_noiommu", "0");
+	pp_dev_rebind(addr, "");
 }
 
 TEST_HARNESS_MAIN

@@ -9,7 +9,8 @@
 #   00:03.0 edu (1234:11e8)   00:04.0 nvme (1b36:0010, serial pcipass0,
 #   16 MiB raw image OUTDIR/nvme.img, sector 0 = "PCIPASS0" x 64)
 #   00:05.0 pci-serial (1b36:0002)   00:06.0 pcie-root-port (1b36:000c, a
-#   bridge, driven by pcieport, nothing behind it)
+#   bridge, driven by pcieport; in the noiommu VM a pci-testdev (1b36:0005)
+#   behind it at 01:00.0, nothing elsewhere)
 # Writes OUTDIR/console.log (ttyS0: kernel console), OUTDIR/results.log
 # (ttyS1: test output, see guest-run.sh), OUTDIR/qemu.log (QEMU's own
 # stderr), OUTDIR/qemu.cmd and OUTDIR/vm-status (config=, mode=, qemu_exit=,
@@ -48,6 +49,7 @@ VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-600}
 TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-300}
 ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=multi}
 
+BEHIND_BRIDGE=()
 case "$CONFIG" in
 iommu)
 	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=on")
@@ -61,6 +63,10 @@ nointremap)
 noiommu)
 	MACHINE=(-machine q35)
 	CMDLINE="intel_iommu=off"
+	# A device alone behind the root port, with no reset of its own: its
+	# reset is a secondary bus reset through the bridge (no IOMMU, so no
+	# group to share with the bridge).
+	BEHIND_BRIDGE=(-device "pci-testdev,bus=rp6,addr=00.0")
 	;;
 *) die "CONFIG must be iommu, nointremap or noiommu, not $CONFIG" ;;
 esac
@@ -94,6 +100,7 @@ QEMU=(qemu-system-x86_64 -no-user-config -nodefaults -display none -no-reboot
 	-device "nvme,serial=pcipass0,drive=nvm,addr=04.0"
 	-device "pci-serial,addr=05.0"
 	-device "pcie-root-port,id=rp6,chassis=6,addr=06.0"
+	"${BEHIND_BRIDGE[@]}"
 	-serial "file:$OUTDIR/console.log"
 	-serial "file:$OUTDIR/results.log"
 	-kernel "$(pcipass_boot_image "$PCIPASS_KERNEL")" -initrd "$INITRD" -append "$CMDLINE"

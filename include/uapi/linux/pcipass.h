@@ -652,11 +652,12 @@ struct pcipass_irq_set {
  * touches a page holding part of them, are refused; the VMM programs
  * interrupts with PCIPASS_DEVICE_SET_IRQS.
  *
- * Config space: accesses of 1, 2 or 4 bytes at natural alignment, over 256
- * bytes (or 4096 for PCI Express); see
+ * Config space: accesses of any length and alignment over 256 bytes (or
+ * 4096 for PCI Express), split into naturally aligned accesses of 4, 2 and
+ * 1 bytes, each handled as if made alone; see
  * Documentation/userspace-api/pcipass.rst for what is passed to the device,
- * what is virtual and what is read only. An access that is not naturally
- * aligned or crosses the end fails with ``EINVAL``.
+ * what is virtual and what is read only. An access that starts at or runs
+ * past the end fails with ``EINVAL``.
  */
 
 /**
