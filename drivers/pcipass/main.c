@@ -281,7 +281,6 @@ static void pcipass_ctx_free(struct kref *ref)
 {
 	struct pcipass_ctx *ctx = container_of(ref, struct pcipass_ctx, ref);
 
-	mmdrop(ctx->mm);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 }
@@ -308,8 +307,6 @@ static int pcipass_ctx_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&ctx->groups);
 	INIT_LIST_HEAD(&ctx->devices);
 	ctx->mappings = RB_ROOT_CACHED;
-	ctx->mm = current->mm;
-	mmgrab(ctx->mm);
 	pcipass_stat_ctx_add(ctx);
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);
