@@ -130,6 +130,8 @@ static void pcipass_domain_free(struct pcipass_ctx *ctx)
 {
 	iommu_domain_free(ctx->domain);
 	ctx->domain = NULL;
+	ctx->aperture_start = 0;
+	ctx->aperture_last = 0;
 }
 
 /**
@@ -216,7 +218,10 @@ err_free_regions:
  * @pgroup: the entry of the device's group
  *
  * The last device of the group detaches the group from the domain. The
- * domain itself lives until the context is closed, with its mappings.
+ * domain itself lives until the context is closed, with its mappings,
+ * unless no attach ever completed (the context's mode is still unset): an
+ * attach that failed after allocating the domain leaves no domain, so the
+ * next attach starts afresh (with the geometry of its own IOMMU).
  */
 void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 				 struct pcipass_group *pgroup)
@@ -230,6 +235,10 @@ void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 	pcipass_resv_regions_free(&pgroup->resv_regions);
 	iommu_group_put(pgroup->group);
 	kfree(pgroup);
+
+	/* No mapping can exist before the first attach completed. */
+	if (ctx->mode == PCIPASS_CTX_MODE_UNSET && list_empty(&ctx->groups))
+		pcipass_domain_free(ctx);
 }
 
 static int pcipass_dma_check_mode(struct pcipass_ctx *ctx)

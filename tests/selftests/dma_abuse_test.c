@@ -7,7 +7,8 @@
  *  - huge lengths that make the kernel allocate before it refuses;
  *  - user memory that never arrives (userfaultfd) given to DMA_MAP and
  *    IOVA_RANGES, to stall the context, the other threads and the removal
- *    of the device.
+ *    of the device;
+ *  - an attach that fails late, which must not leave an IOMMU domain.
  *
  * Runs as root in the IOMMU VM; the unprivileged parts drop to TEST_UID
  * (no CAP_IPC_LOCK) after opening /dev/pcipass.
@@ -490,6 +491,59 @@ TEST_F(stall, iova_ranges_into_stalled_memory_blocks_nobody_else)
 	EXPECT_EQ(2, cmd.num_ranges);
 	EXPECT_EQ(0, ranges[0].start);
 	EXPECT_EQ(0xfee00000ULL - 1, ranges[0].last);
+}
+
+TEST(a_failed_attach_leaves_no_domain)
+{
+	struct pcipass_iova_ranges ranges = { .size = sizeof(ranges) };
+	struct pcipass_device_attach *cmd;
+	struct pcipass_info info;
+	long iommu0, iommu1 = -1;
+	int ctx, dev, i;
+
+	if (pp_vm_has_iommu() != 1)
+		SKIP(return, "needs the IOMMU VM");
+	ASSERT_EQ(0, pp_module_ensure());
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
+	pp_write_file("/proc/sys/vm/stat_refresh", "1");
+	iommu0 = pp_vmstat("nr_iommu_pages");
+
+	ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctx);
+	/*
+	 * The structure can be read but not written: the attach fails at its
+	 * very end, when it writes out_device_fd, with every step done.
+	 */
+	cmd = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, cmd);
+	cmd->size = sizeof(*cmd);
+	ASSERT_EQ(0, pp_parse_addr(pp_edu_addr(), &cmd->addr));
+	ASSERT_EQ(0, mprotect(cmd, PAGE_SZ, PROT_READ));
+	EXPECT_EQ(EFAULT, pp_ioctl(ctx, PCIPASS_DEVICE_ATTACH, cmd));
+
+	/* No domain (its page directory is an IOMMU page), no mode. */
+	for (i = 0; i < 20; i++) {
+		pp_write_file("/proc/sys/vm/stat_refresh", "1");
+		iommu1 = pp_vmstat("nr_iommu_pages");
+		if (iommu1 == iommu0)
+			break;
+		usleep(50000);
+	}
+	EXPECT_EQ(iommu0, iommu1);
+	ASSERT_EQ(0, pp_ctx_info(ctx, &info));
+	EXPECT_EQ(PCIPASS_CTX_MODE_UNSET, info.ctx_mode);
+	EXPECT_EQ(0, info.num_devices);
+	EXPECT_EQ(ENXIO, pp_ioctl(ctx, PCIPASS_IOVA_RANGES, &ranges));
+
+	/* The context is as good as new: a real attach works. */
+	ASSERT_EQ(0, pp_attach(ctx, pp_edu_addr(), &dev));
+	ranges.num_ranges = 0;
+	EXPECT_EQ(EMSGSIZE, pp_ioctl(ctx, PCIPASS_IOVA_RANGES, &ranges));
+	EXPECT_EQ(2, ranges.num_ranges);
+	close(dev);
+	close(ctx);
+	munmap(cmd, PAGE_SZ);
 }
 
 TEST_HARNESS_MAIN
