@@ -132,6 +132,24 @@ static void pcipass_domain_free(struct pcipass_ctx *ctx)
 	ctx->domain = NULL;
 	ctx->aperture_start = 0;
 	ctx->aperture_last = 0;
+	ctx->coherent = false;
+}
+
+/*
+ * Make the new domain force snooping (the IOMMU ignores the No Snoop
+ * attribute of the device's requests), as iommufd does, where the device's
+ * IOMMU can. Must be done before anything is mapped.
+ */
+static bool pcipass_domain_enforce_coherency(struct pcipass_ctx *ctx,
+					     struct pci_dev *pdev)
+{
+	struct iommu_domain *domain = ctx->domain;
+
+	if (!device_iommu_capable(&pdev->dev,
+				  IOMMU_CAP_ENFORCE_CACHE_COHERENCY) ||
+	    !domain->ops->enforce_cache_coherency)
+		return false;
+	return domain->ops->enforce_cache_coherency(domain);
 }
 
 /**
@@ -182,11 +200,26 @@ int pcipass_domain_attach_group(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 		goto err_free_regions;
 	}
 
+	/* Every mapping is IOMMU_CACHE: the IOMMU must be able to do it. */
+	if (!device_iommu_capable(&pdev->dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: its IOMMU cannot map memory cache coherent (IOMMU_CAP_CACHE_COHERENCY)\n");
+		ret = -EINVAL;
+		goto err_free_regions;
+	}
+
 	if (!ctx->domain) {
 		ret = pcipass_domain_alloc(ctx, pdev);
 		if (ret)
 			goto err_free_regions;
 		new_domain = true;
+		/* Decided before the first mapping, for the whole context. */
+		ctx->coherent = pcipass_domain_enforce_coherency(ctx, pdev);
+	} else if (ctx->coherent &&
+		   !device_iommu_capable(&pdev->dev,
+					 IOMMU_CAP_ENFORCE_CACHE_COHERENCY)) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context's IOMMU domain enforces cache coherency and this device's IOMMU cannot\n");
+		ret = -EINVAL;
+		goto err_free_regions;
 	}
 
 	ret = iommu_attach_group(ctx->domain, group);
@@ -221,7 +254,7 @@ err_free_regions:
  * domain itself lives until the context is closed, with its mappings,
  * unless no attach ever completed (the context's mode is still unset): an
  * attach that failed after allocating the domain leaves no domain, so the
- * next attach starts afresh (with the geometry of its own IOMMU).
+ * next attach starts afresh (new geometry, new coherency decision).
  */
 void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 				 struct pcipass_group *pgroup)
@@ -537,6 +570,7 @@ int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
 		return ret;
 	if (va_last > TASK_SIZE_MAX)
 		return -EFAULT;
+	st.prot = IOMMU_CACHE;
 	if (flags & PCIPASS_DMA_MAP_READ)
 		st.prot |= IOMMU_READ;
 	if (flags & PCIPASS_DMA_MAP_WRITE)

@@ -68,6 +68,10 @@ static int pcipass_get_info(struct pcipass_ucmd *ucmd)
 	mutex_lock(&ctx->lock);
 	cmd->ctx_mode = ctx->mode;
 	cmd->num_devices = ctx->num_devices;
+	cmd->dma_flags = 0;
+	if (ctx->mode == PCIPASS_CTX_MODE_IOMMU)
+		cmd->dma_flags = ctx->coherent ? PCIPASS_INFO_DMA_COHERENT :
+						 PCIPASS_INFO_DMA_NO_SNOOP_OFF;
 	mutex_unlock(&ctx->lock);
 	return pcipass_ucmd_respond(ucmd);
 }

@@ -121,6 +121,9 @@ struct pcipass_irq_vector {
  * @pinned_pages: pages pinned by @mappings
  * @aperture_start: first IOVA of @domain's aperture
  * @aperture_last: last IOVA of @domain's aperture
+ * @coherent: @domain enforces cache coherency (every DMA snoops the CPU
+ *	caches, IOMMU_CAP_ENFORCE_CACHE_COHERENCY); decided by the first
+ *	attach, before any mapping
  * @stat_node: entry in the statistics' list of contexts (its own lock)
  * @id: the context's number in the statistics (constant)
  * @owner_pid: process that opened the context (constant)
@@ -139,6 +142,7 @@ struct pcipass_ctx {
 	unsigned long pinned_pages;
 	u64 aperture_start;
 	u64 aperture_last;
+	bool coherent;
 	struct list_head stat_node;
 	u64 id;
 	pid_t owner_pid;

@@ -8,7 +8,9 @@
  *  - user memory that never arrives (userfaultfd) given to DMA_MAP and
  *    IOVA_RANGES, to stall the context, the other threads and the removal
  *    of the device;
- *  - an attach that fails late, which must not leave an IOMMU domain.
+ *  - an attach that fails late, which must not leave an IOMMU domain;
+ *  - cache coherency: what GET_INFO reports, and the PCIe No Snoop enable
+ *    of a device on a domain that does not force snooping.
  *
  * Runs as root in the IOMMU VM; the unprivileged parts drop to TEST_UID
  * (no CAP_IPC_LOCK) after opening /dev/pcipass.
@@ -35,6 +37,7 @@
 #define IOVA_A		0x1000000ULL
 #define IOVA_B		0x2000000ULL
 #define STALL_MS	10000
+#define PCI_EXP_DEVCTL_NOSNOOP	0x0800	/* Enable No Snoop */
 
 static bool pp_claim(const char *addr)
 {
@@ -544,6 +547,95 @@ TEST(a_failed_attach_leaves_no_domain)
 	close(dev);
 	close(ctx);
 	munmap(cmd, PAGE_SZ);
+}
+
+/* Offset of the PCI Express capability of @addr (sysfs config), or 0. */
+static unsigned int pp_pcie_cap(const char *addr)
+{
+	__u8 pos = 0, id = 0;
+	int ttl = 48;
+
+	if (pp_dev_config_read(addr, 0x34, &pos, 1))
+		return 0;
+	while (pos >= 0x40 && ttl--) {
+		if (pp_dev_config_read(addr, pos, &id, 1))
+			return 0;
+		if (id == 0x10)
+			return pos;
+		if (pp_dev_config_read(addr, pos + 1, &pos, 1))
+			return 0;
+		pos &= ~3;
+	}
+	return 0;
+}
+
+static __u16 pp_devctl_hw(const char *addr, unsigned int cap)
+{
+	__u16 val = 0xffff;
+
+	pp_dev_config_read(addr, cap + 8, &val, sizeof(val));
+	return val;
+}
+
+TEST(no_snoop_is_off_unless_the_iommu_forces_snooping)
+{
+	const char *nvme = pp_nvme_addr();
+	unsigned int cap, devctl;
+	struct pcipass_info info;
+	__u16 host, hw, val;
+	int ctx, dev;
+
+	if (pp_vm_has_iommu() != 1)
+		SKIP(return, "needs an IOMMU VM");
+	ASSERT_EQ(0, pp_module_ensure());
+	cap = pp_pcie_cap(nvme);
+	ASSERT_NE(0, cap);
+	devctl = cap + 8;
+	ASSERT_TRUE(pp_claim(nvme));
+	host = pp_devctl_hw(nvme, cap);
+
+	ctx = pp_ctx_with(nvme, &dev);
+	ASSERT_LE(0, ctx);
+	ASSERT_EQ(0, pp_ctx_info(ctx, &info));
+	if (pp_vm_is("iommu")) {
+		/* QEMU's VT-d with snoop-control=on: snooping is forced. */
+		EXPECT_EQ(PCIPASS_INFO_DMA_COHERENT, info.dma_flags);
+	} else {
+		/* Without snoop control the device may not ask for No Snoop. */
+		EXPECT_EQ(PCIPASS_INFO_DMA_NO_SNOOP_OFF, info.dma_flags);
+		EXPECT_EQ(0, pp_devctl_hw(nvme, cap) & PCI_EXP_DEVCTL_NOSNOOP);
+	}
+	EXPECT_EQ(0, info.__reserved);
+
+	/* The bit is the VMM's to read back, never to set in the device. */
+	hw = pp_devctl_hw(nvme, cap);
+	val = 0;
+	ASSERT_EQ(0, pp_cfg_read(dev, devctl, &val, sizeof(val)));
+	val ^= PCI_EXP_DEVCTL_NOSNOOP;
+	ASSERT_EQ(0, pp_cfg_write(dev, devctl, &val, sizeof(val)));
+	val = 0;
+	ASSERT_EQ(0, pp_cfg_read(dev, devctl, &val, sizeof(val)));
+	EXPECT_EQ(hw & PCI_EXP_DEVCTL_NOSNOOP ? 0 : PCI_EXP_DEVCTL_NOSNOOP,
+		  val & PCI_EXP_DEVCTL_NOSNOOP);
+	EXPECT_EQ(hw, pp_devctl_hw(nvme, cap));
+	val |= PCI_EXP_DEVCTL_NOSNOOP;
+	ASSERT_EQ(0, pp_cfg_write(dev, devctl, &val, sizeof(val)));
+	EXPECT_EQ(hw, pp_devctl_hw(nvme, cap));
+
+	/* A reset keeps it off. */
+	if (!pp_vm_is("iommu")) {
+		struct pcipass_device_reset reset = { .size = sizeof(reset) };
+
+		EXPECT_EQ(0, pp_ioctl(dev, PCIPASS_DEVICE_RESET, &reset));
+		EXPECT_EQ(0, pp_devctl_hw(nvme, cap) & PCI_EXP_DEVCTL_NOSNOOP);
+	}
+
+	/* Detached: the host's value is back. */
+	close(dev);
+	close(ctx);
+	EXPECT_EQ(host, pp_devctl_hw(nvme, cap));
+	pp_dev_rebind(nvme, "");
+	pp_wait_driver(nvme, "nvme", 5000);
 }
 
 TEST_HARNESS_MAIN

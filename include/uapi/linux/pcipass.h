@@ -170,6 +170,27 @@ enum pcipass_ctx_mode {
 };
 
 /**
+ * enum pcipass_info_dma - cache coherency of a context's DMA, in
+ *	&struct pcipass_info.dma_flags
+ * @PCIPASS_INFO_DMA_COHERENT: the context's IOMMU domain enforces cache
+ *	coherency: the IOMMU makes every DMA of the attached devices snoop
+ *	the CPU caches, whatever the No Snoop attribute of the request says.
+ *	Decided by the first attach (when the device's IOMMU can, as with
+ *	VT-d's snoop control); a device whose IOMMU cannot is then refused
+ *	(``EINVAL``).
+ * @PCIPASS_INFO_DMA_NO_SNOOP_OFF: the domain does not enforce coherency, so
+ *	pcipass keeps the PCI Express "Enable No Snoop" bit (Device Control)
+ *	of every attached device clear in the device; the VMM reads back what
+ *	it wrote, but the device issues no No Snoop requests. A conventional
+ *	PCI device with no PCI Express capability cannot be controlled
+ *	that way.
+ */
+enum pcipass_info_dma {
+	PCIPASS_INFO_DMA_COHERENT = 1 << 0,
+	PCIPASS_INFO_DMA_NO_SNOOP_OFF = 1 << 1,
+};
+
+/**
  * struct pcipass_info - ioctl(PCIPASS_GET_INFO)
  * @size: sizeof(struct pcipass_info)
  * @flags: must be 0
@@ -177,6 +198,10 @@ enum pcipass_ctx_mode {
  * @features: output: bit mask of &enum pcipass_features
  * @ctx_mode: output: &enum pcipass_ctx_mode of this context
  * @num_devices: output: number of devices attached to this context
+ * @dma_flags: output: &enum pcipass_info_dma, 0 until a device is attached
+ *	with an IOMMU (added after the first version: a caller passing the
+ *	old @size does not get it)
+ * @__reserved: output: 0
  *
  * Lets a VMM probe the host and the driver before it relies on them.
  *
@@ -189,6 +214,8 @@ struct pcipass_info {
 	__aligned_u64 features;
 	__u32 ctx_mode;
 	__u32 num_devices;
+	__u32 dma_flags;
+	__u32 __reserved;
 };
 
 #define PCIPASS_GET_INFO _IO(PCIPASS_TYPE, PCIPASS_CMD_GET_INFO)
@@ -299,7 +326,8 @@ enum pcipass_dma_map_flags {
  * @length: bytes, a non-zero multiple of the page size
  *
  * Pins the memory of the calling process (long term) and maps it into the
- * context's IOMMU domain for every attached device.
+ * context's IOMMU domain for every attached device, cache coherent where
+ * the IOMMU can (see %PCIPASS_INFO_DMA_COHERENT).
  *
  * Who is charged: the pinned pages are charged to the *user* of the
  * calling process (its real UID: the ``locked_vm`` of its
