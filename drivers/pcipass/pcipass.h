@@ -109,8 +109,10 @@ struct pcipass_irq_vector {
 /**
  * struct pcipass_ctx - one open file of /dev/pcipass
  * @ref: held by the context file and by every device file made from it
- * @lock: serializes the ioctls of the context and its devices, and
- *	protects every field below
+ * @lock: protects every field below; the ioctls of the context and its
+ *	devices hold it while they read or change them, never while they
+ *	touch user memory (PCIPASS_DMA_MAP pins with it dropped, its range
+ *	reserved by a busy &struct pcipass_mapping)
  * @mode: &enum pcipass_ctx_mode, decided by the first attach
  * @domain: the IOMMU domain, allocated at the first IOMMU attach
  * @groups: the &struct pcipass_group attached to @domain

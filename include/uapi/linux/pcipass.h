@@ -263,7 +263,9 @@ struct pcipass_pci_addr {
  *
  * Return: 0 or an errno: ``EINVAL`` a malformed address (@addr.device
  * above 31, @addr.function above 7, a non-zero @addr.__reserved) or a
- * non-zero @__reserved; ``ENODEV`` no such device, or not bound to
+ * non-zero @__reserved, or a device whose IOMMU cannot map memory cache
+ * coherent, or cannot enforce coherency while the context's domain does
+ * (see %PCIPASS_INFO_DMA_COHERENT; logged); ``ENODEV`` no such device, or not bound to
  * pcipass; ``EBUSY`` the device, or its IOMMU group, is attached to another
  * context or owned by another user of the IOMMU (VFIO, iommufd), or
  * another holder has the device's BARs; ``EEXIST`` the device is already
