@@ -77,9 +77,14 @@ static const struct pcipass_perm pcipass_msix_perms[] = {
 	  PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL },
 };
 
-/* PCI Express: a function level reset request goes to the reset path. */
+/*
+ * PCI Express: a function level reset request goes to the reset path.
+ * Enable No Snoop is virtual: the VMM never sets it in the device, which
+ * pcipass_config_init() clears where the IOMMU does not force snooping.
+ */
 static const struct pcipass_perm pcipass_pcie_perms[] = {
-	{ PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR, PCI_EXP_DEVCTL_BCR_FLR },
+	{ PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_NOSNOOP_EN,
+	  PCI_EXP_DEVCTL_BCR_FLR | PCI_EXP_DEVCTL_NOSNOOP_EN },
 };
 
 /* Advanced features: the same for its FLR bit. */
@@ -793,8 +798,13 @@ int pcipass_config_init(struct pcipass_device *pdevice)
 		dev_warn_ratelimited(&pdev->dev, "not attached: malformed capability at %#x in config space (broken or hostile device)\n",
 				     bad);
 		pcipass_config_free(pdevice);
+		return ret;
 	}
-	return ret;
+	/* No Snoop DMA would bypass the CPU caches: off unless snooped. */
+	if (cfg->pcie_pos && !pdevice->ctx->coherent)
+		pcie_capability_clear_word(pdev, PCI_EXP_DEVCTL,
+					   PCI_EXP_DEVCTL_NOSNOOP_EN);
+	return 0;
 }
 
 /**

@@ -12,9 +12,10 @@
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
+#include <linux/cred.h>
 #include <linux/sched/mm.h>
-#include <linux/sizes.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -129,6 +130,26 @@ static void pcipass_domain_free(struct pcipass_ctx *ctx)
 {
 	iommu_domain_free(ctx->domain);
 	ctx->domain = NULL;
+	ctx->aperture_start = 0;
+	ctx->aperture_last = 0;
+	ctx->coherent = false;
+}
+
+/*
+ * Make the new domain force snooping (the IOMMU ignores the No Snoop
+ * attribute of the device's requests), as iommufd does, where the device's
+ * IOMMU can. Must be done before anything is mapped.
+ */
+static bool pcipass_domain_enforce_coherency(struct pcipass_ctx *ctx,
+					     struct pci_dev *pdev)
+{
+	struct iommu_domain *domain = ctx->domain;
+
+	if (!device_iommu_capable(&pdev->dev,
+				  IOMMU_CAP_ENFORCE_CACHE_COHERENCY) ||
+	    !domain->ops->enforce_cache_coherency)
+		return false;
+	return domain->ops->enforce_cache_coherency(domain);
 }
 
 /**
@@ -179,11 +200,26 @@ int pcipass_domain_attach_group(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 		goto err_free_regions;
 	}
 
+	/* Every mapping is IOMMU_CACHE: the IOMMU must be able to do it. */
+	if (!device_iommu_capable(&pdev->dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: its IOMMU cannot map memory cache coherent (IOMMU_CAP_CACHE_COHERENCY)\n");
+		ret = -EINVAL;
+		goto err_free_regions;
+	}
+
 	if (!ctx->domain) {
 		ret = pcipass_domain_alloc(ctx, pdev);
 		if (ret)
 			goto err_free_regions;
 		new_domain = true;
+		/* Decided before the first mapping, for the whole context. */
+		ctx->coherent = pcipass_domain_enforce_coherency(ctx, pdev);
+	} else if (ctx->coherent &&
+		   !device_iommu_capable(&pdev->dev,
+					 IOMMU_CAP_ENFORCE_CACHE_COHERENCY)) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context's IOMMU domain enforces cache coherency and this device's IOMMU cannot\n");
+		ret = -EINVAL;
+		goto err_free_regions;
 	}
 
 	ret = iommu_attach_group(ctx->domain, group);
@@ -215,7 +251,10 @@ err_free_regions:
  * @pgroup: the entry of the device's group
  *
  * The last device of the group detaches the group from the domain. The
- * domain itself lives until the context is closed, with its mappings.
+ * domain itself lives until the context is closed, with its mappings,
+ * unless no attach ever completed (the context's mode is still unset): an
+ * attach that failed after allocating the domain leaves no domain, so the
+ * next attach starts afresh (new geometry, new coherency decision).
  */
 void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 				 struct pcipass_group *pgroup)
@@ -229,6 +268,10 @@ void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 	pcipass_resv_regions_free(&pgroup->resv_regions);
 	iommu_group_put(pgroup->group);
 	kfree(pgroup);
+
+	/* No mapping can exist before the first attach completed. */
+	if (ctx->mode == PCIPASS_CTX_MODE_UNSET && list_empty(&ctx->groups))
+		pcipass_domain_free(ctx);
 }
 
 static int pcipass_dma_check_mode(struct pcipass_ctx *ctx)
@@ -245,107 +288,366 @@ static int pcipass_dma_check_mode(struct pcipass_ctx *ctx)
 	}
 }
 
-static int pcipass_pin_pages(struct pcipass_mapping *map, u64 user_va)
+/*
+ * Accounting. Pinned pages are charged to the locked_vm of the user (the
+ * struct user_struct of the real UID) of the process that maps them, as
+ * iommufd does, within that process's RLIMIT_MEMLOCK; CAP_IPC_LOCK lifts
+ * the limit but the pages are still counted. Each mapping holds a
+ * reference on the user it charged and gives the charge back when its
+ * pages are unpinned, whoever unmaps or closes: the charge lives exactly
+ * as long as the pins, whatever becomes of the processes.
+ */
+static int pcipass_charge(struct user_struct *user, unsigned long npages)
 {
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	bool unlimited = capable(CAP_IPC_LOCK);
+	unsigned long cur, new;
+
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		new = cur + npages;
+		if (new < cur || (!unlimited && new > limit))
+			return -ENOSPC;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+	return 0;
+}
+
+static void pcipass_uncharge(struct user_struct *user, unsigned long npages)
+{
+	atomic_long_sub(npages, &user->locked_vm);
+}
+
+/* Pages pinned (not mapped yet) or mapped, physically contiguous. */
+struct pcipass_run {
+	u64 iova;
+	phys_addr_t phys;
+	unsigned long npages;
+};
+
+/* The pages pinned at a time by DMA_MAP: one page of pointers. */
+#define PCIPASS_PIN_BATCH	(PAGE_SIZE / sizeof(struct page *))
+
+/* Runs unmapped with one IOTLB flush, then unpinned. */
+#define PCIPASS_UNMAP_BATCH	(PAGE_SIZE / sizeof(struct pcipass_run))
+
+static void pcipass_run_unpin(const struct pcipass_run *run, bool dirty)
+{
+	unpin_user_page_range_dirty_lock(pfn_to_page(PHYS_PFN(run->phys)),
+					 run->npages, dirty);
+}
+
+/*
+ * The physically contiguous run of mapped pages at @iova, at most @npages
+ * long. Runs end where a DMA_MAP mapped one run with one iommu_map(), so
+ * unmapping a run never cuts a large IOMMU page.
+ */
+static void pcipass_run_find(struct iommu_domain *domain, u64 iova,
+			     unsigned long npages, struct pcipass_run *run)
+{
+	run->iova = iova;
+	run->phys = iommu_iova_to_phys(domain, iova);
+	for (run->npages = 1; run->npages < npages; run->npages++) {
+		u64 next = iova + ((u64)run->npages << PAGE_SHIFT);
+
+		if (iommu_iova_to_phys(domain, next) !=
+		    run->phys + ((u64)run->npages << PAGE_SHIFT))
+			break;
+		/* A huge page or a large contiguous run: long walks. */
+		if (!(run->npages % PCIPASS_PIN_BATCH))
+			cond_resched();
+	}
+}
+
+/*
+ * Unmap @npages pages mapped from @iova on, then unpin them. The pages are
+ * found through the IOMMU's own translation, so a mapping needs no array
+ * of its pages. A batch of runs is unmapped, the IOTLB flushed once, and
+ * only then are its pages unpinned. Never fails: without memory for a
+ * batch, each run is its own batch.
+ */
+static void pcipass_unmap_pages(struct iommu_domain *domain, u64 iova,
+				unsigned long npages, bool dirty)
+{
+	struct pcipass_run one, *runs;
+	unsigned int batch, n, i;
+
+	runs = kmalloc_array(PCIPASS_UNMAP_BATCH, sizeof(*runs), GFP_KERNEL);
+	batch = runs ? PCIPASS_UNMAP_BATCH : 1;
+	if (!runs)
+		runs = &one;
+
+	while (npages) {
+		struct iommu_iotlb_gather gather;
+
+		iommu_iotlb_gather_init(&gather);
+		for (n = 0; n < batch && npages; n++) {
+			struct pcipass_run *run = &runs[n];
+
+			pcipass_run_find(domain, iova, npages, run);
+			iommu_unmap_fast(domain, run->iova,
+					 run->npages << PAGE_SHIFT, &gather);
+			iova += (u64)run->npages << PAGE_SHIFT;
+			npages -= run->npages;
+		}
+		iommu_iotlb_sync(domain, &gather);
+		/* The IOTLB no longer has them: the pages may go. */
+		for (i = 0; i < n; i++)
+			pcipass_run_unpin(&runs[i], dirty);
+		cond_resched();
+	}
+	if (runs != &one)
+		kfree(runs);
+}
+
+/* Give back the charge and the pinned_vm count of a mapping. */
+static void pcipass_mapping_unaccount(struct pcipass_mapping *map)
+{
+	pcipass_uncharge(map->user, map->npages);
+	atomic64_sub(map->npages, &map->mm->pinned_vm);
+	mmdrop(map->mm);
+}
+
+/* Free a mapping whose pages are unmapped and unpinned. */
+static void pcipass_mapping_free(struct pcipass_mapping *map)
+{
+	pcipass_mapping_unaccount(map);
+	free_uid(map->user);
+	kfree(map);
+}
+
+/* State of a DMA_MAP in progress. */
+struct pcipass_map_state {
+	struct pcipass_ctx *ctx;
+	struct pcipass_mapping *map;
+	int prot;
+	/* Pages mapped so far, from map->iova_start. */
+	unsigned long mapped;
+	/* Pinned pages not mapped yet, contiguous in IOVA and RAM. */
+	struct pcipass_run pending;
+};
+
+/* Context lock held: map the pending run. */
+static int pcipass_map_pending(struct pcipass_map_state *st)
+{
+	struct pcipass_run *run = &st->pending;
+	int ret;
+
+	if (!run->npages)
+		return 0;
+	ret = iommu_map(st->ctx->domain, run->iova, run->phys,
+			run->npages << PAGE_SHIFT, st->prot, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		return ret;
+	st->mapped += run->npages;
+	run->npages = 0;
+	return 0;
+}
+
+/*
+ * Context lock held: map @pages (just pinned, the next ones of the
+ * mapping), merging them into runs of contiguous memory so that huge pages
+ * get large IOMMU pages. On failure the pages of @pages not yet mapped,
+ * and the pending run, are unpinned.
+ */
+static int pcipass_map_batch(struct pcipass_map_state *st,
+			     struct page **pages, unsigned long n)
+{
+	struct pcipass_run *run = &st->pending;
+	unsigned long i;
+	int ret;
+
+	lockdep_assert_held(&st->ctx->lock);
+	for (i = 0; i < n; i++) {
+		phys_addr_t phys = page_to_phys(pages[i]);
+		u64 iova = st->map->iova_start +
+			   ((u64)(st->mapped + run->npages) << PAGE_SHIFT);
+
+		if (run->npages &&
+		    phys == run->phys + ((u64)run->npages << PAGE_SHIFT)) {
+			run->npages++;
+			continue;
+		}
+		ret = pcipass_map_pending(st);
+		if (ret) {
+			unpin_user_pages(pages + i, n - i);
+			pcipass_run_unpin(run, false);
+			run->npages = 0;
+			return ret;
+		}
+		*run = (struct pcipass_run) {
+			.iova = iova, .phys = phys, .npages = 1,
+		};
+	}
+	return 0;
+}
+
+/* Pin the mapping's pages a batch at a time, without the context lock. */
+static int pcipass_pin_and_map(struct pcipass_map_state *st, u64 user_va,
+			       struct page **pages)
+{
+	struct pcipass_mapping *map = st->map;
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long done = 0;
-	long ret;
+	long n;
+	int ret;
 
 	if (map->writable)
 		gup_flags |= FOLL_WRITE;
 	while (done < map->npages) {
-		int nr = min_t(unsigned long, map->npages - done, SZ_1M);
+		unsigned long want = min_t(unsigned long, map->npages - done,
+					   PCIPASS_PIN_BATCH);
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
-			goto err_unpin;
+			goto err;
 		}
-		ret = pin_user_pages_fast(user_va + done * PAGE_SIZE, nr,
-					  gup_flags, map->pages + done);
-		if (ret <= 0) {
-			ret = ret ? ret : -EFAULT;
-			goto err_unpin;
+		/* May wait on the memory's owner for ever: no lock held. */
+		n = pin_user_pages_fast(user_va + (done << PAGE_SHIFT), want,
+					gup_flags, pages);
+		if (n <= 0) {
+			ret = n ? n : -EFAULT;
+			goto err;
 		}
-		done += ret;
-		cond_resched();
-	}
-	return 0;
-
-err_unpin:
-	unpin_user_pages(map->pages, done);
-	return ret;
-}
-
-/* Map the pinned pages, one iommu_map() per physically contiguous run. */
-static int pcipass_iommu_map_pages(struct iommu_domain *domain,
-				   struct pcipass_mapping *map, int prot)
-{
-	unsigned long i = 0, run;
-	size_t mapped = 0;
-	int ret;
-
-	while (i < map->npages) {
-		phys_addr_t phys = page_to_phys(map->pages[i]);
-
-		for (run = 1; i + run < map->npages; run++)
-			if (page_to_phys(map->pages[i + run]) !=
-			    phys + run * PAGE_SIZE)
-				break;
-
-		ret = iommu_map(domain, map->iova_start + i * PAGE_SIZE, phys,
-				run * PAGE_SIZE, prot, GFP_KERNEL_ACCOUNT);
+		mutex_lock(&st->ctx->lock);
+		ret = pcipass_map_batch(st, pages, n);
+		mutex_unlock(&st->ctx->lock);
 		if (ret)
-			goto err_unmap;
-		mapped += run * PAGE_SIZE;
-		i += run;
+			return ret;
+		done += n;
 		cond_resched();
 	}
+	mutex_lock(&st->ctx->lock);
+	ret = pcipass_map_pending(st);
+	mutex_unlock(&st->ctx->lock);
+	if (ret)
+		goto err;
 	return 0;
 
-err_unmap:
-	if (mapped)
-		iommu_unmap(domain, map->iova_start, mapped);
+err:
+	pcipass_run_unpin(&st->pending, false);
+	st->pending.npages = 0;
 	return ret;
 }
 
-/*
- * Pinned pages are charged to the context's owner, whoever maps them: a
- * short-lived child mapping into an inherited context must not take the
- * charge away with it when it exits. The caller's RLIMIT_MEMLOCK and
- * CAP_IPC_LOCK decide.
+/**
+ * pcipass_dma_map_range() - pin user memory and map it for device DMA
+ * @ctx: the context, unlocked, held open by the caller
+ * @user_va: start of the caller's memory, page aligned
+ * @iova: where the devices see it, page aligned
+ * @length: bytes, a non-zero multiple of the page size
+ * @flags: &enum pcipass_dma_map_flags, at least one of them
+ *
+ * The core of PCIPASS_DMA_MAP, for every interface that maps memory.
+ * In order: the arguments are checked, the pages are charged (see
+ * &struct pcipass_dma_map for who is charged), the IOVA range is checked
+ * and reserved under the context lock, then the memory is pinned a batch
+ * at a time without the context lock (a userfaultfd or FUSE page may keep
+ * it waiting) and each batch is mapped under it. The range is reserved
+ * while this goes on: other maps of it fail with -EEXIST, unmaps of it
+ * with -EBUSY. On any failure nothing stays pinned, charged, mapped or
+ * reserved. Memory of the caller's process (current->mm) is mapped.
+ *
+ * Return: 0 or an errno documented with &struct pcipass_dma_map.
  */
-static int pcipass_charge(struct pcipass_ctx *ctx, unsigned long npages)
+int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
+			  u64 length, u32 flags)
 {
+	struct pcipass_map_state st = { .ctx = ctx };
+	struct pcipass_mapping *map;
+	u64 iova_last, va_last;
+	unsigned long npages;
+	struct page **pages;
 	int ret;
 
-	/* The owner is gone: nobody is left to charge. */
-	if (!mmget_not_zero(ctx->mm))
-		return -ESRCH;
-	mmap_write_lock(ctx->mm);
-	ret = __account_locked_vm(ctx->mm, npages, true, current,
-				  capable(CAP_IPC_LOCK));
-	mmap_write_unlock(ctx->mm);
-	mmput(ctx->mm);
-	return ret ? -ENOSPC : 0;
-}
+	if (flags & ~(PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE) ||
+	    !(flags & (PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE)))
+		return -EINVAL;
+	ret = pcipass_iova_check_range(iova, length, &iova_last);
+	if (ret)
+		return ret;
+	ret = pcipass_iova_check_range(user_va, length, &va_last);
+	if (ret)
+		return ret;
+	if (va_last > TASK_SIZE_MAX)
+		return -EFAULT;
+	st.prot = IOMMU_CACHE;
+	if (flags & PCIPASS_DMA_MAP_READ)
+		st.prot |= IOMMU_READ;
+	if (flags & PCIPASS_DMA_MAP_WRITE)
+		st.prot |= IOMMU_WRITE;
 
-static void pcipass_uncharge(struct pcipass_ctx *ctx, unsigned long npages)
-{
-	/* An owner that is exiting has no locked_vm to give back. */
-	if (mmget_not_zero(ctx->mm)) {
-		account_locked_vm(ctx->mm, npages, false);
-		mmput(ctx->mm);
+	npages = length >> PAGE_SHIFT;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map)
+		return -ENOMEM;
+	map->iova_start = iova;
+	map->iova_last = iova_last;
+	map->npages = npages;
+	map->writable = flags & PCIPASS_DMA_MAP_WRITE;
+	map->busy = true;
+
+	/* Charge first: nothing sized by @length is allocated before. */
+	map->user = get_uid(current_user());
+	ret = pcipass_charge(map->user, npages);
+	if (ret)
+		goto err_free_map;
+	/* More than the RAM can never be pinned (CAP_IPC_LOCK has no limit). */
+	if (npages > totalram_pages()) {
+		pcipass_uncharge(map->user, npages);
+		ret = -ENOMEM;
+		goto err_free_map;
 	}
-}
+	map->mm = current->mm;
+	mmgrab(map->mm);
+	atomic64_add(npages, &map->mm->pinned_vm);
 
-static void pcipass_mapping_release(struct pcipass_ctx *ctx,
-				    struct pcipass_mapping *map)
-{
-	unpin_user_pages_dirty_lock(map->pages, map->npages, map->writable);
-	pcipass_uncharge(ctx, map->npages);
-	ctx->pinned_pages -= map->npages;
-	kvfree(map->pages);
+	pages = (struct page **)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!pages) {
+		ret = -ENOMEM;
+		goto err_unaccount;
+	}
+
+	/* Reserve the range: it is ours while the lock is dropped. */
+	mutex_lock(&ctx->lock);
+	ret = pcipass_dma_check_mode(ctx);
+	if (!ret && !pcipass_iova_range_usable(ctx, iova, iova_last))
+		ret = -ERANGE;
+	if (!ret && pcipass_mapping_first(&ctx->mappings, iova, iova_last))
+		ret = -EEXIST;
+	if (!ret)
+		pcipass_mapping_insert(&ctx->mappings, map);
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		goto err_free_pages;
+
+	st.map = map;
+	ret = pcipass_pin_and_map(&st, user_va, pages);
+
+	mutex_lock(&ctx->lock);
+	if (ret) {
+		if (st.mapped)
+			pcipass_unmap_pages(ctx->domain, iova, st.mapped,
+					    false);
+		pcipass_mapping_remove(&ctx->mappings, map);
+		mutex_unlock(&ctx->lock);
+		goto err_free_pages;
+	}
+	map->busy = false;
+	ctx->num_mappings++;
+	ctx->pinned_pages += npages;
+	mutex_unlock(&ctx->lock);
+	free_page((unsigned long)pages);
+	return 0;
+
+err_free_pages:
+	free_page((unsigned long)pages);
+err_unaccount:
+	pcipass_mapping_unaccount(map);
+err_free_map:
+	free_uid(map->user);
 	kfree(map);
+	return ret;
 }
 
 /**
@@ -357,113 +659,88 @@ static void pcipass_mapping_release(struct pcipass_ctx *ctx,
 int pcipass_dma_map(struct pcipass_ucmd *ucmd)
 {
 	struct pcipass_dma_map *cmd = ucmd->cmd;
-	struct pcipass_ctx *ctx = ucmd->ctx;
-	struct pcipass_mapping *map;
-	u64 iova_last, va_last;
-	int prot = 0;
-	int ret;
 
-	if (!(cmd->flags & (PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE)))
-		return -EINVAL;
-	ret = pcipass_iova_check_range(cmd->iova, cmd->length, &iova_last);
-	if (ret)
-		return ret;
-	ret = pcipass_iova_check_range(cmd->user_va, cmd->length, &va_last);
-	if (ret)
-		return ret;
-	if (va_last > TASK_SIZE_MAX)
-		return -EFAULT;
-	if (cmd->flags & PCIPASS_DMA_MAP_READ)
-		prot |= IOMMU_READ;
-	if (cmd->flags & PCIPASS_DMA_MAP_WRITE)
-		prot |= IOMMU_WRITE;
-
-	guard(mutex)(&ctx->lock);
-
-	ret = pcipass_dma_check_mode(ctx);
-	if (ret)
-		return ret;
-	if (!pcipass_iova_range_usable(ctx, cmd->iova, iova_last))
-		return -ERANGE;
-	if (pcipass_mapping_first(&ctx->mappings, cmd->iova, iova_last))
-		return -EEXIST;
-
-	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
-	if (!map)
-		return -ENOMEM;
-	map->iova_start = cmd->iova;
-	map->iova_last = iova_last;
-	map->npages = cmd->length >> PAGE_SHIFT;
-	map->writable = cmd->flags & PCIPASS_DMA_MAP_WRITE;
-	map->pages = kvmalloc_array(map->npages, sizeof(*map->pages),
-				    GFP_KERNEL_ACCOUNT);
-	if (!map->pages) {
-		ret = -ENOMEM;
-		goto err_free_map;
-	}
-
-	ret = pcipass_charge(ctx, map->npages);
-	if (ret)
-		goto err_free_pages;
-
-	ret = pcipass_pin_pages(map, cmd->user_va);
-	if (ret)
-		goto err_uncharge;
-
-	ret = pcipass_iommu_map_pages(ctx->domain, map, prot);
-	if (ret)
-		goto err_unpin;
-
-	pcipass_mapping_insert(&ctx->mappings, map);
-	ctx->num_mappings++;
-	ctx->pinned_pages += map->npages;
-	return 0;
-
-err_unpin:
-	unpin_user_pages(map->pages, map->npages);
-err_uncharge:
-	pcipass_uncharge(ctx, map->npages);
-err_free_pages:
-	kvfree(map->pages);
-err_free_map:
-	kfree(map);
-	return ret;
+	return pcipass_dma_map_range(ucmd->ctx, cmd->user_va, cmd->iova,
+				     cmd->length, cmd->flags);
 }
 
 /*
- * Unmap every mapping of @ctx inside [@start, @last] with one IOTLB flush,
- * then unpin. The caller checked that no mapping straddles the range.
- * Returns the bytes unmapped.
+ * Unmap every mapping of @ctx inside [@start, @last], then unpin. The
+ * caller checked that no mapping straddles the range and that none is
+ * busy. Returns the bytes unmapped.
  */
 static u64 pcipass_unmap_range(struct pcipass_ctx *ctx, u64 start, u64 last)
 {
-	struct iommu_iotlb_gather gather;
 	struct pcipass_mapping *map, *next;
-	LIST_HEAD(doomed);
 	u64 bytes = 0;
 
 	lockdep_assert_held(&ctx->lock);
 
-	iommu_iotlb_gather_init(&gather);
 	for (map = pcipass_mapping_first(&ctx->mappings, start, last); map;
 	     map = next) {
-		size_t size = map->iova_last - map->iova_start + 1;
-
 		next = pcipass_mapping_next(map, start, last);
-		iommu_unmap_fast(ctx->domain, map->iova_start, size, &gather);
+		pcipass_unmap_pages(ctx->domain, map->iova_start, map->npages,
+				    map->writable);
 		pcipass_mapping_remove(&ctx->mappings, map);
 		ctx->num_mappings--;
-		/* The pages stay pinned until the IOTLB no longer has them. */
-		list_add_tail(&map->unmap_node, &doomed);
-		bytes += size;
-	}
-	iommu_iotlb_sync(ctx->domain, &gather);
-
-	list_for_each_entry_safe(map, next, &doomed, unmap_node) {
-		pcipass_mapping_release(ctx, map);
-		cond_resched();
+		ctx->pinned_pages -= map->npages;
+		bytes += (u64)map->npages << PAGE_SHIFT;
+		pcipass_mapping_free(map);
 	}
 	return bytes;
+}
+
+/**
+ * pcipass_dma_unmap_range() - unmap, unpin and uncharge an IOVA range
+ * @ctx: the context, unlocked
+ * @iova: start of the range, page aligned (0 with %PCIPASS_DMA_UNMAP_ALL)
+ * @length: bytes, a non-zero multiple of the page size (0 with
+ *	%PCIPASS_DMA_UNMAP_ALL)
+ * @flags: &enum pcipass_dma_unmap_flags
+ * @unmapped: set to the bytes unmapped, on success
+ *
+ * The core of PCIPASS_DMA_UNMAP: every mapping inside the range goes, or
+ * none does.
+ *
+ * Return: 0 or an errno documented with &struct pcipass_dma_unmap.
+ */
+int pcipass_dma_unmap_range(struct pcipass_ctx *ctx, u64 iova, u64 length,
+			    u32 flags, u64 *unmapped)
+{
+	struct pcipass_mapping *map;
+	u64 start, last;
+	int ret;
+
+	if (flags & ~PCIPASS_DMA_UNMAP_ALL)
+		return -EINVAL;
+	if (flags & PCIPASS_DMA_UNMAP_ALL) {
+		if (iova || length)
+			return -EINVAL;
+		start = 0;
+		last = U64_MAX;
+	} else {
+		ret = pcipass_iova_check_range(iova, length, &last);
+		if (ret)
+			return ret;
+		start = iova;
+	}
+
+	guard(mutex)(&ctx->lock);
+	ret = pcipass_dma_check_mode(ctx);
+	if (ret)
+		return ret;
+
+	map = pcipass_mapping_first(&ctx->mappings, start, last);
+	if (!map)
+		return -ENOENT;
+	for (; map; map = pcipass_mapping_next(map, start, last)) {
+		if (map->iova_start < start || map->iova_last > last)
+			return -EINVAL;
+		if (map->busy)
+			return -EBUSY;
+	}
+	*unmapped = pcipass_unmap_range(ctx, start, last);
+	return 0;
 }
 
 /**
@@ -475,50 +752,22 @@ static u64 pcipass_unmap_range(struct pcipass_ctx *ctx, u64 start, u64 last)
 int pcipass_dma_unmap(struct pcipass_ucmd *ucmd)
 {
 	struct pcipass_dma_unmap *cmd = ucmd->cmd;
-	struct pcipass_ctx *ctx = ucmd->ctx;
-	struct pcipass_mapping *map;
-	u64 start, last;
+	u64 unmapped;
 	int ret;
 
-	if (cmd->flags & PCIPASS_DMA_UNMAP_ALL) {
-		if (cmd->iova || cmd->length)
-			return -EINVAL;
-		start = 0;
-		last = U64_MAX;
-	} else {
-		ret = pcipass_iova_check_range(cmd->iova, cmd->length, &last);
-		if (ret)
-			return ret;
-		start = cmd->iova;
-	}
-
-	mutex_lock(&ctx->lock);
-	ret = pcipass_dma_check_mode(ctx);
+	ret = pcipass_dma_unmap_range(ucmd->ctx, cmd->iova, cmd->length,
+				      cmd->flags, &unmapped);
 	if (ret)
-		goto out_unlock;
-
-	map = pcipass_mapping_first(&ctx->mappings, start, last);
-	if (!map) {
-		ret = -ENOENT;
-		goto out_unlock;
-	}
-	for (; map; map = pcipass_mapping_next(map, start, last)) {
-		if (map->iova_start < start || map->iova_last > last) {
-			ret = -EINVAL;
-			goto out_unlock;
-		}
-	}
-
-	cmd->length = pcipass_unmap_range(ctx, start, last);
-	ret = pcipass_ucmd_respond(ucmd);
-out_unlock:
-	mutex_unlock(&ctx->lock);
-	return ret;
+		return ret;
+	/* Written back without the context lock: user memory may stall. */
+	cmd->length = unmapped;
+	return pcipass_ucmd_respond(ucmd);
 }
 
 /**
  * pcipass_dma_release() - free the domain of a context being closed
- * @ctx: the context, locked, with no device attached
+ * @ctx: the context, locked, with no device attached and no DMA_MAP in
+ *	progress (its file is being released)
  */
 void pcipass_dma_release(struct pcipass_ctx *ctx)
 {
@@ -541,6 +790,7 @@ static struct pcipass_iova_span *pcipass_collect_resv(struct pcipass_ctx *ctx,
 	struct pcipass_group *pgroup;
 	unsigned int n = 0;
 
+	lockdep_assert_held(&ctx->lock);
 	list_for_each_entry(pgroup, &ctx->groups, node)
 		list_for_each_entry(region, &pgroup->resv_regions, list)
 			n++;
@@ -563,51 +813,76 @@ static struct pcipass_iova_span *pcipass_collect_resv(struct pcipass_ctx *ctx,
 }
 
 /**
+ * pcipass_dma_iova_ranges() - the IOVA ranges where mappings may go
+ * @ctx: the context, unlocked
+ * @count: set to the number of ranges
+ *
+ * The core of PCIPASS_IOVA_RANGES: the domain's aperture minus the
+ * reserved regions of every attached group, in increasing order.
+ *
+ * Return: an array of @count ranges (at least one entry allocated) to free
+ * with kfree(), or an ERR_PTR(): -ENXIO no device attached yet, -EPERM no
+ * IOMMU, -ENOMEM.
+ */
+struct pcipass_iova_span *pcipass_dma_iova_ranges(struct pcipass_ctx *ctx,
+						  unsigned int *count)
+{
+	struct pcipass_iova_span *resv, *usable;
+	unsigned int nresv, n;
+	int ret;
+
+	guard(mutex)(&ctx->lock);
+	ret = pcipass_dma_check_mode(ctx);
+	if (ret)
+		return ERR_PTR(ret);
+
+	resv = pcipass_collect_resv(ctx, &nresv);
+	if (IS_ERR(resv))
+		return resv;
+	n = pcipass_iova_usable(resv, nresv, ctx->aperture_start,
+				ctx->aperture_last, NULL, 0);
+	usable = kcalloc(max(n, 1U), sizeof(*usable), GFP_KERNEL);
+	if (usable)
+		pcipass_iova_usable(resv, nresv, ctx->aperture_start,
+				    ctx->aperture_last, usable, n);
+	kfree(resv);
+	if (!usable)
+		return ERR_PTR(-ENOMEM);
+	*count = n;
+	return usable;
+}
+
+/**
  * pcipass_iova_ranges() - PCIPASS_IOVA_RANGES: where mappings may go
  * @ucmd: the ioctl call, a &struct pcipass_iova_ranges
+ *
+ * The ranges are computed under the context lock and copied out after it
+ * is dropped.
  *
  * Return: 0 or an errno documented with &struct pcipass_iova_ranges.
  */
 int pcipass_iova_ranges(struct pcipass_ucmd *ucmd)
 {
 	struct pcipass_iova_ranges *cmd = ucmd->cmd;
-	struct pcipass_ctx *ctx = ucmd->ctx;
-	struct pcipass_iova_span *resv, *usable = NULL;
 	struct pcipass_iova_range __user *out;
-	unsigned int nresv, count, i;
+	struct pcipass_iova_span *usable;
+	unsigned int count, i;
 	int ret;
 
 	if (cmd->__reserved)
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
-	ret = pcipass_dma_check_mode(ctx);
-	if (ret)
-		goto out_unlock;
+	usable = pcipass_dma_iova_ranges(ucmd->ctx, &count);
+	if (IS_ERR(usable))
+		return PTR_ERR(usable);
 
-	resv = pcipass_collect_resv(ctx, &nresv);
-	if (IS_ERR(resv)) {
-		ret = PTR_ERR(resv);
-		goto out_unlock;
-	}
-
-	count = pcipass_iova_usable(resv, nresv, ctx->aperture_start,
-				    ctx->aperture_last, NULL, 0);
 	if (count > cmd->num_ranges) {
 		cmd->num_ranges = count;
 		ret = pcipass_ucmd_respond(ucmd);
 		if (!ret)
 			ret = -EMSGSIZE;
-		goto out_free_resv;
+		goto out_free;
 	}
-
-	usable = kcalloc(max(count, 1U), sizeof(*usable), GFP_KERNEL);
-	if (!usable) {
-		ret = -ENOMEM;
-		goto out_free_resv;
-	}
-	pcipass_iova_usable(resv, nresv, ctx->aperture_start,
-			    ctx->aperture_last, usable, count);
 
 	out = u64_to_user_ptr(cmd->ranges);
 	for (i = 0; i < count; i++) {
@@ -618,17 +893,12 @@ int pcipass_iova_ranges(struct pcipass_ucmd *ucmd)
 
 		if (copy_to_user(&out[i], &range, sizeof(range))) {
 			ret = -EFAULT;
-			goto out_free_usable;
+			goto out_free;
 		}
 	}
 	cmd->num_ranges = count;
 	ret = pcipass_ucmd_respond(ucmd);
-
-out_free_usable:
+out_free:
 	kfree(usable);
-out_free_resv:
-	kfree(resv);
-out_unlock:
-	mutex_unlock(&ctx->lock);
 	return ret;
 }

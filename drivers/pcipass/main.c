@@ -70,6 +70,10 @@ static int pcipass_get_info(struct pcipass_ucmd *ucmd)
 	mutex_lock(&ctx->lock);
 	cmd->ctx_mode = ctx->mode;
 	cmd->num_devices = ctx->num_devices;
+	cmd->dma_flags = 0;
+	if (ctx->mode == PCIPASS_CTX_MODE_IOMMU)
+		cmd->dma_flags = ctx->coherent ? PCIPASS_INFO_DMA_COHERENT :
+						 PCIPASS_INFO_DMA_NO_SNOOP_OFF;
 	mutex_unlock(&ctx->lock);
 	return pcipass_ucmd_respond(ucmd);
 }
@@ -289,7 +293,6 @@ static void pcipass_ctx_free(struct kref *ref)
 {
 	struct pcipass_ctx *ctx = container_of(ref, struct pcipass_ctx, ref);
 
-	mmdrop(ctx->mm);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 }
@@ -316,8 +319,6 @@ static int pcipass_ctx_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&ctx->groups);
 	INIT_LIST_HEAD(&ctx->devices);
 	ctx->mappings = RB_ROOT_CACHED;
-	ctx->mm = current->mm;
-	mmgrab(ctx->mm);
 	/* Who opened it decides what it may attach, whoever holds it later. */
 	ctx->opener_uid = file->f_cred->fsuid;
 	ctx->privileged = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);

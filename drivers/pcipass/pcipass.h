@@ -5,7 +5,11 @@
  *
  * Lock order (outermost first):
  *   device_lock(&pci_dev->dev) -> pcipass_ctx.lock
- *	-> mmap_lock (pinning, user copies) -> pcipass_device.memory_lock
+ *	-> pcipass_device.memory_lock
+ *   User memory (pinning, copies, hence mmap_lock and page faults that
+ *   userfaultfd or FUSE may stall for ever) must be touched under none of
+ *   device_lock, pcipass_ctx.lock or pcipass_ctx_list_lock (dma.c keeps
+ *   to it).
  *   pcipass_ctx.lock -> pcipass_device.irq_lock (a spinlock)
  *   pcipass_ctx_list_lock (stat.c) nests nothing: it is dropped before a
  *   context's lock is taken
@@ -107,8 +111,10 @@ struct pcipass_irq_vector {
 /**
  * struct pcipass_ctx - one open file of /dev/pcipass
  * @ref: held by the context file and by every device file made from it
- * @lock: serializes the ioctls of the context and its devices, and
- *	protects every field below
+ * @lock: protects every field below; the ioctls of the context and its
+ *	devices hold it while they read or change them, never while they
+ *	touch user memory (PCIPASS_DMA_MAP pins with it dropped, its range
+ *	reserved by a busy &struct pcipass_mapping)
  * @mode: &enum pcipass_ctx_mode, decided by the first attach
  * @domain: the IOMMU domain, allocated at the first IOMMU attach
  * @groups: the &struct pcipass_group attached to @domain
@@ -119,8 +125,9 @@ struct pcipass_irq_vector {
  * @pinned_pages: pages pinned by @mappings
  * @aperture_start: first IOVA of @domain's aperture
  * @aperture_last: last IOVA of @domain's aperture
- * @mm: the owner's memory, grabbed at open: pinned pages are charged to
- *	its locked_vm whoever maps them (constant)
+ * @coherent: @domain enforces cache coherency (every DMA snoops the CPU
+ *	caches, IOMMU_CAP_ENFORCE_CACHE_COHERENCY); decided by the first
+ *	attach, before any mapping
  * @opener_uid: the fsuid the context was opened with (constant)
  * @privileged: the opener had CAP_SYS_ADMIN: any bound device may be
  *	attached; otherwise only those whose owner is @opener_uid (constant)
@@ -142,7 +149,7 @@ struct pcipass_ctx {
 	unsigned long pinned_pages;
 	u64 aperture_start;
 	u64 aperture_last;
-	struct mm_struct *mm;
+	bool coherent;
 	kuid_t opener_uid;
 	bool privileged;
 	struct list_head stat_node;
@@ -261,20 +268,26 @@ struct pcipass_device {
  * @iova_start: first IOVA
  * @iova_last: last IOVA (inclusive)
  * @subtree_last: maintained by the interval tree
- * @pages: the pinned pages, one per PAGE_SIZE of the range
- * @npages: entries in @pages
+ * @npages: pages of the range, pinned while mapped; the IOMMU's
+ *	translation says which pages they are (no page array is kept)
  * @writable: the device may write: pages are dirtied when unpinned
- * @unmap_node: entry in a list of mappings being unmapped together
+ * @busy: a DMA_MAP is still pinning and mapping the range without the
+ *	context lock: it cannot be unmapped yet
+ * @user: the user charged for @npages locked pages, with a reference
+ *	(constant)
+ * @mm: the memory the pages were pinned from, grabbed, whose pinned_vm
+ *	(VmPin) counts them (constant)
  */
 struct pcipass_mapping {
 	struct rb_node node;
 	u64 iova_start;
 	u64 iova_last;
 	u64 subtree_last;
-	struct page **pages;
 	unsigned long npages;
 	bool writable;
-	struct list_head unmap_node;
+	bool busy;
+	struct user_struct *user;
+	struct mm_struct *mm;
 };
 
 /**
@@ -394,12 +407,20 @@ int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
 void pcipass_reset_on_detach(struct pcipass_device *pdevice);
 
+struct pcipass_iova_span;
+
 /* dma.c: the IOMMU domain, pinning and mapping */
 u64 pcipass_host_iommu_caps(void);
 int pcipass_domain_attach_group(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 				struct pcipass_group **out);
 void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 				 struct pcipass_group *pgroup);
+int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
+			  u64 length, u32 flags);
+int pcipass_dma_unmap_range(struct pcipass_ctx *ctx, u64 iova, u64 length,
+			    u32 flags, u64 *unmapped);
+struct pcipass_iova_span *pcipass_dma_iova_ranges(struct pcipass_ctx *ctx,
+						  unsigned int *count);
 int pcipass_dma_map(struct pcipass_ucmd *ucmd);
 int pcipass_dma_unmap(struct pcipass_ucmd *ucmd);
 int pcipass_iova_ranges(struct pcipass_ucmd *ucmd);

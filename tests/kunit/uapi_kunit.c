@@ -46,12 +46,12 @@ struct uapi_ioctl {
 	.flags = _flags,						\
 }
 
-/* Sizes in bytes: now, and of the first version (every one still is). */
+/* Sizes in bytes: now, and of the first version. */
 static const struct uapi_ioctl uapi_ioctls[] = {
 	UAPI_IOCTL(PCIPASS_GET_API_VERSION, false, struct pcipass_api_version,
 		   16, 16, 0),
 	UAPI_IOCTL(PCIPASS_GET_INFO, false, struct pcipass_info,
-		   32, 32, 0),
+		   40, 32, 0),
 	UAPI_IOCTL(PCIPASS_DEVICE_ATTACH, false, struct pcipass_device_attach,
 		   24, 24, 0),
 	UAPI_IOCTL(PCIPASS_DEVICE_DETACH, false, struct pcipass_device_detach,

@@ -137,7 +137,9 @@ TEST_F(edu, dma_round_trip_through_the_iommu)
 	ASSERT_EQ(0, pp_map(self->ctx, self->dst, IOVA_DST, PAGE_SZ,
 			    PCIPASS_DMA_MAP_WRITE));
 	pp_pin_state(&mapped);
-	EXPECT_EQ(self->start.vm_lck + 8, mapped.vm_lck);
+	/* Counted in the pinned memory of the process whose pages they are. */
+	EXPECT_EQ(self->start.vm_pin + 8, mapped.vm_pin);
+	EXPECT_EQ(self->start.vm_lck, mapped.vm_lck);
 	EXPECT_EQ(self->start.foll_pins + 2, mapped.foll_pins);
 
 	/* RAM -> device buffer -> RAM, both legs through the IOMMU. */
@@ -405,8 +407,9 @@ TEST_F(edu, memlock_limit_is_enforced_and_nothing_stays_pinned)
 
 	/*
 	 * A child without CAP_IPC_LOCK and with a 64 KiB limit maps into the
-	 * context it inherited: the charge goes to the context's owner (this
-	 * process), the limit is the child's.
+	 * context it inherited: the charge goes to its user (root's
+	 * user_struct), the limit is the child's, the pages count in the
+	 * child's VmPin and in nobody's VmLck.
 	 */
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -425,30 +428,63 @@ TEST_F(edu, memlock_limit_is_enforced_and_nothing_stays_pinned)
 		if (pp_map(self->ctx, mem, IOVA_SRC, 32 * PAGE_SZ,
 			   PCIPASS_DMA_MAP_READ) != ENOSPC)
 			_exit(11);
-		if (pp_status_kb_of(owner, "VmLck") != lck0 ||
-		    pp_foll_pins() != pins0)
+		if (pp_status_kb("VmPin") != 0 || pp_foll_pins() != pins0)
 			_exit(12);
-		/* Within the limit: charged to the owner. */
+		/* Within the limit. */
 		if (pp_map(self->ctx, mem, IOVA_SRC, 8 * PAGE_SZ,
 			   PCIPASS_DMA_MAP_READ))
 			_exit(13);
-		if (pp_status_kb_of(owner, "VmLck") != lck0 + 32 ||
-		    pp_status_kb("VmLck") != 0)
+		if (pp_status_kb("VmPin") != 32 ||
+		    pp_status_kb_of(owner, "VmLck") != lck0)
 			_exit(14);
 		/* The rest of the limit is too little for 12 more pages. */
 		if (pp_map(self->ctx, mem + 8 * PAGE_SZ, IOVA_DST,
 			   12 * PAGE_SZ, PCIPASS_DMA_MAP_READ) != ENOSPC)
 			_exit(15);
-		if (pp_unmap(self->ctx, 0, 0, PCIPASS_DMA_UNMAP_ALL))
+		/* 8 more fit exactly. */
+		if (pp_map(self->ctx, mem + 8 * PAGE_SZ, IOVA_DST,
+			   8 * PAGE_SZ, PCIPASS_DMA_MAP_READ))
 			_exit(16);
-		if (pp_status_kb_of(owner, "VmLck") != lck0 ||
-		    pp_foll_pins() != pins0)
+		if (pp_unmap(self->ctx, 0, 0, PCIPASS_DMA_UNMAP_ALL))
 			_exit(17);
+		if (pp_status_kb("VmPin") != 0 || pp_foll_pins() != pins0)
+			_exit(18);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * In a child that keeps root's UID but loses CAP_IPC_LOCK, with a limit of
+ * @limit pages: the errno of mapping one more page into @ctx.
+ */
+static int pp_probe_charge(int ctx, unsigned long limit)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct rlimit rl = { limit * PAGE_SZ, limit * PAGE_SZ };
+		__u8 *mem = pp_alloc(PAGE_SZ);
+		int ret;
+
+		if (!mem || pp_capset_drop_ipc_lock() ||
+		    setrlimit(RLIMIT_MEMLOCK, &rl))
+			_exit(100);
+		ret = pp_map(ctx, mem, IOVA_UNMAPPED, PAGE_SZ,
+			     PCIPASS_DMA_MAP_READ);
+		if (!ret)
+			pp_unmap(ctx, IOVA_UNMAPPED, PAGE_SZ, 0);
+		_exit(ret);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }
 
 TEST_F(edu, mappings_belong_to_the_context_not_the_process)
@@ -478,17 +514,22 @@ TEST_F(edu, mappings_belong_to_the_context_not_the_process)
 	ASSERT_EQ(1, read(pipefd[0], &c, 1));
 	close(pipefd[0]);
 	EXPECT_EQ(before.foll_pins + 64, pp_foll_pins());
-	/* Charged to the context's owner, not to the child. */
-	EXPECT_EQ(before.vm_lck + 256, pp_status_kb("VmLck"));
+	/* Counted in the child's VmPin, never in this process's. */
+	EXPECT_EQ(64 * 4, pp_status_kb_of(pid, "VmPin"));
+	EXPECT_EQ(before.vm_pin, pp_status_kb("VmPin"));
+	/* The 64 pages are charged to the user: 64 is full, 65 is not. */
+	EXPECT_EQ(ENOSPC, pp_probe_charge(self->ctx, 64));
+	EXPECT_EQ(0, pp_probe_charge(self->ctx, 65));
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	/* The context, still open here, keeps the child's mapping... */
 	EXPECT_EQ(before.foll_pins + 64, pp_foll_pins());
 	/* ...and its charge: a dying child cannot take it away. */
-	EXPECT_EQ(before.vm_lck + 256, pp_status_kb("VmLck"));
+	EXPECT_EQ(ENOSPC, pp_probe_charge(self->ctx, 64));
 	EXPECT_EQ(0, pp_unmap(self->ctx, 0, 0, PCIPASS_DMA_UNMAP_ALL));
 	EXPECT_EQ(before.foll_pins, pp_foll_pins());
-	EXPECT_EQ(before.vm_lck, pp_status_kb("VmLck"));
+	/* Unmapped: the charge went with the pins. */
+	EXPECT_EQ(0, pp_probe_charge(self->ctx, 1));
 }
 
 TEST_F(edu, attach_errors)

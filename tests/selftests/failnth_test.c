@@ -8,7 +8,7 @@
  *
  *  - the failure came back as an errno from the step that hit it;
  *  - nothing leaked: no page stays pinned (/proc/vmstat nr_foll_pin_*),
- *    VmLck is back where it was, no pcipass IRQ is left in
+ *    VmPin is back where it was, no pcipass IRQ is left in
  *    /proc/interrupts;
  *  - the device is back to its state before the attach: still bound to
  *    pcipass, decoding and bus mastering off, attachable by a new context;
@@ -397,7 +397,7 @@ FIXTURE(failnth) {
 	void *mem;
 	/* The state before the first attach. */
 	long pins;
-	long vmlck;
+	long vmpin;
 	__u16 cmd;
 };
 
@@ -485,7 +485,7 @@ FIXTURE_SETUP(failnth)
 	self->kmsg = pp_kmsg_open();
 	ASSERT_LE(0, self->kmsg);
 	self->pins = pp_foll_pins();
-	self->vmlck = pp_status_kb("VmLck");
+	self->vmpin = pp_status_kb("VmPin");
 	self->cmd = pp_dev_command(self->addr);
 	ASSERT_EQ(0, self->cmd & CMD_DECODE);
 	ASSERT_EQ(0, pp_irq_lines(NULL));
@@ -519,8 +519,8 @@ static void expect_clean(struct __test_metadata *_metadata,
 
 	EXPECT_EQ(self->pins, pp_foll_pins())
 		TH_LOG("%s, fail-nth %d: pinned pages leaked", seq, nth);
-	EXPECT_EQ(self->vmlck, pp_status_kb("VmLck"))
-		TH_LOG("%s, fail-nth %d: VmLck not given back", seq, nth);
+	EXPECT_EQ(self->vmpin, pp_status_kb("VmPin"))
+		TH_LOG("%s, fail-nth %d: VmPin not given back", seq, nth);
 	EXPECT_EQ(0, pp_irq_lines(NULL))
 		TH_LOG("%s, fail-nth %d: IRQs left in /proc/interrupts", seq,
 		       nth);

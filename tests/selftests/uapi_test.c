@@ -96,16 +96,20 @@ struct pp_ioctl_desc {
 	size_t size;
 };
 
-/* The first version of every structure is its current one. */
-#define PP_IOCTL(_num, _struct) {					\
+/* A structure whose first version is its current one. */
+#define PP_IOCTL(_num, _struct) PP_IOCTL_V(_num, _struct, sizeof(_struct))
+
+/* A structure that has grown since its first version of @_first bytes. */
+#define PP_IOCTL_V(_num, _struct, _first) {				\
 	.name = #_num, .num = _num,					\
-	.min_size = sizeof(_struct),					\
+	.min_size = _first,						\
 	.size = sizeof(_struct),					\
 }
 
 static const struct pp_ioctl_desc pp_info_ioctls[] = {
 	PP_IOCTL(PCIPASS_GET_API_VERSION, struct pcipass_api_version),
-	PP_IOCTL(PCIPASS_GET_INFO, struct pcipass_info),
+	/* dma_flags came after the first version (32 bytes). */
+	PP_IOCTL_V(PCIPASS_GET_INFO, struct pcipass_info, 32),
 	PP_IOCTL(PCIPASS_DEVICE_ATTACH, struct pcipass_device_attach),
 	PP_IOCTL(PCIPASS_DEVICE_DETACH, struct pcipass_device_detach),
 	PP_IOCTL(PCIPASS_DMA_MAP, struct pcipass_dma_map),

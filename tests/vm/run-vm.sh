@@ -2,8 +2,10 @@
 # tests/vm/run-vm.sh CONFIG OUTDIR [run|demo|bench] - boot one test VM under QEMU
 # (TCG) and wait for it to power off.
 #
-# CONFIG: iommu   q35 + intel-iommu (intremap=on), intel_iommu=on
-#         nointremap  q35 + intel-iommu (intremap=off): MSI not isolated
+# CONFIG: iommu   q35 + intel-iommu (intremap=on, snoop-control=on),
+#                 intel_iommu=on
+#         nointremap  q35 + intel-iommu (intremap=off): MSI not isolated,
+#                 no snoop control
 #         noiommu q35 without an IOMMU, intel_iommu=off
 # Devices (fixed addresses, checked by the guest's /init):
 #   00:03.0 edu (1234:11e8)   00:04.0 nvme (1b36:0010, serial pcipass0,
@@ -52,7 +54,8 @@ ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=multi}
 BEHIND_BRIDGE=()
 case "$CONFIG" in
 iommu)
-	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=on")
+	# snoop-control=on: domains can force snooping (nointremap has not).
+	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=on,snoop-control=on")
 	CMDLINE="intel_iommu=on"
 	;;
 nointremap)

@@ -77,6 +77,7 @@
  *  - ``ENOENT``: the IOVA range holds no mapping.
  *  - ``ERANGE``: the IOVA range is outside the usable IOVA ranges.
  *  - ``ENOSPC``: pinning would exceed ``RLIMIT_MEMLOCK``.
+ *  - ``EBUSY`` (DMA_UNMAP): a map of the range is still in progress.
  *  - ``EMSGSIZE``: the output array given is too small; the structure
  *    says how large it must be.
  */
@@ -184,6 +185,27 @@ enum pcipass_ctx_mode {
 };
 
 /**
+ * enum pcipass_info_dma - cache coherency of a context's DMA, in
+ *	&struct pcipass_info.dma_flags
+ * @PCIPASS_INFO_DMA_COHERENT: the context's IOMMU domain enforces cache
+ *	coherency: the IOMMU makes every DMA of the attached devices snoop
+ *	the CPU caches, whatever the No Snoop attribute of the request says.
+ *	Decided by the first attach (when the device's IOMMU can, as with
+ *	VT-d's snoop control); a device whose IOMMU cannot is then refused
+ *	(``EINVAL``).
+ * @PCIPASS_INFO_DMA_NO_SNOOP_OFF: the domain does not enforce coherency, so
+ *	pcipass keeps the PCI Express "Enable No Snoop" bit (Device Control)
+ *	of every attached device clear in the device; the VMM reads back what
+ *	it wrote, but the device issues no No Snoop requests. A conventional
+ *	PCI device with no PCI Express capability cannot be controlled
+ *	that way.
+ */
+enum pcipass_info_dma {
+	PCIPASS_INFO_DMA_COHERENT = 1 << 0,
+	PCIPASS_INFO_DMA_NO_SNOOP_OFF = 1 << 1,
+};
+
+/**
  * struct pcipass_info - ioctl(PCIPASS_GET_INFO)
  * @size: sizeof(struct pcipass_info)
  * @flags: must be 0
@@ -191,6 +213,10 @@ enum pcipass_ctx_mode {
  * @features: output: bit mask of &enum pcipass_features
  * @ctx_mode: output: &enum pcipass_ctx_mode of this context
  * @num_devices: output: number of devices attached to this context
+ * @dma_flags: output: &enum pcipass_info_dma, 0 until a device is attached
+ *	with an IOMMU (added after the first version: a caller passing the
+ *	old @size does not get it)
+ * @__reserved: output: 0
  *
  * Lets a VMM probe the host and the driver before it relies on them.
  *
@@ -203,6 +229,8 @@ struct pcipass_info {
 	__aligned_u64 features;
 	__u32 ctx_mode;
 	__u32 num_devices;
+	__u32 dma_flags;
+	__u32 __reserved;
 };
 
 #define PCIPASS_GET_INFO _IO(PCIPASS_TYPE, PCIPASS_CMD_GET_INFO)
@@ -255,7 +283,9 @@ struct pcipass_pci_addr {
  *
  * Return: 0 or an errno: ``EINVAL`` a malformed address (@addr.device
  * above 31, @addr.function above 7, a non-zero @addr.__reserved) or a
- * non-zero @__reserved; ``ENODEV`` no such device, or not bound to
+ * non-zero @__reserved, or a device whose IOMMU cannot map memory cache
+ * coherent, or cannot enforce coherency while the context's domain does
+ * (see %PCIPASS_INFO_DMA_COHERENT; logged); ``ENODEV`` no such device, or not bound to
  * pcipass; ``EBUSY`` the device, or its IOMMU group, is attached to another
  * context or owned by another user of the IOMMU (VFIO, iommufd), or
  * another holder has the device's BARs; ``EEXIST`` the device is already
@@ -321,14 +351,32 @@ enum pcipass_dma_map_flags {
  * @iova: the device address it appears at, page aligned
  * @length: bytes, a non-zero multiple of the page size
  *
- * Pins the memory (long term) and maps it into the context's IOMMU domain
- * for every attached device. The pinned pages are charged to the locked
- * memory (``VmLck`` in /proc/PID/status) of the process that opened the
- * context, whichever process maps them, within the caller's
- * ``RLIMIT_MEMLOCK``; a caller with ``CAP_IPC_LOCK`` is not limited (the
- * pages are still counted). Physically contiguous runs are mapped with as few
- * IOMMU calls as possible, so hugetlbfs and transparent huge pages are
- * mapped with large IOMMU pages when @iova is aligned like @user_va.
+ * Pins the memory of the calling process (long term) and maps it into the
+ * context's IOMMU domain for every attached device, cache coherent where
+ * the IOMMU can (see %PCIPASS_INFO_DMA_COHERENT).
+ *
+ * Who is charged: the pinned pages are charged to the *user* of the
+ * calling process (its real UID: the ``locked_vm`` of its
+ * ``struct user_struct``, shared by all the processes of that user and by
+ * io_uring and iommufd), within the calling process's ``RLIMIT_MEMLOCK``
+ * counted over everything that user has locked that way; a caller with
+ * ``CAP_IPC_LOCK`` is not limited, but its pages are still charged. The
+ * charge belongs to the mapping: it lasts exactly as long as the pages stay
+ * pinned (until PCIPASS_DMA_UNMAP, or the context is closed), whichever
+ * process unmaps or closes and whatever becomes of the process that
+ * mapped, so handing the context to another process and exiting frees
+ * no charge. The pages also count in the calling process's ``VmPin``
+ * (/proc/PID/status); not in anyone's ``VmLck``. The limit is checked
+ * before anything else is done: a refused length allocates nothing.
+ *
+ * The memory is pinned without the context's lock held: a map whose memory
+ * is slow to come (userfaultfd, FUSE) delays no other ioctl of the context
+ * and no removal of its devices. While it is in progress its IOVA range is
+ * taken: another map of it fails with ``EEXIST``, an unmap with ``EBUSY``.
+ *
+ * Physically contiguous runs are mapped with as few IOMMU calls as
+ * possible, so hugetlbfs and transparent huge pages are mapped with large
+ * IOMMU pages when @iova is aligned like @user_va.
  *
  * On any failure nothing stays pinned, charged or mapped.
  *
@@ -336,12 +384,11 @@ enum pcipass_dma_map_flags {
  * or a range that wraps around; ``ENXIO`` no device attached yet; ``EPERM``
  * the context has no IOMMU (%PCIPASS_CTX_MODE_NOIOMMU); ``ERANGE`` the IOVA
  * range is not inside the usable ranges of PCIPASS_IOVA_RANGES; ``EEXIST``
- * it overlaps an existing mapping; ``ENOSPC`` ``RLIMIT_MEMLOCK`` would be
- * exceeded; ``ESRCH`` the process that opened the context has exited (or
- * replaced its memory with execve());
- * ``EFAULT`` the memory is not mapped in the caller, or is not writable
- * while %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal signal
- * arrived; ``ENOMEM``.
+ * it overlaps an existing mapping (or one being made); ``ENOSPC`` the
+ * user's locked memory would exceed ``RLIMIT_MEMLOCK``; ``ENOMEM`` @length
+ * is more than the host's RAM, or out of memory; ``EFAULT`` the memory is
+ * not mapped in the caller, or is not writable while
+ * %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal signal arrived.
  */
 struct pcipass_dma_map {
 	__u32 size;
@@ -377,9 +424,10 @@ enum pcipass_dma_unmap_flags {
  * Return: 0 or an errno: ``EINVAL`` a zero or unaligned length or address,
  * a range that wraps around, a range that cuts a mapping, or
  * %PCIPASS_DMA_UNMAP_ALL with a non-zero @iova or @length; ``ENOENT`` no
- * mapping in the range; ``ENXIO`` no device attached yet; ``EPERM`` the
- * context has no IOMMU; ``EFAULT`` @length could not be written back (the
- * range is unmapped all the same).
+ * mapping in the range; ``EBUSY`` a PCIPASS_DMA_MAP of the range is still
+ * in progress (nothing is unmapped); ``ENXIO`` no device attached yet;
+ * ``EPERM`` the context has no IOMMU; ``EFAULT`` @length could not be
+ * written back (the range is unmapped all the same).
  */
 struct pcipass_dma_unmap {
 	__u32 size;
