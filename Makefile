@@ -26,7 +26,7 @@ KBUILD = $(MAKE) -C $(KDIR) M=$(TOP)
 # An extracted linux-source-6.12 tree (checkpatch, kernel-doc, kselftest).
 SRCTREE = $(shell $(TOP)/tests/vm/srctree.sh)
 
-LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/kunit tests/bench \
+LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/kunit tests/bench tests/nested \
 		 -name '*.[ch]' ! -name '*.mod.c' 2>/dev/null | sort)
 
 # The documents, checked with docutils and the real kernel-doc (tests/rstcheck.py).
@@ -52,6 +52,7 @@ samples:
 
 selftests:
 	$(MAKE) -C tests/selftests SRCTREE=$(SRCTREE)
+	$(MAKE) -C tests/nested
 
 install: all
 	$(KBUILD) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
@@ -107,6 +108,7 @@ clean:
 	-$(KBUILD) clean
 	$(MAKE) -C tools/pcipass clean
 	$(MAKE) -C tests/selftests clean
+	$(MAKE) -C tests/nested clean
 	$(MAKE) -C samples/pcipass clean
 	$(MAKE) -C tests/bench clean
 	rm -rf build
