@@ -249,6 +249,10 @@ if [ "$NESTED" = 1 ]; then
 	mkdir -p "$L2ROOT"/{proc,sys,dev,tmp}
 	cp -a "$bbtree/." "$L2ROOT/"
 	install -m 755 "$VMDIR/l2-init" "$L2ROOT/init"
+	# No INET in L2's kernel: links come up over rtnetlink.
+	[ -x "$TOP/tests/nested/bin/l2-linkup" ] ||
+		die "tests/nested/bin/l2-linkup missing (make -C tests/nested)"
+	install -m 755 "$TOP/tests/nested/bin/l2-linkup" "$L2ROOT/bin/l2-linkup"
 	(cd "$L2ROOT" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc --owner=0:0 --quiet) >"$ROOT/nested/l2-initramfs.cpio"
 	rm -rf "$L2ROOT"
