@@ -7,7 +7,9 @@
 #   make selftests  build the kselftest binaries into tests/selftests/out
 #   make lint       checkpatch --strict, sparse, W=1, kernel-doc and the docs: zero findings
 #   make check      install what is missing, build, lint, run every suite in the VMs
-#   make demo       boot the IOMMU VM and show pcipass at work
+#   make demo       boot the nested VM: Debian's QEMU runs a guest on a device
+#                   given to pcipass
+#   make demo-edu   boot the IOMMU VM: a sample VMM drives edu through pcipass
 #   make bench      boot the IOMMU VM and time pcipass against vfio-pci
 
 TOP := $(CURDIR)
@@ -35,7 +37,7 @@ DOC_SOURCES = Documentation/index.rst Documentation/userspace-api/pcipass.rst \
 	Documentation/dev-tools/pcipass-benchmarks.rst
 
 .PHONY: all module tool samples selftests install lint checkpatch kerneldoc docs \
-	sparse w1 check demo bench clean
+	sparse w1 check demo demo-edu bench clean
 
 all: module tool samples
 
@@ -95,7 +97,13 @@ check:
 demo:
 	@tests/vm/deps.sh
 	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
-	@tests/vm/demo.sh
+	@$(MAKE) -s -C tests/nested
+	@tests/vm/demo.sh nested
+
+demo-edu:
+	@tests/vm/deps.sh
+	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
+	@tests/vm/demo.sh edu
 
 # Not part of `make check`: speed is compared, never asserted.
 bench:

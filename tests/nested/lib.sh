@@ -76,9 +76,21 @@ rebind() {
 
 group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
 
-# PCI command register bits: memory space (1) and bus master (2) both off.
+pci_cmd() { od -An -tx2 -j4 -N2 "/sys/bus/pci/devices/$1/config" | tr -d ' '; }
+
+# cmd_save ADDR: remember the PCI command register before QEMU has ADDR.
+cmd_save() { pci_cmd "$1" >"$WORK/cmd.$1"; }
+
+# quiesced ADDR: the device does no DMA and decodes no memory now that QEMU
+# let go of it. pcipass: memory space and bus master off. vfio-pci restores
+# the command register it found at open (cmd_save): firmware's, here.
 quiesced() {
-	cmd=$(od -An -tx2 -j4 -N2 "/sys/bus/pci/devices/$1/config" | tr -d ' ')
+	cmd=$(pci_cmd "$1")
+	if [ "$BACKEND" = vfio ]; then
+		[ "$cmd" = "$(cat "$WORK/cmd.$1" 2>/dev/null)" ] && return 0
+		diag "$1: PCI_COMMAND=0x$cmd, before QEMU 0x$(cat "$WORK/cmd.$1" 2>/dev/null)"
+		return 1
+	fi
 	[ $((0x$cmd & 6)) -eq 0 ] && return 0
 	diag "$1: PCI_COMMAND=0x$cmd: memory $((0x$cmd >> 1 & 1)), bus master $((0x$cmd >> 2 & 1))"
 	return 1
@@ -228,6 +240,7 @@ l2_start() {
 	shift 2
 	rm -rf "$DIR"
 	mkdir -p "$DIR"
+	: >"$DIR/results.log"
 	echo "nested: $DIR: qemu start" >/dev/kmsg
 	# shellcheck disable=SC2086 # LAUNCH is a command with arguments
 	$LAUNCH qemu-system-x86_64 -nodefaults -no-user-config -display none \
@@ -276,7 +289,7 @@ l2_until() {
 }
 
 # l2 RECORD: L2's records starting with RECORD, without the prefix.
-l2() { tr -d '\r' <"$DIR/results.log" 2>/dev/null | sed -n "s/^pcipass-l2: \\($1\\)/\\1/p"; }
+l2() { tr -d '\r' 2>/dev/null <"$DIR/results.log" | sed -n "s/^pcipass-l2: \\($1\\)/\\1/p"; }
 
 # l2_has RECORD: L2 reported it.
 l2_has() {
@@ -287,7 +300,7 @@ l2_has() {
 
 l2_dump() {
 	diag "L2 records:"
-	tr -d '\r' <"$DIR/results.log" 2>/dev/null | cut -c1-160 | sed 's/^/#   /'
+	tr -d '\r' 2>/dev/null <"$DIR/results.log" | cut -c1-160 | sed 's/^/#   /'
 }
 
 # l2_pci ADDR VEN:DEV DRIVER: L2 saw that device at ADDR with that driver.

@@ -3,7 +3,8 @@
 # its own clear message, and leaves nothing behind:
 #   - host= naming a device not on the backend (edu, on pci-stub),
 #   - a group that is not viable (ICH9 SMBus 00:1f.3 on the backend, its
-#     group peer 00:1f.2 on pci-stub),
+#     group peer 00:1f.2 on ahci, a driver that does DMA; pci-stub would
+#     not do: vfio counts it as harmless),
 #   - a locked-memory limit smaller than the guest's RAM (QEMU as root
 #     without CAP_IPC_LOCK, RLIMIT_MEMLOCK 64 MiB, guest 256 MiB).
 # The guest never runs (-S): each QEMU must exit by itself within 120 s.
@@ -60,9 +61,11 @@ if [ "$(group_of "$SATA")" != "$(group_of "$SMBUS")" ]; then
 	skip "nonviable: host=$SMBUS, a non-viable group" "$SATA and $SMBUS are in different groups"
 	skip "nonviable-clean" "no test"
 else
-	rebind "$SATA" pci-stub
+	modprobe ahci
+	rebind "$SATA" ahci
 	rebind "$SMBUS" "$DRV"
-	check "nonviable: host=$SMBUS with $SATA on pci-stub: QEMU says the group is not viable" \
+	cmd_save "$SMBUS"
+	check "nonviable: host=$SMBUS with $SATA on ahci: QEMU says the group is not viable" \
 		qemu_refuses nonviable "not viable" -device "vfio-pci,host=$SMBUS,addr=05.0"
 	nonviable_clean() {
 		pins_back "$base" && quiesced "$SMBUS" && [ "$(driver_of "$SMBUS")" = "$DRV" ]
@@ -70,12 +73,14 @@ else
 	check "nonviable-clean: pins back to $base, $SMBUS quiesced and on $DRV" nonviable_clean
 	rebind "$SMBUS" ""
 	rebind "$SATA" ""
+	[ "$sata_drv" = ahci ] || rmmod ahci
 	[ "$sata_drv" = - ] || rebind "$SATA" "$sata_drv"
 	[ "$smbus_drv" = - ] || rebind "$SMBUS" "$smbus_drv"
 fi
 
 # Too little locked memory for the guest's RAM.
 rebind "$NVME" "$DRV"
+cmd_save "$NVME"
 LAUNCH="nested-memlock-exec $((64 << 20))"
 check "memlock: RLIMIT_MEMLOCK 64 MiB, guest RAM 256 MiB, no CAP_IPC_LOCK: QEMU fails to map the guest's RAM" \
 	qemu_refuses memlock "vfio.*(Cannot allocate memory|-12|memory listener|DMA)" \

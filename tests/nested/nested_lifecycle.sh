@@ -23,6 +23,8 @@ if ! backend_load direct; then
 fi
 rebind "$NVME" "$DRV" || diag "$NVME not on $DRV"
 rebind "$NET" "$DRV" || diag "$NET not on $DRV"
+cmd_save "$NVME"
+cmd_save "$NET"
 base=$(pins)
 diag "backend $BACKEND, pins before: $base"
 

@@ -24,6 +24,8 @@ if ! backend_load direct; then
 fi
 prepare_disk || diag "L1 could not prepare the disk"
 rebind "$NET" "$DRV" || diag "$NET not on $DRV"
+cmd_save "$NVME"
+cmd_save "$NET"
 base=$(pins)
 tok=$(token)
 diag "backend $BACKEND, nodes in $NODES, pins before: $base, token $tok"

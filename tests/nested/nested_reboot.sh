@@ -25,6 +25,7 @@ if [ -e /dev/vfio/vfio ] && [ "$BACKEND" = pcipass ]; then
 	diag "/dev/vfio/vfio exists outside the namespace: this test would not show that pcipass-tool run works"
 fi
 prepare_disk || diag "L1 could not prepare the disk"
+cmd_save "$NVME"
 base=$(pins)
 tok=$(token)
 diag "backend $BACKEND, QEMU under '$LAUNCH', pins before: $base, token $tok"

@@ -58,6 +58,8 @@ BUSYBOX=/bin/busybox
 # 8250_pci is built into Debian's kernel; it is listed in case a kernel
 # builds it as a module.
 MODULES="nvme vfio-pci vfio_iommu_type1 pci-stub virtio-iommu 8250_pci ${PCIPASS_VM_MODULES:-}"
+# The nested tests' non-viable group: ahci on the ICH9 SATA function.
+[ "${PCIPASS_NESTED:-0}" != 1 ] || MODULES="$MODULES ahci"
 KUNIT_KO=${PCIPASS_KUNIT_KO:-none}
 [ "$KUNIT_KO" = none ] || MODULES="$MODULES kunit"
 
@@ -107,6 +109,7 @@ install -m 755 "$VMDIR/init" "$ROOT/init"
 [ -z "${PCIPASS_KUNIT_VMS:-}" ] || printf '%s\n' "$PCIPASS_KUNIT_VMS" >"$ROOT/vm/kunit-vms"
 install -m 755 "$VMDIR/guest-run.sh" "$VMDIR/guest-demo.sh" "$ROOT/vm/"
 install -m 755 "$VMDIR/guest-bench.sh" "$ROOT/vm/"
+[ "$NESTED" != 1 ] || install -m 755 "$VMDIR/guest-demo-nested.sh" "$ROOT/vm/"
 
 # Copy an executable to ROOT/DEST plus, when dynamic, the libraries it needs.
 copy_exe() { # SRC DEST
