@@ -21,7 +21,8 @@ PCIPASS_NODES=/dev/pcipass-vfio
 L2_KERNEL=/nested/vmlinux
 L2_INITRD=/nested/l2-initramfs.cpio
 # Seconds for one L2 boot to power off (nested TCG, 2 shared host cores).
-L2_TIMEOUT=${PCIPASS_L2_TIMEOUT:-420}
+# Measured: 30-60 s on an idle machine, 5-6 min with 12 jobs on 2 cores.
+L2_TIMEOUT=${PCIPASS_L2_TIMEOUT:-900}
 WORK=/tmp/nested
 mkdir -p "$WORK"
 
@@ -81,14 +82,17 @@ pci_cmd() { od -An -tx2 -j4 -N2 "/sys/bus/pci/devices/$1/config" | tr -d ' '; }
 # cmd_save ADDR: remember the PCI command register before QEMU has ADDR.
 cmd_save() { pci_cmd "$1" >"$WORK/cmd.$1"; }
 
-# quiesced ADDR: the device does no DMA and decodes no memory now that QEMU
-# let go of it. pcipass: memory space and bus master off. vfio-pci restores
-# the command register it found at open (cmd_save): firmware's, here.
+# quiesced ADDR: the device is quiet now that QEMU let go of it.
+# pcipass: memory space and bus master off. vfio-pci restores the command
+# register it saved at open, then clears bus master: so with vfio, bus
+# master off, or the register as before QEMU (cmd_save) when QEMU never
+# got as far as opening the device.
 quiesced() {
 	cmd=$(pci_cmd "$1")
 	if [ "$BACKEND" = vfio ]; then
+		[ $((0x$cmd & 4)) -eq 0 ] && return 0
 		[ "$cmd" = "$(cat "$WORK/cmd.$1" 2>/dev/null)" ] && return 0
-		diag "$1: PCI_COMMAND=0x$cmd, before QEMU 0x$(cat "$WORK/cmd.$1" 2>/dev/null)"
+		diag "$1: PCI_COMMAND=0x$cmd (bus master on), before QEMU 0x$(cat "$WORK/cmd.$1" 2>/dev/null)"
 		return 1
 	fi
 	[ $((0x$cmd & 6)) -eq 0 ] && return 0
@@ -244,7 +248,7 @@ l2_start() {
 	echo "nested: $DIR: qemu start" >/dev/kmsg
 	# shellcheck disable=SC2086 # LAUNCH is a command with arguments
 	$LAUNCH qemu-system-x86_64 -nodefaults -no-user-config -display none \
-		-vga none -accel tcg -machine q35 -cpu max -smp 1 -m 256M \
+		-vga none -accel tcg -machine q35 -cpu max -smp 1 -m 128M \
 		-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
 		-append "console=ttyS0 panic=-1 $l2_cmdline" \
 		-serial "file:$DIR/console.log" -serial "file:$DIR/results.log" \
@@ -281,8 +285,11 @@ l2_until() {
 	deadline=$(($(cut -d. -f1 /proc/uptime) + ${2:-$L2_TIMEOUT}))
 	while ! l2 "$1" | grep -q .; do
 		kill -0 "$QPID" 2>/dev/null || { diag "QEMU exited before L2 said '$1'"; return 1; }
-		[ "$(cut -d. -f1 /proc/uptime)" -lt "$deadline" ] ||
-			{ diag "no '$1' from L2 after ${2:-$L2_TIMEOUT}s"; return 1; }
+		if [ "$(cut -d. -f1 /proc/uptime)" -ge "$deadline" ]; then
+			diag "no '$1' from L2 after ${2:-$L2_TIMEOUT}s; L2 console tail:"
+			tr -d '\r' <"$DIR/console.log" | tail -n 15 | sed 's/^/#   /'
+			return 1
+		fi
 		sleep 1
 	done
 	diag "L2 said '$1' $(awk -v a="$T_START" '{ printf "%.0f", $1 - a }' /proc/uptime)s after QEMU started"

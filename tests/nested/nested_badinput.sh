@@ -6,8 +6,8 @@
 #     group peer 00:1f.2 on ahci, a driver that does DMA; pci-stub would
 #     not do: vfio counts it as harmless),
 #   - a locked-memory limit smaller than the guest's RAM (QEMU as root
-#     without CAP_IPC_LOCK, RLIMIT_MEMLOCK 64 MiB, guest 256 MiB).
-# The guest never runs (-S): each QEMU must exit by itself within 120 s.
+#     without CAP_IPC_LOCK, RLIMIT_MEMLOCK 64 MiB, guest 128 MiB).
+# The guest never runs (-S): each QEMU must exit by itself within 300 s.
 # TAP; run in the nested VM (tests/vm/run-vm.sh nested).
 
 # shellcheck source=tests/nested/lib.sh
@@ -31,7 +31,7 @@ qemu_refuses() {
 	name=$1 pat=$2
 	shift 2
 	l2_start "$name" "" -S "$@"
-	l2_wait 120
+	l2_wait 300
 	if [ "$QEXIT" -ne 0 ] && [ "$QEXIT" -ne 124 ] && grep -qE "$pat" "$DIR/qemu.log"; then
 		diag "QEMU said: $(grep -E "$pat" "$DIR/qemu.log" | head -n 2 | tr '\n' ' ')"
 		return 0
@@ -82,7 +82,7 @@ fi
 rebind "$NVME" "$DRV"
 cmd_save "$NVME"
 LAUNCH="nested-memlock-exec $((64 << 20))"
-check "memlock: RLIMIT_MEMLOCK 64 MiB, guest RAM 256 MiB, no CAP_IPC_LOCK: QEMU fails to map the guest's RAM" \
+check "memlock: RLIMIT_MEMLOCK 64 MiB, guest RAM 128 MiB, no CAP_IPC_LOCK: QEMU fails to map the guest's RAM" \
 	qemu_refuses memlock "vfio.*(Cannot allocate memory|-12|memory listener|DMA)" \
 	-device "vfio-pci,host=$NVME,addr=05.0"
 LAUNCH=""

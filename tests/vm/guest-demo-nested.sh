@@ -76,7 +76,7 @@ ls -l "$NODES"
 
 base=$(pins)
 say "Starting the guest"
-echo "\$ qemu-system-x86_64 -accel tcg -machine q35 -cpu max -m 256M -kernel vmlinux ..." \
+echo "\$ qemu-system-x86_64 -accel tcg -machine q35 -cpu max -m 128M -kernel vmlinux ..." \
 	"-device vfio-pci,host=$NVME,addr=05.0"
 l2_start demo "pcipassl2.read=0,1 pcipassl2.end=hold" -no-reboot \
 	-device "vfio-pci,host=$NVME,addr=05.0,id=nvme0"

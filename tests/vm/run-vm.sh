@@ -82,8 +82,8 @@ nested)
 	# QEMU itself, the guest's RAM (pinned) and a bigger initramfs.
 	MEM=2G
 	# Nested TCG is slow: several guest boots per test executable.
-	VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-1800}
-	TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-900}
+	VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-5400}
+	TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-2400}
 	# The second device type. No option ROM: the nested guest's
 	# firmware would run it.
 	DEVICES=(-device "e1000e,addr=07.0,romfile=")
