@@ -20,7 +20,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-static int ifindex(const char *name)
+static int index_of(const char *name)
 {
 	char path[128];
 	FILE *f;
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 1; i < argc; i++) {
-		idx = ifindex(argv[i]);
+		idx = index_of(argv[i]);
 		err = idx < 0 ? -ENODEV : link_up(fd, idx, i);
 		if (err) {
 			fprintf(stderr, "l2-linkup: %s: %s\n", argv[i],

@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	deadline = now_ms() + timeout * 1000;
-	strcpy(sa.sun_path, argv[optind]);
+	memcpy(sa.sun_path, argv[optind], strlen(argv[optind]) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		fprintf(stderr, "nested-qmp: %s: %s\n", argv[optind],
