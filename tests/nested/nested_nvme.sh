@@ -1,22 +1,27 @@
 #!/bin/sh
 # tests/nested/nested_nvme.sh - the nested guest's own drivers use an NVMe
 # controller and an e1000e handed to it with -device vfio-pci, both in one
-# VFIO container (one QEMU), with MSI-X; then QEMU lets go of them at the
-# guest's power-off.
+# VFIO container (one QEMU), with MSI-X; QMP device_del takes the e1000e
+# away while the guest runs; then QEMU lets go of the NVMe controller at
+# the guest's power-off.
 #
 # L1 writes random bytes to sectors 8-9 and zeros to sector 16 through its
-# own nvme driver and gives both devices to the backend; L2 (QEMU with
-# -device vfio-pci,host=$NVME,addr=05.0 and host=$NET,addr=06.0) reads
-# sectors 8-9, fills sector 16 with a token from its command line, brings
-# its e1000e link up and powers off; L1 then reads sector 16 back.
+# own nvme driver and gives both devices to the backend. QEMU gets
+# -device vfio-pci,host=$NVME,addr=05.0 and the e1000e behind a PCIe root
+# port at 06.0 (so that it can be unplugged: ACPI hotplug, L2 ejects it).
+# L2 reads sectors 8-9, fills sector 16 with a token from its command line,
+# brings its e1000e link up, reports, and waits ("end=unplug"); L1 checks
+# the report, sends device_del for the e1000e, checks that it is released
+# while QEMU runs on; L2 sees it go and powers off; L1 checks that the NVMe
+# controller is released and reads sector 16 back.
 # TAP; run in the nested VM (tests/vm/run-vm.sh nested).
 
 # shellcheck source=tests/nested/lib.sh
 . /nested/lib.sh
 
-TESTS="qemu nvme-addr nvme-read nvme-write nvme-msix net-probe net-msix
-pins released readback log novfio"
-echo "1..12"
+TESTS="ready nvme-addr nvme-read nvme-write nvme-msix net-probe net-msix busy
+device-del unplugged del-released poweroff pins released readback log novfio"
+echo "1..17"
 log_mark nvme
 if ! backend_load direct; then
 	for t in $TESTS; do fail "$t # the $BACKEND backend serves no VFIO nodes"; done
@@ -30,18 +35,13 @@ base=$(pins)
 tok=$(token)
 diag "backend $BACKEND, nodes in $NODES, pins before: $base, token $tok"
 
-l2_start nvme "pcipassl2.read=8,2 pcipassl2.write=16 pcipassl2.token=$tok pcipassl2.net=1" \
+l2_start nvme "pcipassl2.read=8,2 pcipassl2.write=16 pcipassl2.token=$tok pcipassl2.net=1 pcipassl2.end=unplug" \
 	-no-reboot \
 	-device "vfio-pci,host=$NVME,addr=05.0,id=nvme0" \
-	-device "vfio-pci,host=$NET,addr=06.0,id=net0"
-l2_wait "$L2_TIMEOUT"
+	-device "pcie-root-port,id=rp1,chassis=1,addr=06.0" \
+	-device "vfio-pci,host=$NET,bus=rp1,id=net0"
 
-if [ "$QEXIT" -eq 0 ] && l2_has "end poweroff"; then
-	pass "qemu: QEMU ran L2 with both devices in one container to its power-off"
-else
-	l2_dump
-	fail "qemu: QEMU ran L2 with both devices in one container to its power-off"
-fi
+check "ready: QEMU runs L2 with both devices in one container, L2 did its I/O" l2_until ready
 check "nvme-addr: L2 sees the NVMe controller at 0000:00:05.0, driven by its nvme driver" \
 	l2_pci 0000:00:05.0 1b36:0010 nvme
 if l2_read_matches 8 0 && l2_read_matches 9 1; then
@@ -56,20 +56,41 @@ nvme_msix() {
 }
 check "nvme-msix: L2's nvme MSI-X vectors count (admin and I/O queue)" nvme_msix
 net_probe() {
-	l2_pci 0000:00:06.0 8086:10d3 e1000e && l2_has "net 0000:00:06.0 eth[0-9]* up"
+	l2_pci 0000:01:00.0 8086:10d3 e1000e && l2_has "net 0000:01:00.0 eth[0-9]* up"
 }
-check "net-probe: L2's e1000e driver probed the e1000e at 0000:00:06.0 and its link came up" \
+check "net-probe: L2's e1000e driver probed the e1000e (at 01:00.0, behind the root port) and its link came up" \
 	net_probe
-check "net-msix: L2's e1000e MSI-X vectors fire" \
-	l2_irqs_count PCI-MSIX-0000:00:06.0 "^eth"
+check "net-msix: L2's e1000e MSI-X vectors fire" l2_irqs_count PCI-MSIX-0000:01:00.0 "^eth"
+busy() {
+	group_busy "$NVME" && group_busy "$NET" && return 0
+	diag "a group node opens while QEMU holds it"
+	return 1
+}
+check "busy: while QEMU holds them, their group nodes do not open" busy
+
+qmp_del() {
+	nested-qmp -t 300 -e DEVICE_DELETED "$DIR/qmp.sock" \
+		'{"execute":"device_del","arguments":{"id":"net0"}}' >"$DIR/qmp.log" 2>&1 &&
+		grep -q '"device": "net0"' "$DIR/qmp.log" && return 0
+	sed 's/^/#   qmp: /' "$DIR/qmp.log"
+	return 1
+}
+check "device-del: QMP device_del of the e1000e: QEMU answers and reports DEVICE_DELETED" qmp_del
+check "unplugged: L2 saw the e1000e go" l2_has "removed 0000:01:00.0"
+del_released() {
+	kill -0 "$QPID" 2>/dev/null || { diag "QEMU is gone"; return 1; }
+	released "$NET"
+}
+check "del-released: with QEMU still running, the e1000e is quiesced, on $DRV, its group free" \
+	del_released
+
+l2_wait "$L2_TIMEOUT"
+poweroff_ok() { [ "$QEXIT" -eq 0 ] && l2_has "end poweroff"; }
+check "poweroff: L2 powered off and QEMU exited by itself" poweroff_ok
 [ "$T_FAILED" -eq 0 ] || { l2_dump; diag "L2 console tail:"; tr -d '\r' <"$DIR/console.log" | tail -n 20 | sed 's/^/#   /'; }
 
 check "pins: after L2's power-off the pins are back to $base" pins_back "$base"
-if released "$NVME" && released "$NET"; then
-	pass "released: both devices quiesced, on $DRV, their groups free"
-else
-	fail "released: both devices quiesced, on $DRV, their groups free"
-fi
+check "released: the NVMe controller is quiesced, on $DRV, its group free" released "$NVME"
 got=$(l1_sector 16)
 want=$(pattern "$tok")
 if [ "$got" = "$want" ]; then
