@@ -13,7 +13,8 @@
 #   16 MiB raw image OUTDIR/nvme.img, sector 0 = "PCIPASS0" x 64)
 #   00:05.0 pci-serial (1b36:0002)   00:06.0 pcie-root-port (1b36:000c, a
 #   bridge, driven by pcieport, nothing behind it)
-#   nested only: 00:07.0 e1000e (8086:10d3, no option ROM, no network)
+#   nested only: 00:07.0 e1000e (8086:10d3, no option ROM, on a hub port
+#   that leads nowhere)
 # Writes OUTDIR/console.log (ttyS0: kernel console), OUTDIR/results.log
 # (ttyS1: test output, see guest-run.sh), OUTDIR/qemu.log (QEMU's own
 # stderr), OUTDIR/qemu.cmd and OUTDIR/vm-status (config=, mode=, qemu_exit=,
@@ -85,8 +86,10 @@ nested)
 	VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-5400}
 	TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-2400}
 	# The second device type. No option ROM: the nested guest's
-	# firmware would run it.
-	DEVICES=(-device "e1000e,addr=07.0,romfile=")
+	# firmware would run it. A hub port as its peer: without one the
+	# link goes down soon after it came up.
+	DEVICES=(-netdev "hubport,id=net7,hubid=7"
+		-device "e1000e,addr=07.0,romfile=,netdev=net7")
 	BACKEND=${PCIPASS_NESTED_BACKEND:-pcipass}
 	case "$BACKEND" in
 	pcipass | vfio) ;;
