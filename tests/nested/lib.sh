@@ -33,12 +33,20 @@ pcipass) DRV=pcipass ;;
 esac
 
 # ---- TAP --------------------------------------------------------------------
+# A test is "ID: description": the TAP line names it by ID (stable, the
+# same whether it passes or fails), the description goes on a comment
+# line before it.
 T_N=0
 T_FAILED=0
 diag() { echo "# $*"; }
-pass() { T_N=$((T_N + 1)); echo "ok $T_N $*"; }
-fail() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N $*"; }
-skip() { T_N=$((T_N + 1)); echo "ok $T_N $1 # SKIP $2"; }
+t_line() { # ok|"not ok" "ID: description" [DIRECTIVE]
+	T_N=$((T_N + 1))
+	[ "${2%%: *}" = "$2" ] || echo "# $2"
+	echo "$1 $T_N ${2%%: *}${3:+ # $3}"
+}
+pass() { t_line ok "$1"; }
+fail() { T_FAILED=$((T_FAILED + 1)); t_line "not ok" "$1" "${2:-}"; }
+skip() { t_line ok "$1" "SKIP $2"; }
 # check NAME COMMAND...: one test, passed when COMMAND succeeds.
 check() {
 	t_name=$1

@@ -20,7 +20,7 @@ TESTS="unbound unbound-clean nonviable nonviable-clean memlock memlock-clean log
 echo "1..7"
 log_mark badinput
 if ! backend_load direct; then
-	for t in $TESTS; do fail "$t # the $BACKEND backend serves no VFIO nodes"; done
+	for t in $TESTS; do fail "$t" "the $BACKEND backend serves no VFIO nodes"; done
 	tap_end
 fi
 base=$(pins)

@@ -24,7 +24,7 @@ device-del unplugged del-released poweroff pins released readback log novfio"
 echo "1..17"
 log_mark nvme
 if ! backend_load direct; then
-	for t in $TESTS; do fail "$t # the $BACKEND backend serves no VFIO nodes"; done
+	for t in $TESTS; do fail "$t" "the $BACKEND backend serves no VFIO nodes"; done
 	tap_end
 fi
 prepare_disk || diag "L1 could not prepare the disk"

@@ -19,7 +19,7 @@ kill pins released readback log"
 echo "1..12"
 log_mark reboot
 if ! backend_load ns; then
-	for t in $TESTS; do fail "$t # the $BACKEND backend serves no VFIO nodes"; done
+	for t in $TESTS; do fail "$t" "the $BACKEND backend serves no VFIO nodes"; done
 	tap_end
 fi
 if [ -e /dev/vfio/vfio ] && [ "$BACKEND" = pcipass ]; then
