@@ -53,9 +53,6 @@ say "pcipass demo: a nested guest's own nvme driver uses a device served by $BAC
 echo "L1 (this VM): kernel $(uname -r), $(nproc) CPUs, QEMU's intel-iommu with interrupt remapping"
 echo "L2 (the guest): $(basename "$L2_KERNEL") $(du -k "$L2_KERNEL" | cut -f1) KiB, booted by $(qemu-system-x86_64 --version | head -n1)"
 
-say "The host's PCI devices"
-run pcipass-tool list
-
 say "Loading $BACKEND, moving the NVMe controller $NVME to $DRV"
 if ! backend_load direct; then
 	echo "The $BACKEND backend serves no VFIO nodes in this build."
@@ -103,7 +100,8 @@ else
 	l2_wait 60
 	pins_back "$base" && echo "pinned pages: back to $base"
 	echo "command register of $NVME: 0x$(pci_cmd "$NVME"), driver $(driver_of "$NVME")"
-	run pcipass-tool list
+	echo "\$ pcipass-tool list | grep -A1 $NVME"
+	pcipass-tool list | grep -A1 "^$NVME"
 fi
 
 echo "# pcipass-dmesg-begin"
