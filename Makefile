@@ -7,7 +7,9 @@
 #   make selftests  build the kselftest binaries into tests/selftests/out
 #   make lint       checkpatch --strict, sparse, W=1, kernel-doc and the docs: zero findings
 #   make check      install what is missing, build, lint, run every suite in the VMs
-#   make demo       boot the IOMMU VM and show pcipass at work
+#   make demo       boot the nested VM: Debian's QEMU runs a guest on a device
+#                   given to pcipass
+#   make demo-edu   boot the IOMMU VM: a sample VMM drives edu through pcipass
 #   make bench      boot the IOMMU VM and time pcipass against vfio-pci
 
 TOP := $(CURDIR)
@@ -26,7 +28,7 @@ KBUILD = $(MAKE) -C $(KDIR) M=$(TOP)
 # An extracted linux-source-6.12 tree (checkpatch, kernel-doc, kselftest).
 SRCTREE = $(shell $(TOP)/tests/vm/srctree.sh)
 
-LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/kunit tests/bench \
+LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/kunit tests/bench tests/nested \
 		 -name '*.[ch]' ! -name '*.mod.c' 2>/dev/null | sort)
 
 # The documents, checked with docutils and the real kernel-doc (tests/rstcheck.py).
@@ -35,7 +37,7 @@ DOC_SOURCES = Documentation/index.rst Documentation/userspace-api/pcipass.rst \
 	Documentation/dev-tools/pcipass-benchmarks.rst
 
 .PHONY: all module tool samples selftests install lint checkpatch kerneldoc docs \
-	sparse w1 check demo bench clean
+	sparse w1 check demo demo-edu bench clean
 
 all: module tool samples
 
@@ -52,6 +54,7 @@ samples:
 
 selftests:
 	$(MAKE) -C tests/selftests SRCTREE=$(SRCTREE)
+	$(MAKE) -C tests/nested
 
 install: all
 	$(KBUILD) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
@@ -94,7 +97,13 @@ check:
 demo:
 	@tests/vm/deps.sh
 	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
-	@tests/vm/demo.sh
+	@$(MAKE) -s -C tests/nested
+	@tests/vm/demo.sh nested
+
+demo-edu:
+	@tests/vm/deps.sh
+	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
+	@tests/vm/demo.sh edu
 
 # Not part of `make check`: speed is compared, never asserted.
 bench:
@@ -107,6 +116,7 @@ clean:
 	-$(KBUILD) clean
 	$(MAKE) -C tools/pcipass clean
 	$(MAKE) -C tests/selftests clean
+	$(MAKE) -C tests/nested clean
 	$(MAKE) -C samples/pcipass clean
 	$(MAKE) -C tests/bench clean
 	rm -rf build

@@ -6,7 +6,9 @@
 #   3. host    make lint (checkpatch, kernel-doc, sparse, W=1) and the
 #              pcipass-tool test on a fabricated sysfs; one test each
 #   4. stock   the selftests in the VMs on Debian's kernel
-#              (tests/vm/check.sh: iommu, nointremap, noiommu)
+#              (tests/vm/check.sh: iommu, nointremap, noiommu), and the
+#              nested tests (tests/nested/: Debian's QEMU in the nested VM
+#              runs a small guest on devices served by pcipass)
 #   5. debug   the debug-kernel lane: the kernel of tests/vm/debug-kernel.sh
 #              (KUnit, KASAN, lockdep, kmemleak, fault injection; built once
 #              per machine into the cache), pcipass.ko and the KUnit module
@@ -19,8 +21,11 @@
 # line "N passed, N failed"; exits non-zero on any failure.
 #
 # Environment: PCIPASS_CONFIGS (VM configurations, default
-# "iommu nointremap noiommu"), PCIPASS_LANES (default "stock debug"),
-# PCIPASS_DEBUG_CONFIGS (the debug lane's VMs, default PCIPASS_CONFIGS),
+# "iommu nointremap noiommu nested"), PCIPASS_LANES (default "stock debug"),
+# PCIPASS_DEBUG_CONFIGS (the debug lane's VMs, default PCIPASS_CONFIGS
+# without nested: nested TCG under KASAN is too slow),
+# PCIPASS_NESTED_BACKEND (pcipass, the default, or vfio: see
+# tests/vm/README.md),
 # and those of tests/vm/*.sh.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -88,7 +93,7 @@ host_test "make lint" "$LOG/lint.log" make -C "$TOP" -s KDIR="$KDIR" lint
 host_test "pcipass-tool on a fake sysfs" "$LOG/tool.log" \
 	make -C "$TOP/tools/pcipass" -s test
 
-CONFIGS=${PCIPASS_CONFIGS:-iommu nointremap noiommu}
+CONFIGS=${PCIPASS_CONFIGS:-iommu nointremap noiommu nested}
 LANES=${PCIPASS_LANES:-stock debug}
 
 # vm_lane NAME LOGFILE: tests/vm/check.sh with the environment as set,
@@ -211,7 +216,8 @@ fi
 timing "debug build" $(($(date +%s) - t))
 
 t=$(date +%s)
-DCONFIGS=${PCIPASS_DEBUG_CONFIGS:-$CONFIGS}
+# shellcheck disable=SC2086 # a list of configurations
+DCONFIGS=${PCIPASS_DEBUG_CONFIGS:-$(printf '%s\n' $CONFIGS | grep -vx nested | paste -sd' ')}
 # KUnit tests pure logic: one VM is enough, the one with the least else to
 # do (nointremap), or the first.
 KUNIT_VMS=${PCIPASS_KUNIT_VMS:-}

@@ -26,6 +26,15 @@
 #   PCIPASS_VM_MODULES     more distro modules to include (space-separated)
 #   PCIPASS_ALLOW_NO_TESTS=1  go on when there is no test executable (else
 #                          an error: a run without tests must not pass)
+#   PCIPASS_NESTED=1       the nested VM's initramfs (run-vm.sh nested):
+#                          also Debian's QEMU (qemu-system-x86_64, its shared
+#                          libraries, its TCG module, SeaBIOS and the option
+#                          ROMs a -kernel boot needs), the nested guest's
+#                          kernel (l2-kernel.sh) and initramfs (l2-init and
+#                          busybox) in /nested/, the nested tests' helpers;
+#                          the test executables are then those of
+#                          PCIPASS_NESTED_TESTS_OUT (tests/nested/out)
+#   PCIPASS_L2_KERNEL      the nested guest's vmlinux (default: l2-kernel.sh)
 #   PCIPASS_KERNEL/PCIPASS_MODDIR/PCIPASS_KVER: see kernel.sh
 # Decompressed distro modules are cached in $CACHE/ko/, the busybox tree in
 # $CACHE/busybox-*/.
@@ -38,12 +47,19 @@ set -eu
 [ $# -eq 1 ] || die "usage: $0 OUT.cpio.gz"
 OUT=$1
 KO=${PCIPASS_KO:-$TOP/drivers/pcipass/pcipass.ko}
-SELFTESTS_OUT=${PCIPASS_SELFTESTS_OUT:-$TOP/tests/selftests/out}
+NESTED=${PCIPASS_NESTED:-0}
+if [ "$NESTED" = 1 ]; then
+	SELFTESTS_OUT=${PCIPASS_NESTED_TESTS_OUT:-$TOP/tests/nested/out}
+else
+	SELFTESTS_OUT=${PCIPASS_SELFTESTS_OUT:-$TOP/tests/selftests/out}
+fi
 TOOL=${PCIPASS_TOOL:-$TOP/tools/pcipass/pcipass-tool}
 BUSYBOX=/bin/busybox
 # 8250_pci is built into Debian's kernel; it is listed in case a kernel
 # builds it as a module.
 MODULES="nvme vfio-pci vfio_iommu_type1 pci-stub virtio-iommu 8250_pci ${PCIPASS_VM_MODULES:-}"
+# The nested tests' non-viable group: ahci on the ICH9 SATA function.
+[ "${PCIPASS_NESTED:-0}" != 1 ] || MODULES="$MODULES ahci"
 KUNIT_KO=${PCIPASS_KUNIT_KO:-none}
 [ "$KUNIT_KO" = none ] || MODULES="$MODULES kunit"
 
@@ -93,6 +109,7 @@ install -m 755 "$VMDIR/init" "$ROOT/init"
 [ -z "${PCIPASS_KUNIT_VMS:-}" ] || printf '%s\n' "$PCIPASS_KUNIT_VMS" >"$ROOT/vm/kunit-vms"
 install -m 755 "$VMDIR/guest-run.sh" "$VMDIR/guest-demo.sh" "$ROOT/vm/"
 install -m 755 "$VMDIR/guest-bench.sh" "$ROOT/vm/"
+[ "$NESTED" != 1 ] || install -m 755 "$VMDIR/guest-demo-nested.sh" "$ROOT/vm/"
 
 # Copy an executable to ROOT/DEST plus, when dynamic, the libraries it needs.
 copy_exe() { # SRC DEST
@@ -209,6 +226,46 @@ fi
 # The benchmark of `make bench` (tests/vm/guest-bench.sh).
 [ ! -x "$TOP/tests/bench/pcipass_bench" ] ||
 	copy_exe "$TOP/tests/bench/pcipass_bench" usr/bin/pcipass-bench
+
+# --- the nested guest (PCIPASS_NESTED=1) -------------------------------------
+if [ "$NESTED" = 1 ]; then
+	QEMU_BIN=$(command -v qemu-system-x86_64) ||
+		die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
+	copy_exe "$QEMU_BIN" usr/bin/qemu-system-x86_64
+	# TCG is a loadable module in Debian's QEMU.
+	f=/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
+	[ -r "$f" ] || die "$f missing (QEMU's TCG module)"
+	copy_exe "$f" "${f#/}"
+	# SeaBIOS and the option ROMs of a -kernel boot (PVH and bzImage),
+	# at the paths QEMU searches (/usr/share/qemu, then /usr/share/seabios).
+	for f in /usr/share/seabios/bios-256k.bin /usr/share/qemu/pvh.bin \
+		/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/multiboot_dma.bin \
+		/usr/share/qemu/kvmvapic.bin; do
+		[ -r "$f" ] || die "$f missing (QEMU's firmware)"
+		install -D -m 644 "$(readlink -f "$f")" "$ROOT/${f#/}"
+	done
+	L2_KERNEL=${PCIPASS_L2_KERNEL:-$("$VMDIR/l2-kernel.sh")}
+	install -D -m 644 "$L2_KERNEL" "$ROOT/nested/vmlinux"
+	# L2's initramfs: busybox and l2-init, uncompressed (decompressing
+	# costs more than reading under nested TCG).
+	L2ROOT=$ROOT/nested/l2root
+	mkdir -p "$L2ROOT"/{proc,sys,dev,tmp}
+	cp -a "$bbtree/." "$L2ROOT/"
+	install -m 755 "$VMDIR/l2-init" "$L2ROOT/init"
+	# No INET in L2's kernel: links come up over rtnetlink.
+	[ -x "$TOP/tests/nested/bin/l2-linkup" ] ||
+		die "tests/nested/bin/l2-linkup missing (make -C tests/nested)"
+	install -m 755 "$TOP/tests/nested/bin/l2-linkup" "$L2ROOT/bin/l2-linkup"
+	(cd "$L2ROOT" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc --owner=0:0 --quiet) >"$ROOT/nested/l2-initramfs.cpio"
+	rm -rf "$L2ROOT"
+	install -m 644 "$TOP/tests/nested/lib.sh" "$ROOT/nested/lib.sh"
+	for f in nested-qmp nested-memlock-exec; do
+		[ -x "$TOP/tests/nested/bin/$f" ] ||
+			die "tests/nested/bin/$f missing (make -C tests/nested)"
+		copy_exe "$TOP/tests/nested/bin/$f" "usr/bin/$f"
+	done
+fi
 
 # --- archive -----------------------------------------------------------------
 # Owned by root in the guest whoever builds it; sorted for a stable archive.

@@ -7,12 +7,17 @@
 #         nointremap  q35 + intel-iommu (intremap=off): MSI not isolated,
 #                 no snoop control
 #         noiommu q35 without an IOMMU, intel_iommu=off
+#         nested  as iommu, with 2 GiB and an e1000e more, booting the
+#                 nested initramfs (Debian's QEMU and a small guest kernel
+#                 inside: tests/nested/)
 # Devices (fixed addresses, checked by the guest's /init):
 #   00:03.0 edu (1234:11e8)   00:04.0 nvme (1b36:0010, serial pcipass0,
 #   16 MiB raw image OUTDIR/nvme.img, sector 0 = "PCIPASS0" x 64)
 #   00:05.0 pci-serial (1b36:0002)   00:06.0 pcie-root-port (1b36:000c, a
 #   bridge, driven by pcieport; in the noiommu VM a pci-testdev (1b36:0005)
 #   behind it at 01:00.0, nothing elsewhere)
+#   nested only: 00:07.0 e1000e (8086:10d3, no option ROM, on a hub port
+#   that leads nowhere)
 # Writes OUTDIR/console.log (ttyS0: kernel console), OUTDIR/results.log
 # (ttyS1: test output, see guest-run.sh), OUTDIR/qemu.log (QEMU's own
 # stderr), OUTDIR/qemu.cmd and OUTDIR/vm-status (config=, mode=, qemu_exit=,
@@ -24,6 +29,13 @@
 # Environment:
 #   PCIPASS_INITRAMFS       initramfs (default build/vm/initramfs.cpio.gz,
 #                           built with mkinitramfs.sh when missing)
+#   PCIPASS_NESTED_INITRAMFS  the nested VM's (default
+#                           build/vm/initramfs-nested.cpio.gz, built with
+#                           PCIPASS_NESTED=1 mkinitramfs.sh when missing)
+#   PCIPASS_NESTED_BACKEND  nested: what serves QEMU's VFIO ioctls in the
+#                           VM: pcipass (default) or vfio (Debian's vfio-pci)
+#   PCIPASS_NESTED_VFIO_PARAM  nested: the pcipass module parameter that
+#                           registers /dev/vfio/vfio and /dev/vfio/GROUP
 #   PCIPASS_VM_TIMEOUT      seconds before a hung VM is killed (600)
 #   PCIPASS_TEST_TIMEOUT    per test executable, in the guest (300)
 #   PCIPASS_EXTRA_QEMU_ARGS more QEMU arguments (split on white space)
@@ -36,7 +48,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-	die "usage: $0 iommu|noiommu OUTDIR [run|demo|bench]"
+	die "usage: $0 iommu|nointremap|noiommu|nested OUTDIR [run|demo|bench]"
 fi
 CONFIG=$1
 OUTDIR=$2
@@ -49,6 +61,8 @@ case "$MODE" in run | demo | bench) ;; *) die "mode must be run, demo or bench, 
 INITRD=${PCIPASS_INITRAMFS:-$TOP/build/vm/initramfs.cpio.gz}
 VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-600}
 TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-300}
+MEM=1G
+DEVICES=()
 ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=multi}
 
 BEHIND_BRIDGE=()
@@ -71,14 +85,43 @@ noiommu)
 	# group to share with the bridge).
 	BEHIND_BRIDGE=(-device "pci-testdev,bus=rp6,addr=00.0")
 	;;
-*) die "CONFIG must be iommu, nointremap or noiommu, not $CONFIG" ;;
+nested)
+	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=on")
+	CMDLINE="intel_iommu=on"
+	INITRD=${PCIPASS_NESTED_INITRAMFS:-$TOP/build/vm/initramfs-nested.cpio.gz}
+	# QEMU itself, the guest's RAM (pinned) and a bigger initramfs.
+	MEM=2G
+	# Nested TCG is slow: several guest boots per test executable.
+	VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-5400}
+	TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-2400}
+	# The second device type. No option ROM: the nested guest's
+	# firmware would run it. A hub port as its peer: without one the
+	# link goes down soon after it came up.
+	DEVICES=(-netdev "hubport,id=net7,hubid=7"
+		-device "e1000e,addr=07.0,romfile=,netdev=net7")
+	BACKEND=${PCIPASS_NESTED_BACKEND:-pcipass}
+	case "$BACKEND" in
+	pcipass | vfio) ;;
+	*) die "PCIPASS_NESTED_BACKEND must be pcipass or vfio, not $BACKEND" ;;
+	esac
+	CMDLINE="$CMDLINE pcipassvm.backend=$BACKEND"
+	[ -z "${PCIPASS_NESTED_VFIO_PARAM:-}" ] ||
+		CMDLINE="$CMDLINE pcipassvm.vfioparam=$PCIPASS_NESTED_VFIO_PARAM"
+	;;
+*) die "CONFIG must be iommu, nointremap, noiommu or nested, not $CONFIG" ;;
 esac
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 case "$OUTDIR" in *,*) die "QEMU options cannot take a path with a comma: $OUTDIR" ;; esac
 rm -f "$OUTDIR"/{console.log,results.log,qemu.log,vm-status,dmesg.log,totals,console.boot-failure.log}
-[ -r "$INITRD" ] || "$VMDIR/mkinitramfs.sh" "$INITRD"
+if [ ! -r "$INITRD" ]; then
+	if [ "$CONFIG" = nested ]; then
+		PCIPASS_NESTED=1 "$VMDIR/mkinitramfs.sh" "$INITRD"
+	else
+		"$VMDIR/mkinitramfs.sh" "$INITRD"
+	fi
+fi
 
 # A fresh disk every boot (tests may write to it).
 IMG=$OUTDIR/nvme.img
@@ -96,7 +139,7 @@ CMDLINE="$CMDLINE ${PCIPASS_EXTRA_CMDLINE:-}"
 # The IOMMU (in MACHINE) must come before the PCI devices.
 # shellcheck disable=SC2206 # PCIPASS_EXTRA_QEMU_ARGS is split on purpose
 QEMU=(qemu-system-x86_64 -no-user-config -nodefaults -display none -no-reboot
-	-accel "$ACCEL" -cpu max -smp 2 -m 1G
+	-accel "$ACCEL" -cpu max -smp 2 -m "$MEM"
 	"${MACHINE[@]}"
 	-device "edu,addr=03.0"
 	-drive "file=$IMG,if=none,id=nvm,format=raw"
@@ -104,6 +147,7 @@ QEMU=(qemu-system-x86_64 -no-user-config -nodefaults -display none -no-reboot
 	-device "pci-serial,addr=05.0"
 	-device "pcie-root-port,id=rp6,chassis=6,addr=06.0"
 	"${BEHIND_BRIDGE[@]}"
+	"${DEVICES[@]}"
 	-serial "file:$OUTDIR/console.log"
 	-serial "file:$OUTDIR/results.log"
 	-kernel "$(pcipass_boot_image "$PCIPASS_KERNEL")" -initrd "$INITRD" -append "$CMDLINE"

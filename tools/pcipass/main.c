@@ -16,35 +16,39 @@ struct command {
 	const char *name;
 	int (*run)(struct opts *o);
 	int min_args, max_args;	/* max -1: any number */
-	bool group, persist, watch;
+	bool group, persist, watch, nodes;
 	const char *usage;
 };
 
 static const struct command commands[] = {
-	{ "list", cmd_list, 0, 0, true, false, false,
+	{ "list", cmd_list, 0, 0, true, false, false, false,
 	  "list [--group]\n"
 	  "    Every PCI device with its IOMMU group, its driver and whether it\n"
 	  "    can be passed through. --group: by IOMMU group.\n" },
-	{ "check", cmd_check, 0, 0, false, false, false,
+	{ "check", cmd_check, 0, 0, false, false, false, false,
 	  "check\n"
 	  "    Is this host ready for pcipass: one PASS/WARN/FAIL line per\n"
 	  "    check, with a hint. Exit status 1 when any check FAILs.\n" },
-	{ "bind", cmd_bind, 1, -1, true, true, false,
+	{ "bind", cmd_bind, 1, -1, true, true, false, false,
 	  "bind [--group] [--persist] DEVICE...\n"
 	  "    Move devices to pcipass. --group: every device of their IOMMU\n"
 	  "    groups. --persist: also after a reboot (udev rule).\n" },
-	{ "unbind", cmd_unbind, 1, -1, true, true, false,
+	{ "unbind", cmd_unbind, 1, -1, true, true, false, false,
 	  "unbind [--group] [--persist] DEVICE...\n"
 	  "    Give devices back to the driver they had before bind.\n"
 	  "    --persist: also remove the rule written by bind --persist.\n" },
-	{ "info", cmd_info, 1, -1, false, false, false,
+	{ "info", cmd_info, 1, -1, false, false, false, false,
 	  "info DEVICE...\n"
 	  "    BARs, capabilities, interrupts, reset methods, IOMMU group,\n"
 	  "    NUMA node, and why the device cannot be passed through now.\n" },
-	{ "stat", cmd_stat, 0, 0, false, false, true,
+	{ "stat", cmd_stat, 0, 0, false, false, true, false,
 	  "stat [-w [SECONDS]]\n"
 	  "    Live contexts, attached devices, pinned memory, mappings and\n"
 	  "    interrupts per vector. -w: refresh every SECONDS (2).\n" },
+	{ "run", cmd_run, 1, -1, false, false, false, true,
+	  "run [--nodes DIR] [--] COMMAND [ARG...]\n"
+	  "    Run COMMAND in a private mount namespace where pcipass's VFIO\n"
+	  "    nodes (DIR, default /dev/pcipass-vfio) are at /dev/vfio.\n" },
 };
 
 #define NCOMMANDS ARRAY_SIZE(commands)
@@ -77,7 +81,9 @@ static void print_usage(FILE *out)
 		"  5  other failure\n"
 		"  6  bind/unbind refused: it would split an IOMMU group, or the\n"
 		"     device cannot be passed through (a bridge)\n"
-		"  7  stat: pcipass provides no statistics (or debugfs is not mounted)\n\n"
+		"  7  stat: pcipass provides no statistics (or debugfs is not mounted)\n"
+		"  126, 127  run: COMMAND could not be started (127: not found);\n"
+		"     otherwise run exits with COMMAND's status\n\n"
 		"See pcipass-tool(8).\n");
 }
 
@@ -121,6 +127,9 @@ static int parse(int argc, char **argv, struct opts *o, bool *help,
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
+		/* run: the options of COMMAND are its own. */
+		if (o->cmd && !strcmp(o->cmd, "run") && o->nargs)
+			dashdash = true;
 		if (dashdash || a[0] != '-' || !a[1]) {
 			if (!o->cmd)
 				o->cmd = a;
@@ -138,6 +147,12 @@ static int parse(int argc, char **argv, struct opts *o, bool *help,
 			o->group = true;
 		} else if (!strcmp(a, "--persist") || !strcmp(a, "-p")) {
 			o->persist = true;
+		} else if (!strcmp(a, "--nodes")) {
+			if (i + 1 >= argc)
+				return fail(EX_USAGE, "--nodes: which directory?");
+			o->nodes = argv[++i];
+		} else if (!strncmp(a, "--nodes=", 8)) {
+			o->nodes = a + 8;
 		} else if (!strcmp(a, "-w") || !strcmp(a, "--watch")) {
 			o->watch = 2;
 			if (i + 1 < argc && is_number(argv[i + 1])) {
@@ -169,9 +184,16 @@ static int validate(const struct command *c, struct opts *o)
 	if (o->watch && !c->watch)
 		return fail(EX_USAGE, "%s: -w is not an option of this command",
 			    c->name);
+	if (o->nodes && !c->nodes)
+		return fail(EX_USAGE, "%s: --nodes is not an option of this command",
+			    c->name);
+	/* COMMAND replaces the tool: there is no JSON document to finish. */
+	if (o->json && c->nodes)
+		return fail(EX_USAGE, "%s: --json is not an option of this command",
+			    c->name);
 	if (o->nargs < c->min_args)
-		return fail(EX_USAGE, "%s: which device? usage: %s %.*s",
-			    c->name, PROG,
+		return fail(EX_USAGE, "%s: which %s? usage: %s %.*s",
+			    c->name, c->nodes ? "command" : "device", PROG,
 			    (int)strcspn(c->usage, "\n"), c->usage);
 	if (c->max_args >= 0 && o->nargs > c->max_args)
 		return fail(EX_USAGE, "%s: unexpected argument '%s'", c->name,

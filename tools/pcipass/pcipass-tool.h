@@ -36,6 +36,7 @@ struct opts {
 	bool group;		/* list, bind, unbind: --group */
 	bool persist;		/* bind, unbind: --persist */
 	int watch;		/* stat: -w SECONDS, 0 = once */
+	const char *nodes;	/* run: --nodes DIR, NULL = the default */
 	const char *cmd;
 	int nargs;
 	char **args;
@@ -57,6 +58,8 @@ const char *procfs_root(void);
 const char *dev_node(void);
 const char *run_dir(void);
 const char *sysconf_dir(void);
+const char *vfio_nodes_dir(void);
+const char *vfio_dir(void);
 
 [[gnu::format(printf, 3, 4)]]
 int fmt_path(char *buf, size_t len, const char *fmt, ...);
@@ -204,6 +207,7 @@ int cmd_bind(struct opts *o);
 int cmd_unbind(struct opts *o);
 int cmd_info(struct opts *o);
 int cmd_stat(struct opts *o);
+int cmd_run(struct opts *o);
 
 /* cmd_check.c: host facts also used by info */
 bool module_loaded(void);

@@ -109,6 +109,17 @@ const char *sysconf_dir(void)
 	return env_or("PCIPASS_TOOL_SYSCONFDIR", "/etc");
 }
 
+/* pcipass's VFIO-compatible nodes, and where a VMM looks for VFIO's. */
+const char *vfio_nodes_dir(void)
+{
+	return env_or("PCIPASS_TOOL_VFIO_NODES", "/dev/pcipass-vfio");
+}
+
+const char *vfio_dir(void)
+{
+	return env_or("PCIPASS_TOOL_VFIO_DIR", "/dev/vfio");
+}
+
 /* snprintf() into a path buffer; -ENAMETOOLONG when it does not fit. */
 int fmt_path(char *buf, size_t len, const char *fmt, ...)
 {

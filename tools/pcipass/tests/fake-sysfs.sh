@@ -658,5 +658,44 @@ PCIPASS_TOOL_SYSFS=$W/nothing run list
 expect_rc 0 "list with no PCI bus"
 has "no PCI devices" "$out" "list says there are none"
 
+echo "# run"
+run run
+expect_rc 2 "run without a command"
+has "which command?" "$err" "run without a command says so"
+run --json run -- true
+expect_rc 2 "run --json"
+run list --nodes "$W"
+expect_rc 2 "--nodes is an option of run only"
+mkdir -p "$W/vfio-nodes" "$W/dev/vfio"
+export PCIPASS_TOOL_VFIO_NODES=$W/vfio-nodes PCIPASS_TOOL_VFIO_DIR=$W/dev/vfio
+run run -- true
+expect_rc 5 "run without a container node"
+has "$W/vfio-nodes/vfio: No such file" "$err" "run names the missing node"
+if [ "$(id -u)" = 0 ]; then
+	mknod "$W/vfio-nodes/vfio" c 1 3
+	mknod "$W/vfio-nodes/7" c 1 5
+	: >"$W/dev/vfio/host-only"
+	run run ls "$W/dev/vfio"
+	expect_rc 0 "run ls"
+	# shellcheck disable=SC2086 # the words, on one line
+	same "$(echo $out)" "7 vfio" "run: the command sees the nodes at the VFIO path"
+	same "$(ls "$W/dev/vfio")" "host-only" "run: the caller's namespace is unchanged"
+	run run sh -c 'exit 3'
+	expect_rc 3 "run exits with the status of the command"
+	run run --nodes "$W/vfio-nodes" -- sh -c 'cat /proc/self/mountinfo' -x
+	expect_rc 0 "run --nodes DIR -- COMMAND ARG -x (options after COMMAND are its own)"
+	has " $W/dev/vfio " "$out" "run: the directory is mounted there"
+	rm -f "$W/dev/vfio/host-only"
+	rmdir "$W/dev/vfio"
+	run run true
+	expect_rc 0 "run when the VFIO directory is missing"
+	same "$(test -d "$W/dev/vfio" && echo yes)" yes "run creates it"
+	run run /nonexistent/command
+	expect_rc 127 "run: a command that does not exist"
+else
+	ok "run: namespace tests skipped (need root) # SKIP"
+fi
+unset PCIPASS_TOOL_VFIO_NODES PCIPASS_TOOL_VFIO_DIR
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
