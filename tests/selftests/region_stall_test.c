@@ -99,6 +99,10 @@ FIXTURE_SETUP(stall)
 	self->uffd.addr = MAP_FAILED;
 	if (pp_vm_has_iommu() < 0)
 		SKIP(return, "not in a pcipass test VM");
+	/* The sysctl exists exactly when the kernel has userfaultfd. */
+	if (!pp_path_exists("/proc/sys/vm/unprivileged_userfaultfd"))
+		SKIP(return, "no userfaultfd in this kernel (CONFIG_USERFAULTFD)");
+	ASSERT_EQ(0, pp_uffd_create(&self->uffd, 4096));
 	ASSERT_EQ(0, pp_module_ensure());
 	if (!pp_vm_has_iommu())
 		ASSERT_EQ(0, pp_write_file("/sys/module/pcipass/parameters/allow_noiommu",
@@ -108,7 +112,6 @@ FIXTURE_SETUP(stall)
 	self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->ctx);
 	ASSERT_EQ(0, pp_attach(self->ctx, pp_edu_addr(), &self->dev));
-	ASSERT_EQ(0, pp_uffd_create(&self->uffd, 4096));
 
 	/* The pwrite whose buffer stalls; it must be stuck in its copy. */
 	self->call.dev = self->dev;
