@@ -378,12 +378,15 @@ FIXTURE_SETUP(stall)
 	self->uffd.addr = MAP_FAILED;
 	if (pp_vm_has_iommu() != 1)
 		SKIP(return, "needs the IOMMU VM");
+	/* The sysctl exists exactly when the kernel has userfaultfd. */
+	if (!pp_path_exists("/proc/sys/vm/unprivileged_userfaultfd"))
+		SKIP(return, "no userfaultfd in this kernel (CONFIG_USERFAULTFD)");
+	ASSERT_EQ(0, pp_uffd_create(&self->uffd, LIMIT_PAGES * PAGE_SZ));
 	ASSERT_EQ(0, pp_module_ensure());
 	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 	self->pins0 = pp_foll_pins();
 	self->other = pp_alloc(4 * PAGE_SZ);
 	ASSERT_NE(NULL, self->other);
-	ASSERT_EQ(0, pp_uffd_create(&self->uffd, LIMIT_PAGES * PAGE_SZ));
 	self->ctx = pp_ctx_with(pp_edu_addr(), &self->dev);
 	ASSERT_LE(0, self->ctx);
 }
