@@ -349,15 +349,18 @@ static void pcipass_mapping_release(struct pcipass_ctx *ctx,
 }
 
 /**
- * pcipass_dma_map() - PCIPASS_DMA_MAP: pin, charge and map user memory
- * @ucmd: the ioctl call, a &struct pcipass_dma_map
+ * pcipass_dma_map_cmd() - pin, charge and map user memory
+ * @ctx: the context, unlocked
+ * @cmd: a kernel copy of the request, flags already checked against
+ *	&enum pcipass_dma_map_flags
+ *
+ * The core of PCIPASS_DMA_MAP, shared with the VFIO compatibility layer.
  *
  * Return: 0 or an errno documented with &struct pcipass_dma_map.
  */
-int pcipass_dma_map(struct pcipass_ucmd *ucmd)
+int pcipass_dma_map_cmd(struct pcipass_ctx *ctx,
+			const struct pcipass_dma_map *cmd)
 {
-	struct pcipass_dma_map *cmd = ucmd->cmd;
-	struct pcipass_ctx *ctx = ucmd->ctx;
 	struct pcipass_mapping *map;
 	u64 iova_last, va_last;
 	int prot = 0;
@@ -430,6 +433,17 @@ err_free_map:
 	return ret;
 }
 
+/**
+ * pcipass_dma_map() - PCIPASS_DMA_MAP: pin, charge and map user memory
+ * @ucmd: the ioctl call, a &struct pcipass_dma_map
+ *
+ * Return: 0 or an errno documented with &struct pcipass_dma_map.
+ */
+int pcipass_dma_map(struct pcipass_ucmd *ucmd)
+{
+	return pcipass_dma_map_cmd(ucmd->ctx, ucmd->cmd);
+}
+
 /*
  * Unmap every mapping of @ctx inside [@start, @last] with one IOTLB flush,
  * then unpin. The caller checked that no mapping straddles the range.
@@ -467,15 +481,19 @@ static u64 pcipass_unmap_range(struct pcipass_ctx *ctx, u64 start, u64 last)
 }
 
 /**
- * pcipass_dma_unmap() - PCIPASS_DMA_UNMAP: unmap, unpin and uncharge
- * @ucmd: the ioctl call, a &struct pcipass_dma_unmap
+ * pcipass_dma_unmap_cmd() - unmap, unpin and uncharge
+ * @ctx: the context, unlocked
+ * @cmd: a kernel copy of the request; on success @cmd->length is set to
+ *	the bytes unmapped
  *
- * Return: 0 or an errno documented with &struct pcipass_dma_unmap.
+ * The core of PCIPASS_DMA_UNMAP, shared with the VFIO compatibility layer.
+ *
+ * Return: 0 or an errno documented with &struct pcipass_dma_unmap (never
+ * EFAULT: nothing is copied to user space).
  */
-int pcipass_dma_unmap(struct pcipass_ucmd *ucmd)
+int pcipass_dma_unmap_cmd(struct pcipass_ctx *ctx,
+			  struct pcipass_dma_unmap *cmd)
 {
-	struct pcipass_dma_unmap *cmd = ucmd->cmd;
-	struct pcipass_ctx *ctx = ucmd->ctx;
 	struct pcipass_mapping *map;
 	u64 start, last;
 	int ret;
@@ -510,10 +528,22 @@ int pcipass_dma_unmap(struct pcipass_ucmd *ucmd)
 	}
 
 	cmd->length = pcipass_unmap_range(ctx, start, last);
-	ret = pcipass_ucmd_respond(ucmd);
 out_unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
+}
+
+/**
+ * pcipass_dma_unmap() - PCIPASS_DMA_UNMAP: unmap, unpin and uncharge
+ * @ucmd: the ioctl call, a &struct pcipass_dma_unmap
+ *
+ * Return: 0 or an errno documented with &struct pcipass_dma_unmap.
+ */
+int pcipass_dma_unmap(struct pcipass_ucmd *ucmd)
+{
+	int ret = pcipass_dma_unmap_cmd(ucmd->ctx, ucmd->cmd);
+
+	return ret ? ret : pcipass_ucmd_respond(ucmd);
 }
 
 /**
@@ -563,6 +593,46 @@ static struct pcipass_iova_span *pcipass_collect_resv(struct pcipass_ctx *ctx,
 }
 
 /**
+ * pcipass_iova_usable_ranges() - where mappings may go, as a kernel array
+ * @ctx: the context, unlocked
+ * @out: set to the usable ranges in increasing order, an array to free
+ *	with kfree()
+ *
+ * The aperture of the domain minus the blocking reserved regions of every
+ * attached group: the answer of PCIPASS_IOVA_RANGES, shared with the VFIO
+ * compatibility layer. Nothing is copied to user space.
+ *
+ * Return: the number of ranges, or -ENXIO (no domain yet), -EPERM (no
+ * IOMMU) or -ENOMEM.
+ */
+int pcipass_iova_usable_ranges(struct pcipass_ctx *ctx,
+			       struct pcipass_iova_span **out)
+{
+	struct pcipass_iova_span *resv, *usable;
+	unsigned int nresv, count;
+	int ret;
+
+	guard(mutex)(&ctx->lock);
+	ret = pcipass_dma_check_mode(ctx);
+	if (ret)
+		return ret;
+	resv = pcipass_collect_resv(ctx, &nresv);
+	if (IS_ERR(resv))
+		return PTR_ERR(resv);
+	count = pcipass_iova_usable(resv, nresv, ctx->aperture_start,
+				    ctx->aperture_last, NULL, 0);
+	usable = kcalloc(max(count, 1U), sizeof(*usable), GFP_KERNEL);
+	if (usable)
+		pcipass_iova_usable(resv, nresv, ctx->aperture_start,
+				    ctx->aperture_last, usable, count);
+	kfree(resv);
+	if (!usable)
+		return -ENOMEM;
+	*out = usable;
+	return count;
+}
+
+/**
  * pcipass_iova_ranges() - PCIPASS_IOVA_RANGES: where mappings may go
  * @ucmd: the ioctl call, a &struct pcipass_iova_ranges
  *
@@ -571,43 +641,24 @@ static struct pcipass_iova_span *pcipass_collect_resv(struct pcipass_ctx *ctx,
 int pcipass_iova_ranges(struct pcipass_ucmd *ucmd)
 {
 	struct pcipass_iova_ranges *cmd = ucmd->cmd;
-	struct pcipass_ctx *ctx = ucmd->ctx;
-	struct pcipass_iova_span *resv, *usable = NULL;
 	struct pcipass_iova_range __user *out;
-	unsigned int nresv, count, i;
-	int ret;
+	struct pcipass_iova_span *usable;
+	int count, i, ret;
 
 	if (cmd->__reserved)
 		return -EINVAL;
 
-	mutex_lock(&ctx->lock);
-	ret = pcipass_dma_check_mode(ctx);
-	if (ret)
-		goto out_unlock;
+	count = pcipass_iova_usable_ranges(ucmd->ctx, &usable);
+	if (count < 0)
+		return count;
 
-	resv = pcipass_collect_resv(ctx, &nresv);
-	if (IS_ERR(resv)) {
-		ret = PTR_ERR(resv);
-		goto out_unlock;
-	}
-
-	count = pcipass_iova_usable(resv, nresv, ctx->aperture_start,
-				    ctx->aperture_last, NULL, 0);
 	if (count > cmd->num_ranges) {
 		cmd->num_ranges = count;
 		ret = pcipass_ucmd_respond(ucmd);
 		if (!ret)
 			ret = -EMSGSIZE;
-		goto out_free_resv;
+		goto out_free_usable;
 	}
-
-	usable = kcalloc(max(count, 1U), sizeof(*usable), GFP_KERNEL);
-	if (!usable) {
-		ret = -ENOMEM;
-		goto out_free_resv;
-	}
-	pcipass_iova_usable(resv, nresv, ctx->aperture_start,
-			    ctx->aperture_last, usable, count);
 
 	out = u64_to_user_ptr(cmd->ranges);
 	for (i = 0; i < count; i++) {
@@ -626,9 +677,5 @@ int pcipass_iova_ranges(struct pcipass_ucmd *ucmd)
 
 out_free_usable:
 	kfree(usable);
-out_free_resv:
-	kfree(resv);
-out_unlock:
-	mutex_unlock(&ctx->lock);
 	return ret;
 }

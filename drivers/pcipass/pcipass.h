@@ -8,6 +8,10 @@
  *	-> mmap_lock (pinning, user copies) -> pcipass_device.memory_lock
  *   pcipass_ctx.lock -> pcipass_device.irq_lock (a spinlock)
  *   pcipass_ctx_list_lock (stat.c) -> pcipass_ctx.lock
+ *   VFIO compatibility (vfio.c, vfio_device.c):
+ *   device_lock -> pcipass_vfio_lock -> pcipass_ctx.lock;
+ *   pcipass_device.vfio_lock -> pcipass_ctx.lock. pcipass_vfio_lock is
+ *   never held while taking a device_lock.
  *   mmap() and BAR faults: mmap_lock -> memory_lock; they never take the
  *   context lock.
  */
@@ -32,6 +36,7 @@ struct eventfd_ctx;
 struct iommu_domain;
 struct iommu_group;
 struct pcipass_device;
+struct pcipass_iova_span;
 
 /* &pcipass_device.irq_type when no interrupt type is enabled. */
 #define PCIPASS_IRQ_NONE	U32_MAX
@@ -209,6 +214,12 @@ struct pcipass_group {
  * @cfg: the virtual config space (context lock)
  * @bus_master_refusals: refused bus master enables (context lock)
  * @saved_state: the device's state when it was attached (both locks)
+ * @vfio_group_file: for a device file opened through a VFIO group
+ *	(VFIO_GROUP_GET_DEVICE_FD), a reference on that group's file, so that
+ *	the group outlives its open devices as in VFIO; else NULL (constant)
+ * @vfio_lock: serializes the VFIO ioctls of the device file that read the
+ *	interrupt state then act on it (VFIO_DEVICE_SET_IRQS); user memory may
+ *	be read under it, it nests outside the context lock
  */
 struct pcipass_device {
 	struct pcipass_ctx *ctx;
@@ -236,6 +247,8 @@ struct pcipass_device {
 	struct pcipass_vconfig cfg;
 	u32 bus_master_refusals;
 	struct pci_saved_state *saved_state;
+	struct file *vfio_group_file;
+	struct mutex vfio_lock; /* see @vfio_lock above */
 };
 
 /**
@@ -293,6 +306,8 @@ struct pcipass_ioctl_op {
 };
 
 /* main.c: the context and the ioctl dispatcher */
+struct pcipass_ctx *pcipass_ctx_create(void);
+void pcipass_ctx_destroy(struct pcipass_ctx *ctx);
 void pcipass_ctx_put(struct pcipass_ctx *ctx);
 void pcipass_ctx_get(struct pcipass_ctx *ctx);
 int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd);
@@ -318,7 +333,10 @@ void pcipass_driver_unregister(void);
 bool pcipass_driver_owns(struct pci_dev *pdev);
 
 /* device.c: attach, detach and the device file */
+int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
+			       struct file *vfio_group_file, struct file **out);
 int pcipass_device_attach(struct pcipass_ucmd *ucmd);
+struct device *pcipass_group_culprit(struct iommu_group *group);
 int pcipass_device_detach(struct pcipass_ucmd *ucmd);
 int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
@@ -328,7 +346,11 @@ extern bool pcipass_allow_noiommu;
 /* intrs.c: interrupts */
 void pcipass_irq_init(struct pcipass_device *pdevice);
 void pcipass_irq_release(struct pcipass_device *pdevice);
+int pcipass_irq_info_cmd(struct pcipass_device *pdevice,
+			 struct pcipass_irq_info *cmd);
 int pcipass_irq_info(struct pcipass_ucmd *ucmd);
+int pcipass_irq_set_cmd(struct pcipass_device *pdevice,
+			const struct pcipass_irq_set *cmd);
 int pcipass_irq_set(struct pcipass_ucmd *ucmd);
 bool pcipass_irq_unsafe_allowed(void);
 
@@ -347,6 +369,8 @@ u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
 #endif
 
 /* rdwr.c: BARs, ROM and config through the device file */
+int pcipass_region_info_cmd(struct pcipass_device *pdevice,
+			    struct pcipass_region_info *cmd);
 int pcipass_region_info(struct pcipass_ucmd *ucmd);
 ssize_t pcipass_device_read(struct file *file, char __user *buf,
 			    size_t count, loff_t *ppos);
@@ -362,6 +386,7 @@ void pcipass_regions_release(struct pcipass_device *pdevice);
 /* reset.c: device reset */
 bool pcipass_reset_available(struct pci_dev *pdev);
 int pcipass_reset_locked(struct pcipass_device *pdevice);
+int pcipass_device_reset_cmd(struct pcipass_device *pdevice);
 int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
 void pcipass_reset_on_detach(struct pcipass_device *pdevice);
@@ -372,10 +397,29 @@ int pcipass_domain_attach_group(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 				struct pcipass_group **out);
 void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 				 struct pcipass_group *pgroup);
+int pcipass_dma_map_cmd(struct pcipass_ctx *ctx,
+			const struct pcipass_dma_map *cmd);
 int pcipass_dma_map(struct pcipass_ucmd *ucmd);
+int pcipass_dma_unmap_cmd(struct pcipass_ctx *ctx,
+			  struct pcipass_dma_unmap *cmd);
 int pcipass_dma_unmap(struct pcipass_ucmd *ucmd);
+int pcipass_iova_usable_ranges(struct pcipass_ctx *ctx,
+			       struct pcipass_iova_span **out);
 int pcipass_iova_ranges(struct pcipass_ucmd *ucmd);
 void pcipass_dma_release(struct pcipass_ctx *ctx);
+
+/* vfio.c: the VFIO container and group nodes */
+int pcipass_vfio_init(void);
+void pcipass_vfio_exit(void);
+void pcipass_vfio_pci_add(struct pci_dev *pdev);
+void pcipass_vfio_pci_del(struct pci_dev *pdev);
+
+/* vfio_device.c: the VFIO ioctls of a device file */
+long pcipass_vfio_device_ioctl(struct pcipass_device *pdevice,
+			       unsigned int cmd, unsigned long arg);
+ssize_t pcipass_vfio_config_rw(struct pcipass_device *pdevice,
+			       char __user *buf, size_t count, u64 pos,
+			       bool write);
 
 /* iova.c: IOVA range arithmetic and the mapping tree */
 struct pcipass_iova_span {

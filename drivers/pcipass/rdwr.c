@@ -107,16 +107,19 @@ static u32 pcipass_region_flags(struct pcipass_device *pdevice, u32 index)
 }
 
 /**
- * pcipass_region_info() - PCIPASS_DEVICE_GET_REGION_INFO
- * @ucmd: the ioctl call, a &struct pcipass_region_info
+ * pcipass_region_info_cmd() - describe a region of a device file
+ * @pdevice: the device file's attachment
+ * @cmd: a kernel copy of the request; the output fields are filled
+ *
+ * The core of PCIPASS_DEVICE_GET_REGION_INFO, shared with the VFIO
+ * compatibility layer. Nothing is copied to user space.
  *
  * Return: 0 or an errno documented with &struct pcipass_region_info.
  */
-int pcipass_region_info(struct pcipass_ucmd *ucmd)
+int pcipass_region_info_cmd(struct pcipass_device *pdevice,
+			    struct pcipass_region_info *cmd)
 {
-	struct pcipass_region_info *cmd = ucmd->cmd;
-	struct pcipass_device *pdevice = ucmd->dev;
-	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	int ret = 0;
 
 	if (cmd->index >= PCIPASS_NUM_REGIONS)
@@ -135,10 +138,22 @@ int pcipass_region_info(struct pcipass_ucmd *ucmd)
 	else
 		cmd->region_size = 0;
 	cmd->offset = PCIPASS_REGION_OFFSET(cmd->index);
-	ret = pcipass_ucmd_respond(ucmd);
 out_unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
+}
+
+/**
+ * pcipass_region_info() - PCIPASS_DEVICE_GET_REGION_INFO
+ * @ucmd: the ioctl call, a &struct pcipass_region_info
+ *
+ * Return: 0 or an errno documented with &struct pcipass_region_info.
+ */
+int pcipass_region_info(struct pcipass_ucmd *ucmd)
+{
+	int ret = pcipass_region_info_cmd(ucmd->dev, ucmd->cmd);
+
+	return ret ? ret : pcipass_ucmd_respond(ucmd);
 }
 
 static void __iomem *pcipass_bar_iomap(struct pcipass_device *pdevice, int bar)
@@ -301,7 +316,7 @@ static ssize_t pcipass_device_rw(struct file *file, char __user *buf,
 	if (!pdevice->ppci)
 		ret = -ENODEV;
 	else if (index == PCIPASS_REGION_CONFIG)
-		ret = pcipass_config_rw(pdevice, buf, count, off, write);
+		ret = pcipass_vfio_config_rw(pdevice, buf, count, off, write);
 	else if (index == PCIPASS_REGION_ROM)
 		ret = pcipass_rom_read(pdevice, buf, count, off);
 	else

@@ -60,15 +60,17 @@ int pcipass_reset_locked(struct pcipass_device *pdevice)
 }
 
 /**
- * pcipass_device_reset() - PCIPASS_DEVICE_RESET on a device file
- * @ucmd: the ioctl call, a &struct pcipass_device_reset
+ * pcipass_device_reset_cmd() - reset the device of a device file
+ * @pdevice: the device file's attachment, unlocked
+ *
+ * The core of PCIPASS_DEVICE_RESET, shared with the VFIO compatibility
+ * layer.
  *
  * Return: 0 or an errno documented with &struct pcipass_device_reset.
  */
-int pcipass_device_reset(struct pcipass_ucmd *ucmd)
+int pcipass_device_reset_cmd(struct pcipass_device *pdevice)
 {
-	struct pcipass_device *pdevice = ucmd->dev;
-	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	int ret;
 
 	device_lock(&pdevice->pdev->dev);
@@ -80,6 +82,17 @@ int pcipass_device_reset(struct pcipass_ucmd *ucmd)
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdevice->pdev->dev);
 	return ret;
+}
+
+/**
+ * pcipass_device_reset() - PCIPASS_DEVICE_RESET on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_device_reset
+ *
+ * Return: 0 or an errno documented with &struct pcipass_device_reset.
+ */
+int pcipass_device_reset(struct pcipass_ucmd *ucmd)
+{
+	return pcipass_device_reset_cmd(ucmd->dev);
 }
 
 /**
