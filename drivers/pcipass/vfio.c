@@ -467,6 +467,12 @@ static long pcipass_vfio_container_ioctl(struct file *file, unsigned int cmd,
 		return pcipass_vfio_check_extension(arg);
 	case VFIO_SET_IOMMU:
 		return pcipass_vfio_set_iommu(container, arg);
+	}
+
+	/* VFIO passes the rest to the IOMMU driver, once set. */
+	if (!READ_ONCE(container->iommu_set))
+		return -EINVAL;
+	switch (cmd) {
 	case VFIO_IOMMU_GET_INFO:
 		return pcipass_vfio_iommu_get_info(container, uarg);
 	case VFIO_IOMMU_MAP_DMA:
@@ -474,8 +480,7 @@ static long pcipass_vfio_container_ioctl(struct file *file, unsigned int cmd,
 	case VFIO_IOMMU_UNMAP_DMA:
 		return pcipass_vfio_unmap_dma(container, uarg);
 	default:
-		/* VFIO passes the rest to the IOMMU driver, once set. */
-		return READ_ONCE(container->iommu_set) ? -ENOTTY : -EINVAL;
+		return -ENOTTY;
 	}
 }
 

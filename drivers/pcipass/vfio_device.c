@@ -527,11 +527,10 @@ long pcipass_vfio_device_ioctl(struct pcipass_device *pdevice,
  * @pos: offset in config space
  * @write: direction
  *
- * TEMPORARY SHIM, to be removed once pcipass_config_rw() takes accesses of
- * any length and alignment: for a device file opened through VFIO, where
- * QEMU reads the whole config space in one pread(), split the access into
- * naturally aligned 4, 2 and 1 byte accesses of pcipass_config_rw(), cut
- * at the end of config space. Native device files keep the native rule.
+ * A device file opened through VFIO follows vfio-pci's rule: an access
+ * that starts or ends beyond config space fails with -EFAULT; inside it,
+ * any length and alignment is accepted (QEMU reads the whole config space
+ * in one pread()). Native device files keep the native rule.
  *
  * Return: bytes transferred, or an errno of pcipass_config_rw() when the
  * first piece fails.
@@ -547,9 +546,14 @@ ssize_t pcipass_vfio_config_rw(struct pcipass_device *pdevice,
 		return pcipass_config_rw(pdevice, buf, count, pos, write);
 
 	lockdep_assert_held(&pdevice->ctx->lock);
-	if (pos >= pdevice->cfg.size)
-		return -EINVAL;
-	count = min_t(u64, count, pdevice->cfg.size - pos);
+	if (pos >= pdevice->cfg.size || count > pdevice->cfg.size - pos)
+		return -EFAULT;
+
+	/*
+	 * TEMPORARY SHIM, to go once pcipass_config_rw() takes accesses of
+	 * any length and alignment (then: return pcipass_config_rw(...)):
+	 * split into the naturally aligned 4, 2 and 1 byte accesses it takes.
+	 */
 	while (done < count) {
 		u64 at = pos + done;
 		size_t left = count - done;

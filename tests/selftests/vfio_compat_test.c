@@ -19,9 +19,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
@@ -405,6 +408,11 @@ TEST_F(vfio, qemu_sequence_edu_dma_and_msi)
 	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD,
 			       (void *)pp_nvme_addr()));
 	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD, "0000:00:03"));
+	/* No SR-IOV VF token: a name with one is not a device name. */
+	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD,
+			       "0000:00:03.0 vf_token=2ab74924-c335-45f4-9b16-8569e5b08258"));
+	/* No dirty page tracking. */
+	EXPECT_EQ(-ENOTTY, vio(c, VFIO_IOMMU_DIRTY_PAGES, &ii));
 	EXPECT_EQ(-EFAULT, vio(g, VFIO_GROUP_GET_DEVICE_FD, NULL));
 	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)pp_edu_addr());
 	ASSERT_LE(0, d);
@@ -452,7 +460,12 @@ TEST_F(vfio, qemu_sequence_edu_dma_and_msi)
 
 	/* The whole config space in one pread(), as QEMU reads it. */
 	memset(cfg, 0xee, sizeof(cfg));
-	ASSERT_EQ(256, pread(d, cfg, sizeof(cfg), CFG_OFF));
+	ASSERT_EQ(256, pread(d, cfg, 256, CFG_OFF));
+	/* Past the end: EFAULT, as vfio-pci. */
+	EXPECT_EQ(-1, pread(d, cfg, sizeof(cfg), CFG_OFF));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, pread(d, cfg, 4, CFG_OFF + 256));
+	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(0x1234, cfg[0] | cfg[1] << 8);
 	EXPECT_EQ(0x11e8, cfg[2] | cfg[3] << 8);
 	for (i = 0; i < 64; i += 4) {
@@ -855,6 +868,7 @@ TEST(nvme_msix_and_regions)
 	} r;
 	struct vfio_irq_info irq = { .argsz = sizeof(irq),
 				     .index = VFIO_PCI_MSIX_IRQ_INDEX };
+	struct vfio_device_info di = { .argsz = sizeof(di) };
 	int c, g, d, efd[2];
 	__s32 fds[2];
 	__u8 cfg[4096];
@@ -869,10 +883,17 @@ TEST(nvme_msix_and_regions)
 	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)pp_nvme_addr());
 	ASSERT_LE(0, d);
 
+	/* nvme has FLR: RESET is offered and works. */
+	ASSERT_EQ(0, vio(d, VFIO_DEVICE_GET_INFO, &di));
+	EXPECT_TRUE(di.flags & VFIO_DEVICE_FLAGS_RESET);
+	EXPECT_EQ(0, vio(d, VFIO_DEVICE_RESET, NULL));
+
 	/* PCI Express: 4 KiB of config space in one pread(). */
 	ASSERT_EQ(4096, pread(d, cfg, sizeof(cfg), CFG_OFF));
 	EXPECT_EQ(0x1b36, cfg[0] | cfg[1] << 8);
-	EXPECT_EQ(4096 - 16, pread(d, cfg, sizeof(cfg), CFG_OFF + 16));
+	EXPECT_EQ(4096 - 16, pread(d, cfg, sizeof(cfg) - 16, CFG_OFF + 16));
+	EXPECT_EQ(-1, pread(d, cfg, sizeof(cfg), CFG_OFF + 16));
+	EXPECT_EQ(EFAULT, errno);
 
 	/* BAR0 holds the MSI-X table: mappable with interrupt remapping. */
 	memset(&r, 0, sizeof(r));
@@ -935,6 +956,249 @@ TEST(nvme_msix_and_regions)
 	EXPECT_EQ(pins, pp_foll_pins());
 	pp_dev_rebind(pp_nvme_addr(), "");
 	pp_wait_driver(pp_nvme_addr(), "nvme", 5000);
+}
+
+/* Root without CAP_IPC_LOCK, so that RLIMIT_MEMLOCK applies. */
+static int drop_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[0].effective &= ~(1u << CAP_IPC_LOCK);
+	data[0].permitted &= ~(1u << CAP_IPC_LOCK);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/* type1's errno for a map beyond RLIMIT_MEMLOCK: ENOMEM, nothing left. */
+TEST_F(vfio, memlock_limit_gives_enomem)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct rlimit rl = { 2 * PAGE_SZ, 2 * PAGE_SZ };
+		long pins0;
+		int ct, g;
+
+		if (drop_ipc_lock() || setrlimit(RLIMIT_MEMLOCK, &rl) ||
+		    vfio_open(pp_edu_addr(), &ct, &g))
+			_exit(10);
+		pins0 = pp_foll_pins();
+		if (map_dma(ct, self->mem, IOVA_SRC, 4 * PAGE_SZ,
+			    VFIO_DMA_MAP_FLAG_READ) != -ENOMEM)
+			_exit(11);
+		if (pp_foll_pins() != pins0)
+			_exit(12);
+		if (map_dma(ct, self->mem, IOVA_SRC, 2 * PAGE_SZ,
+			    VFIO_DMA_MAP_FLAG_READ))
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* A viable group of several devices, one of them bound to pcipass. */
+TEST_F(vfio, device_fd_only_for_pcipass_members)
+{
+	char drv[64] = "";
+	int c, g, d;
+
+	if (!pp_path_exists(PP_SYSFS_PCI "/0000:00:1f.2") ||
+	    !pp_path_exists(PP_SYSFS_PCI "/0000:00:1f.3"))
+		SKIP(return, "no ICH9 group");
+	pp_dev_driver("0000:00:1f.2", drv, sizeof(drv));
+	if (drv[0])
+		SKIP(return, "0000:00:1f.2 is bound to %s", drv);
+	ASSERT_TRUE(claim("0000:00:1f.3"));
+	ASSERT_EQ(0, vfio_open("0000:00:1f.3", &c, &g));
+	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD, "0000:00:1f.2"));
+	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD,
+			       (void *)pp_edu_addr()));
+	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, "0000:00:1f.3");
+	EXPECT_LE(0, d);
+	close(d);
+	close(g);
+	close(c);
+	pp_dev_rebind("0000:00:1f.3", "");
+	EXPECT_TRUE(pp_wait_driver("0000:00:1f.3", "", 5000));
+}
+
+/* The MSI-X capability of @cfg: table and PBA (BIR, offset). */
+static bool msix_layout(const __u8 *cfg, __u32 *table, __u32 *pba)
+{
+	__u8 pos = cfg[PCI_CAPABILITY_LIST];
+
+	while (pos) {
+		if (cfg[pos] == PCI_CAP_ID_MSIX) {
+			memcpy(table, cfg + pos + PCI_MSIX_TABLE, 4);
+			memcpy(pba, cfg + pos + PCI_MSIX_PBA, 4);
+			return true;
+		}
+		pos = cfg[pos + 1];
+	}
+	return false;
+}
+
+/*
+ * Without interrupt remapping: SET_IOMMU is accepted (type1 would refuse
+ * the group), MSI-X is refused, and the MSI-X pages are left out of the
+ * sparse mmap areas of BAR0.
+ */
+TEST(nointremap_sparse_mmap_and_msi_refused)
+{
+	struct {
+		struct vfio_region_info info;
+		char caps[256];
+	} r;
+	struct vfio_region_info_cap_sparse_mmap *sparse;
+	__u32 table, pba, i;
+	__u64 covered = 0;
+	__u8 cfg[256];
+	int c, g, d, efd;
+	__s32 fd;
+	void *p;
+
+	if (!pp_vm_is("nointremap"))
+		SKIP(return, "needs the IOMMU VM without interrupt remapping");
+	ASSERT_EQ(0, pp_module_ensure());
+	ASSERT_TRUE(claim(pp_nvme_addr()));
+	ASSERT_EQ(0, vfio_open(pp_nvme_addr(), &c, &g));
+	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)pp_nvme_addr());
+	ASSERT_LE(0, d);
+	ASSERT_EQ(256, pread(d, cfg, sizeof(cfg), CFG_OFF));
+	ASSERT_TRUE(msix_layout(cfg, &table, &pba));
+	ASSERT_EQ(0, table & PCI_MSIX_TABLE_BIR);
+
+	memset(&r, 0, sizeof(r));
+	r.info.argsz = sizeof(r);
+	ASSERT_EQ(0, vio(d, VFIO_DEVICE_GET_REGION_INFO, &r));
+	EXPECT_TRUE(r.info.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	ASSERT_TRUE(r.info.flags & VFIO_REGION_INFO_FLAG_CAPS);
+	EXPECT_EQ(NULL, find_cap(&r, r.info.cap_offset,
+				 VFIO_REGION_INFO_CAP_MSIX_MAPPABLE));
+	sparse = (void *)find_cap(&r, r.info.cap_offset,
+				  VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+	ASSERT_NE(NULL, sparse);
+	for (i = 0; i < sparse->nr_areas; i++) {
+		__u64 off = sparse->areas[i].offset;
+		__u64 len = sparse->areas[i].size;
+		__u64 t = (table & PCI_MSIX_TABLE_OFFSET) & ~(PAGE_SZ - 1);
+
+		EXPECT_EQ(0, off % PAGE_SZ);
+		EXPECT_EQ(0, len % PAGE_SZ);
+		EXPECT_FALSE(off <= t && t < off + len);
+		if (!(pba & PCI_MSIX_PBA_BIR)) {
+			t = (pba & PCI_MSIX_PBA_OFFSET) & ~(PAGE_SZ - 1);
+			EXPECT_FALSE(off <= t && t < off + len);
+		}
+		/* Every area can be mapped as QEMU maps it. */
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, d, off);
+		EXPECT_NE(MAP_FAILED, p);
+		if (p != MAP_FAILED)
+			munmap(p, len);
+		covered += len;
+	}
+	EXPECT_LT(0, covered);
+	EXPECT_GT(r.info.size, covered);
+	/* The table's page itself is not. */
+	p = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED, d,
+		 (table & PCI_MSIX_TABLE_OFFSET) & ~(PAGE_SZ - 1));
+	EXPECT_EQ(MAP_FAILED, p);
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	fd = efd;
+	EXPECT_EQ(-EPERM, trigger_eventfd(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1,
+					  &fd));
+	EXPECT_EQ(0, pp_irq_lines(pp_nvme_addr()));
+	close(efd);
+	close(d);
+	close(g);
+	close(c);
+	pp_dev_rebind(pp_nvme_addr(), "");
+	pp_wait_driver(pp_nvme_addr(), "nvme", 5000);
+}
+
+/* No IOMMU: no VFIO group (VFIO's no-IOMMU mode is not offered). */
+TEST(noiommu_container_has_no_groups)
+{
+	char path[64];
+	int c;
+
+	if (!pp_vm_is("noiommu"))
+		SKIP(return, "needs the VM without an IOMMU");
+	ASSERT_EQ(0, pp_module_ensure());
+	ASSERT_TRUE(claim(pp_edu_addr()));
+	c = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, c);
+	EXPECT_EQ(VFIO_API_VERSION, vio(c, VFIO_GET_API_VERSION, NULL));
+	EXPECT_EQ(-EINVAL, vio_val(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_EQ(0, vio_val(c, VFIO_CHECK_EXTENSION, VFIO_NOIOMMU_IOMMU));
+	EXPECT_EQ(-1, group_of(pp_edu_addr()));
+	snprintf(path, sizeof(path), VFIO_DIR "/0");
+	EXPECT_FALSE(pp_path_exists(path));
+	close(c);
+}
+
+/*
+ * vfio_nodes=compat: the real /dev/vfio names, and a clean refusal while
+ * the vfio module holds them; vfio_nodes=off and bad values.
+ */
+TEST(module_parameter_vfio_nodes)
+{
+	char path[64];
+	int kmsg, c, g;
+
+	if (!pp_vm_is("iommu"))
+		SKIP(return, "needs the IOMMU VM");
+	kmsg = pp_kmsg_open();
+	ASSERT_EQ(0, pp_module_reload("ids=1234:11e8 vfio_nodes=compat"));
+	ASSERT_TRUE(claim(pp_edu_addr()));
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_of(pp_edu_addr()));
+	EXPECT_TRUE(pp_wait_path("/dev/vfio/vfio", true, 5000));
+	EXPECT_TRUE(pp_wait_path(path, true, 5000));
+	EXPECT_FALSE(pp_path_exists(VFIO_CONTAINER));
+	c = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, c);
+	g = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, g);
+	EXPECT_EQ(0, vio(g, VFIO_GROUP_SET_CONTAINER, &c));
+	EXPECT_EQ(0, vio_val(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	close(g);
+	close(c);
+	/* vfio cannot load over it. */
+	EXPECT_NE(0, pp_run("modprobe vfio 2>/dev/null"));
+
+	ASSERT_EQ(0, pp_module_reload("ids=1234:11e8 vfio_nodes=off"));
+	ASSERT_TRUE(claim(pp_edu_addr()));
+	usleep(200000);
+	EXPECT_FALSE(pp_path_exists(VFIO_CONTAINER));
+	EXPECT_FALSE(pp_path_exists("/dev/vfio/vfio"));
+
+	EXPECT_NE(0, pp_module_reload("ids=1234:11e8 vfio_nodes=bogus"));
+	EXPECT_TRUE(pp_kmsg_find(kmsg, "vfio_nodes=bogus: expected"));
+
+	/* With vfio loaded: compat refuses, the default nodes coexist. */
+	if (pp_run("modprobe vfio") == 0) {
+		EXPECT_NE(0, pp_module_reload("ids=1234:11e8 vfio_nodes=compat"));
+		EXPECT_TRUE(pp_kmsg_find(kmsg, "vfio_nodes=compat: /dev/vfio/vfio (misc minor 196) is taken"));
+		ASSERT_EQ(0, pp_module_reload("ids=1234:11e8"));
+		EXPECT_TRUE(pp_wait_path(VFIO_CONTAINER, true, 5000));
+		EXPECT_TRUE(pp_path_exists("/dev/vfio/vfio"));
+		pp_run("rmmod vfio");
+	} else {
+		TH_LOG("no vfio module in the VM: the coexistence case is not run");
+		EXPECT_TRUE(false);
+	}
+	ASSERT_EQ(0, pp_module_reload("ids=1234:11e8"));
+	close(kmsg);
 }
 
 TEST_HARNESS_MAIN
