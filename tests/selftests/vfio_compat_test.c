@@ -526,6 +526,10 @@ TEST_F(vfio, qemu_sequence_edu_dma_and_msi)
 			 0);
 	ASSERT_NE(MAP_FAILED, self->bar);
 	EXPECT_EQ(0x010000ed, pp_edu_read(self->bar, 0));
+	/* A BAR mapping cannot be DMA-mapped (no peer-to-peer): EFAULT. */
+	EXPECT_EQ(-EFAULT, map_dma(c, self->bar, 0x800000, PAGE_SZ,
+				   VFIO_DMA_MAP_FLAG_READ |
+				   VFIO_DMA_MAP_FLAG_WRITE));
 
 	/* A real DMA both ways through the mappings made before open. */
 	ASSERT_TRUE(pp_edu_dma(self->bar, IOVA_SRC, EDU_BUF, 64, false));
