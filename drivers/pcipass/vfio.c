@@ -69,7 +69,9 @@ static const char *pcipass_vfio_dir(void)
  * @groups: the &struct pcipass_vfio_group set to this container
  * @iommu_set: VFIO_SET_IOMMU was done and a group is still set
  *
- * @groups and @iommu_set are under pcipass_vfio_lock.
+ * @groups and @iommu_set are under pcipass_vfio_lock; the ioctl dispatch
+ * reads @iommu_set without it, as a hint only: the context's mode, checked
+ * under the context lock by every IOMMU operation, is the real answer.
  */
 struct pcipass_vfio_container {
 	struct kref ref;
