@@ -37,6 +37,7 @@ struct iommu_domain;
 struct iommu_group;
 struct pcipass_device;
 struct pcipass_iova_span;
+struct vfio_region_sparse_mmap_area;
 
 /* &pcipass_device.irq_type when no interrupt type is enabled. */
 #define PCIPASS_IRQ_NONE	U32_MAX
@@ -420,6 +421,13 @@ long pcipass_vfio_device_ioctl(struct pcipass_device *pdevice,
 ssize_t pcipass_vfio_config_rw(struct pcipass_device *pdevice,
 			       char __user *buf, size_t count, u64 pos,
 			       bool write);
+/* Entries of &pcipass_device.msix_areas: the MSI-X table, then the PBA. */
+#define PCIPASS_MSIX_AREAS	2
+#if IS_ENABLED(CONFIG_KUNIT)
+u32 pcipass_vfio_sparse_areas(const struct pcipass_msix_area *msix, int bar,
+			      u64 bar_len,
+			      struct vfio_region_sparse_mmap_area *areas);
+#endif
 
 /* iova.c: IOVA range arithmetic and the mapping tree */
 struct pcipass_iova_span {

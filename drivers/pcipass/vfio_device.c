@@ -21,6 +21,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/vfio.h>
+#include <kunit/visibility.h>
 
 #include "pcipass.h"
 
@@ -33,6 +34,8 @@ static_assert((int)VFIO_PCI_MSI_IRQ_INDEX == (int)PCIPASS_IRQ_MSI);
 static_assert((int)VFIO_PCI_MSIX_IRQ_INDEX == (int)PCIPASS_IRQ_MSIX);
 static_assert((int)VFIO_PCI_ERR_IRQ_INDEX == (int)PCIPASS_IRQ_ERR);
 static_assert((int)VFIO_PCI_REQ_IRQ_INDEX == (int)PCIPASS_IRQ_REQ);
+static_assert(ARRAY_SIZE(((struct pcipass_device *)NULL)->msix_areas) ==
+	      PCIPASS_MSIX_AREAS);
 
 static bool pcipass_vfio_attached(struct pcipass_device *pdevice)
 {
@@ -74,19 +77,27 @@ struct pcipass_vfio_region_caps {
 	struct vfio_region_sparse_mmap_area areas[3];
 };
 
-/*
+/**
+ * pcipass_vfio_sparse_areas() - the mmap-able areas of a BAR with MSI-X
+ * @msix: the MSI-X table and PBA of the device (&pcipass_device.msix_areas)
+ * @bar: the BAR
+ * @bar_len: its size
+ * @areas: filled with up to three areas, in increasing order
+ *
  * The pages of @bar that may be mapped while the MSI-X table and PBA may
- * not: the BAR minus the pages holding them. Returns the number of areas.
+ * not: the BAR minus the pages holding them.
+ *
+ * Return: the number of areas.
  */
-static u32 pcipass_vfio_sparse_areas(struct pcipass_device *pdevice, int bar,
-				     u64 bar_len,
-				     struct vfio_region_sparse_mmap_area *areas)
+VISIBLE_IF_KUNIT u32
+pcipass_vfio_sparse_areas(const struct pcipass_msix_area *msix, int bar,
+			  u64 bar_len, struct vfio_region_sparse_mmap_area *areas)
 {
 	u64 hole_start[2], hole_end[2], pos = 0;
 	u32 nholes = 0, nareas = 0, i;
 
-	for (i = 0; i < ARRAY_SIZE(pdevice->msix_areas); i++) {
-		const struct pcipass_msix_area *area = &pdevice->msix_areas[i];
+	for (i = 0; i < PCIPASS_MSIX_AREAS; i++) {
+		const struct pcipass_msix_area *area = &msix[i];
 
 		if (!area->len || area->bar != bar)
 			continue;
@@ -113,6 +124,7 @@ static u32 pcipass_vfio_sparse_areas(struct pcipass_device *pdevice, int bar,
 	}
 	return nareas;
 }
+EXPORT_SYMBOL_IF_KUNIT(pcipass_vfio_sparse_areas);
 
 static bool pcipass_vfio_bar_has_msix(struct pcipass_device *pdevice, int bar)
 {
@@ -170,8 +182,8 @@ static long pcipass_vfio_device_get_region_info(struct pcipass_device *pdevice,
 			caps.sparse.header.id = VFIO_REGION_INFO_CAP_SPARSE_MMAP;
 			caps.sparse.header.version = 1;
 			caps.sparse.nr_areas =
-				pcipass_vfio_sparse_areas(pdevice, info.index,
-							  info.size,
+				pcipass_vfio_sparse_areas(pdevice->msix_areas,
+							  info.index, info.size,
 							  caps.areas);
 			caps_size = struct_size(&caps.sparse, areas,
 						caps.sparse.nr_areas);
