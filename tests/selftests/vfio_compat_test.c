@@ -223,6 +223,10 @@ static bool quiesced(const char *addr)
 					 PCI_COMMAND_MEMORY));
 }
 
+/*
+ * Tests that reset and attach the device many times get timeouts for the
+ * debug kernel (KASAN, lockdep), where they run 5 to 10 times slower.
+ */
 FIXTURE(vfio) {
 	long pins;
 	int container;
@@ -300,7 +304,7 @@ TEST_F(vfio, container_api_version_and_extensions)
 	EXPECT_EQ(-EINVAL, vio(c, PCIPASS_GET_INFO, NULL));
 }
 
-TEST_F(vfio, qemu_sequence_edu_dma_and_msi)
+TEST_F_TIMEOUT(vfio, qemu_sequence_edu_dma_and_msi, 300)
 {
 	struct {
 		struct vfio_iommu_type1_info info;
@@ -686,7 +690,7 @@ TEST_F(vfio, qemu_sequence_edu_dma_and_msi)
 }
 
 /* The three files closed in every order, with a mapping and MSI on. */
-TEST_F(vfio, close_in_any_order_leaves_nothing)
+TEST_F_TIMEOUT(vfio, close_in_any_order_leaves_nothing, 300)
 {
 	static const int orders[][3] = {
 		{ 0, 1, 2 }, { 2, 1, 0 }, { 1, 0, 2 }, { 1, 2, 0 },
@@ -727,7 +731,7 @@ TEST_F(vfio, close_in_any_order_leaves_nothing)
 	}
 }
 
-TEST_F(vfio, sigkill_leaves_nothing)
+TEST_F_TIMEOUT(vfio, sigkill_leaves_nothing, 120)
 {
 	int pipefd[2], status;
 	pid_t pid;
@@ -771,7 +775,7 @@ TEST_F(vfio, sigkill_leaves_nothing)
 }
 
 /* One IOMMU group for one user: native pcipass and VFIO exclude each other. */
-TEST_F(vfio, native_and_vfio_exclude_each_other)
+TEST_F_TIMEOUT(vfio, native_and_vfio_exclude_each_other, 120)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	int ctx, dev, c, g;
@@ -798,7 +802,7 @@ TEST_F(vfio, native_and_vfio_exclude_each_other)
 }
 
 /* A group with a member bound to a host driver, and node life time. */
-TEST_F(vfio, non_viable_group_and_node_removal)
+TEST_F_TIMEOUT(vfio, non_viable_group_and_node_removal, 120)
 {
 	char orig2[64] = "", orig3[64] = "", path[64];
 	int c, g, grp;
@@ -841,7 +845,7 @@ TEST_F(vfio, non_viable_group_and_node_removal)
 }
 
 /* The device leaves pcipass while QEMU holds everything open. */
-TEST_F(vfio, unbind_revokes_the_vfio_user)
+TEST_F_TIMEOUT(vfio, unbind_revokes_the_vfio_user, 120)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
 	int c, g, d;
@@ -868,8 +872,22 @@ TEST_F(vfio, unbind_revokes_the_vfio_user)
 	ASSERT_TRUE(claim(pp_edu_addr()));
 }
 
+/* Tests with no common setup (TEST_F only to have a timeout). */
+FIXTURE(plain) {
+	int unused;
+};
+
+FIXTURE_SETUP(plain)
+{
+	self->unused = 0;
+}
+
+FIXTURE_TEARDOWN(plain)
+{
+}
+
 /* nvme: MSI-X through VFIO, grown by disable and enable as QEMU 7.2. */
-TEST(nvme_msix_and_regions)
+TEST_F_TIMEOUT(plain, nvme_msix_and_regions, 120)
 {
 	struct {
 		struct vfio_region_info info;
@@ -1017,7 +1035,7 @@ TEST_F(vfio, memlock_limit_gives_enomem)
 /* A viable group of several devices, one of them bound to pcipass. */
 TEST_F(vfio, device_fd_only_for_pcipass_members)
 {
-	char drv[64] = "";
+	char drv[64] = "", orig3[64] = "";
 	int c, g, d;
 
 	if (!pp_path_exists(PP_SYSFS_PCI "/0000:00:1f.2") ||
@@ -1026,6 +1044,7 @@ TEST_F(vfio, device_fd_only_for_pcipass_members)
 	pp_dev_driver("0000:00:1f.2", drv, sizeof(drv));
 	if (drv[0])
 		SKIP(return, "0000:00:1f.2 is bound to %s", drv);
+	pp_dev_driver("0000:00:1f.3", orig3, sizeof(orig3));
 	ASSERT_TRUE(claim("0000:00:1f.3"));
 	ASSERT_EQ(0, vfio_open("0000:00:1f.3", &c, &g));
 	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD, "0000:00:1f.2"));
@@ -1037,7 +1056,7 @@ TEST_F(vfio, device_fd_only_for_pcipass_members)
 	close(g);
 	close(c);
 	pp_dev_rebind("0000:00:1f.3", "");
-	EXPECT_TRUE(pp_wait_driver("0000:00:1f.3", "", 5000));
+	EXPECT_TRUE(pp_wait_driver("0000:00:1f.3", orig3, 5000));
 }
 
 /* The MSI-X capability of @cfg: table and PBA (BIR, offset). */
@@ -1061,7 +1080,7 @@ static bool msix_layout(const __u8 *cfg, __u32 *table, __u32 *pba)
  * the group), MSI-X is refused, and the MSI-X pages are left out of the
  * sparse mmap areas of BAR0.
  */
-TEST(nointremap_sparse_mmap_and_msi_refused)
+TEST_F_TIMEOUT(plain, nointremap_sparse_mmap_and_msi_refused, 120)
 {
 	struct {
 		struct vfio_region_info info;
@@ -1136,7 +1155,7 @@ TEST(nointremap_sparse_mmap_and_msi_refused)
 }
 
 /* No IOMMU: no VFIO group (VFIO's no-IOMMU mode is not offered). */
-TEST(noiommu_container_has_no_groups)
+TEST_F(plain, noiommu_container_has_no_groups)
 {
 	char path[64];
 	int c;
@@ -1160,7 +1179,7 @@ TEST(noiommu_container_has_no_groups)
  * vfio_nodes=compat: the real /dev/vfio names, and a clean refusal while
  * the vfio module holds them; vfio_nodes=off and bad values.
  */
-TEST(module_parameter_vfio_nodes)
+TEST_F_TIMEOUT(plain, module_parameter_vfio_nodes, 300)
 {
 	char path[64];
 	int kmsg, c, g;
