@@ -21,6 +21,7 @@
 #include <linux/pci.h>
 #include <linux/pcipass.h>
 #include <linux/slab.h>
+#include <uapi/linux/vfio.h>
 
 #include "pcipass.h"
 
@@ -84,6 +85,9 @@ static int pcipass_device_release(struct inode *inode, struct file *file)
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdevice->pdev->dev);
 
+	if (pdevice->vfio_group_file)
+		fput(pdevice->vfio_group_file);
+	mutex_destroy(&pdevice->vfio_lock);
 	pci_dev_put(pdevice->pdev);
 	kfree(pdevice);
 	pcipass_ctx_put(ctx);
@@ -93,6 +97,8 @@ static int pcipass_device_release(struct inode *inode, struct file *file)
 static long pcipass_device_ioctl(struct file *file, unsigned int cmd,
 				 unsigned long arg)
 {
+	if (_IOC_TYPE(cmd) == VFIO_TYPE)
+		return pcipass_vfio_device_ioctl(file->private_data, cmd, arg);
 	return pcipass_device_dispatch(file->private_data, cmd, arg);
 }
 
@@ -184,13 +190,31 @@ static int pcipass_group_member_in_the_way(struct device *dev, void *data)
 	return 1;
 }
 
+/**
+ * pcipass_group_culprit() - what makes an IOMMU group not viable
+ * @group: the group
+ *
+ * A group is viable when every member is bound to pcipass or to no driver.
+ *
+ * Return: a member bound to another driver, with a reference the caller
+ * drops with put_device(), or NULL when the group is viable.
+ */
+struct device *pcipass_group_culprit(struct iommu_group *group)
+{
+	struct device *culprit = NULL;
+
+	iommu_group_for_each_dev(group, &culprit,
+				 pcipass_group_member_in_the_way);
+	return culprit;
+}
+
 /* With both locks held: claim the device's group for the context. */
 static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
 				struct pcipass_device *pdevice,
 				struct iommu_group *group)
 {
 	struct pci_dev *pdev = pdevice->pdev;
-	struct device *culprit = NULL;
+	struct device *culprit;
 	int ret;
 
 	if (ctx->mode == PCIPASS_CTX_MODE_NOIOMMU) {
@@ -198,8 +222,7 @@ static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
 		return -EPERM;
 	}
 
-	iommu_group_for_each_dev(group, &culprit,
-				 pcipass_group_member_in_the_way);
+	culprit = pcipass_group_culprit(group);
 	if (culprit) {
 		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
 				     iommu_group_id(group), dev_name(culprit),
@@ -263,43 +286,43 @@ static void pcipass_attach_undo(struct pcipass_ctx *ctx,
 	pdevice->pgroup = NULL;
 }
 
-/**
- * pcipass_device_attach() - PCIPASS_DEVICE_ATTACH
- * @ucmd: the ioctl call, a &struct pcipass_device_attach
- *
- * Return: 0 or an errno documented with &struct pcipass_device_attach.
- */
-int pcipass_device_attach(struct pcipass_ucmd *ucmd)
+/* Is @group attached to the context's domain (by a VFIO group)? */
+static bool pcipass_ctx_has_group(struct pcipass_ctx *ctx,
+				  struct iommu_group *group)
 {
-	struct pcipass_device_attach *cmd = ucmd->cmd;
-	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_group *pgroup;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(pgroup, &ctx->groups, node)
+		if (pgroup->group == group)
+			return true;
+	return false;
+}
+
+/**
+ * pcipass_device_attach_pdev() - attach a device to a context
+ * @ctx: the context, unlocked
+ * @pdev: the device; the caller keeps its own reference
+ * @vfio_group_file: for the VFIO compatibility layer, the VFIO group file
+ *	the device is opened through (the device file then holds a
+ *	reference on it, and the device's IOMMU group must already be
+ *	attached to the context's domain); NULL for PCIPASS_DEVICE_ATTACH
+ * @out: set to the new device file, not yet installed in a descriptor
+ *
+ * The core of PCIPASS_DEVICE_ATTACH. Nothing is copied to user space: the
+ * caller installs the file, or fput()s it, which detaches the device.
+ *
+ * Return: 0 or an errno documented with &struct pcipass_device_attach;
+ * -EINVAL when @vfio_group_file is given and the group is not attached.
+ */
+int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
+			       struct file *vfio_group_file, struct file **out)
+{
 	struct pcipass_device *pdevice;
 	struct iommu_group *group;
 	struct pcipass_pci *ppci;
-	struct pci_dev *pdev;
 	struct file *file;
-	int fd, ret;
-
-	if (cmd->__reserved)
-		return -EINVAL;
-	/*
-	 * The answer goes out before any lock is taken (no user copy under
-	 * device_lock or the context lock): the fd number is reserved first
-	 * and only installed once the attach has succeeded.
-	 */
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
-	cmd->out_device_fd = fd;
-	ret = pcipass_ucmd_respond(ucmd);
-	if (ret)
-		goto err_put_fd;
-
-	pdev = pcipass_find_pci(&cmd->addr);
-	if (IS_ERR(pdev)) {
-		ret = PTR_ERR(pdev);
-		goto err_put_fd;
-	}
+	int ret;
 
 	device_lock(&pdev->dev);
 	if (!pcipass_driver_owns(pdev)) {
@@ -332,15 +355,19 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 	pdevice->pdev = pdev;
 	INIT_LIST_HEAD(&pdevice->node);
 	init_rwsem(&pdevice->memory_lock);
+	mutex_init(&pdevice->vfio_lock);
 	pcipass_irq_init(pdevice);
 
 	group = iommu_group_get(&pdev->dev);
-	if (group) {
+	if (group && vfio_group_file && !pcipass_ctx_has_group(ctx, group))
+		ret = -EINVAL;
+	else if (group)
 		ret = pcipass_attach_iommu(ctx, pdevice, group);
-		iommu_group_put(group);
-	} else {
+	else if (vfio_group_file)
+		ret = -EINVAL;
+	else
 		ret = pcipass_attach_noiommu(ctx, pdevice);
-	}
+	iommu_group_put(group);
 	if (ret)
 		goto err_free_device;
 
@@ -383,17 +410,21 @@ int pcipass_device_attach(struct pcipass_ucmd *ucmd)
 		dev_warn_ratelimited(&pdev->dev, "attached WITHOUT an IOMMU (allow_noiommu=1): bus mastering stays off; tainting the kernel\n");
 		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 	}
+	if (vfio_group_file)
+		pdevice->vfio_group_file = get_file(vfio_group_file);
+	pci_dev_get(pdev);
 	pcipass_ctx_get(ctx);
 	list_add_tail(&pdevice->node, &ctx->devices);
 	ctx->num_devices++;
 	pdevice->ppci = ppci;
 	ppci->attached = pdevice;
 	pcipass_bars_unblock(pdevice);
-	dev_info_ratelimited(&pdev->dev, "attached to a context (%s)\n",
-			     pdevice->pgroup ? "IOMMU" : "no IOMMU");
+	dev_info_ratelimited(&pdev->dev, "attached to a context (%s%s)\n",
+			     pdevice->pgroup ? "IOMMU" : "no IOMMU",
+			     vfio_group_file ? ", VFIO" : "");
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdev->dev);
-	fd_install(fd, file);
+	*out = file;
 	return 0;
 
 err_free_config:
@@ -407,12 +438,55 @@ err_disable:
 err_undo_attach:
 	pcipass_attach_undo(ctx, pdevice);
 err_free_device:
+	mutex_destroy(&pdevice->vfio_lock);
 	kfree(pdevice);
 err_unlock_ctx:
 	mutex_unlock(&ctx->lock);
 err_unlock_dev:
 	device_unlock(&pdev->dev);
+	return ret;
+}
+
+/**
+ * pcipass_device_attach() - PCIPASS_DEVICE_ATTACH
+ * @ucmd: the ioctl call, a &struct pcipass_device_attach
+ *
+ * Return: 0 or an errno documented with &struct pcipass_device_attach.
+ */
+int pcipass_device_attach(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_device_attach *cmd = ucmd->cmd;
+	struct pci_dev *pdev;
+	struct file *file;
+	int fd, ret;
+
+	if (cmd->__reserved)
+		return -EINVAL;
+	/*
+	 * The answer goes out before any lock is taken (no user copy under
+	 * device_lock or the context lock): the fd number is reserved first
+	 * and only installed once the attach has succeeded.
+	 */
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	cmd->out_device_fd = fd;
+	ret = pcipass_ucmd_respond(ucmd);
+	if (ret)
+		goto err_put_fd;
+
+	pdev = pcipass_find_pci(&cmd->addr);
+	if (IS_ERR(pdev)) {
+		ret = PTR_ERR(pdev);
+		goto err_put_fd;
+	}
+	ret = pcipass_device_attach_pdev(ucmd->ctx, pdev, NULL, &file);
 	pci_dev_put(pdev);
+	if (ret)
+		goto err_put_fd;
+	fd_install(fd, file);
+	return 0;
+
 err_put_fd:
 	put_unused_fd(fd);
 	return ret;

@@ -127,6 +127,7 @@ static int pcipass_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_write_config_word(pdev, PCI_COMMAND, cmd);
 
 	pci_set_drvdata(pdev, ppci);
+	pcipass_vfio_pci_add(pdev);
 	pci_info(pdev, "claimed for passthrough\n");
 	return 0;
 }
@@ -138,6 +139,7 @@ static void pcipass_remove(struct pci_dev *pdev)
 
 	/* A context still using the device loses it now. */
 	pcipass_pci_revoke(ppci);
+	pcipass_vfio_pci_del(pdev);
 
 	/* Give the next driver the decoding firmware had set up. */
 	pci_read_config_word(pdev, PCI_COMMAND, &cmd);

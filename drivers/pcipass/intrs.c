@@ -612,16 +612,19 @@ static void pcipass_irq_trigger_range(struct pcipass_device *pdevice,
 }
 
 /**
- * pcipass_irq_info() - PCIPASS_DEVICE_GET_IRQ_INFO on a device file
- * @ucmd: the ioctl call, a &struct pcipass_irq_info
+ * pcipass_irq_info_cmd() - describe an interrupt type of a device
+ * @pdevice: the device file's attachment
+ * @cmd: a kernel copy of the request; the output fields are filled
+ *
+ * The core of PCIPASS_DEVICE_GET_IRQ_INFO, shared with the VFIO
+ * compatibility layer. Nothing is copied to user space.
  *
  * Return: 0 or an errno documented with &struct pcipass_irq_info.
  */
-int pcipass_irq_info(struct pcipass_ucmd *ucmd)
+int pcipass_irq_info_cmd(struct pcipass_device *pdevice,
+			 struct pcipass_irq_info *cmd)
 {
-	struct pcipass_irq_info *cmd = ucmd->cmd;
-	struct pcipass_device *pdevice = ucmd->dev;
-	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	struct pci_dev *pdev = pdevice->pdev;
 	u32 flags = 0;
 
@@ -651,7 +654,20 @@ int pcipass_irq_info(struct pcipass_ucmd *ucmd)
 	}
 	cmd->info_flags = flags;
 	mutex_unlock(&ctx->lock);
-	return pcipass_ucmd_respond(ucmd);
+	return 0;
+}
+
+/**
+ * pcipass_irq_info() - PCIPASS_DEVICE_GET_IRQ_INFO on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_irq_info
+ *
+ * Return: 0 or an errno documented with &struct pcipass_irq_info.
+ */
+int pcipass_irq_info(struct pcipass_ucmd *ucmd)
+{
+	int ret = pcipass_irq_info_cmd(ucmd->dev, ucmd->cmd);
+
+	return ret ? ret : pcipass_ucmd_respond(ucmd);
 }
 
 /* Validate a vector range against the enabled vectors of @type. */
@@ -725,19 +741,22 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
 }
 
 /**
- * pcipass_irq_set() - PCIPASS_DEVICE_SET_IRQS on a device file
- * @ucmd: the ioctl call, a &struct pcipass_irq_set
+ * pcipass_irq_set_cmd() - one action on the interrupts of a device
+ * @pdevice: the device file's attachment
+ * @cmd: a kernel copy of the request; @cmd->data is still a user pointer
+ *
+ * The core of PCIPASS_DEVICE_SET_IRQS, shared with the VFIO compatibility
+ * layer.
  *
  * The descriptors @data points to are copied before the context lock is
  * taken: a stalled user page must not hold the lock.
  *
  * Return: 0 or an errno documented with &struct pcipass_irq_set.
  */
-int pcipass_irq_set(struct pcipass_ucmd *ucmd)
+int pcipass_irq_set_cmd(struct pcipass_device *pdevice,
+			const struct pcipass_irq_set *cmd)
 {
-	struct pcipass_irq_set *cmd = ucmd->cmd;
-	struct pcipass_device *pdevice = ucmd->dev;
-	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	s32 *fds = NULL;
 	bool uses_data;
 	int ret;
@@ -765,6 +784,17 @@ int pcipass_irq_set(struct pcipass_ucmd *ucmd)
 	mutex_unlock(&ctx->lock);
 	kfree(fds);
 	return ret;
+}
+
+/**
+ * pcipass_irq_set() - PCIPASS_DEVICE_SET_IRQS on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_irq_set
+ *
+ * Return: 0 or an errno documented with &struct pcipass_irq_set.
+ */
+int pcipass_irq_set(struct pcipass_ucmd *ucmd)
+{
+	return pcipass_irq_set_cmd(ucmd->dev, ucmd->cmd);
 }
 
 /**

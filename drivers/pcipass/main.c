@@ -306,13 +306,22 @@ void pcipass_ctx_put(struct pcipass_ctx *ctx)
 	kref_put(&ctx->ref, pcipass_ctx_free);
 }
 
-static int pcipass_ctx_open(struct inode *inode, struct file *file)
+/**
+ * pcipass_ctx_create() - a new, empty context for a file being opened
+ * @file: the file: its opener's credentials decide which devices the
+ *	context may attach
+ *
+ * Used by the open of /dev/pcipass and by the VFIO container node.
+ *
+ * Return: the context with one reference, or ERR_PTR(-ENOMEM).
+ */
+struct pcipass_ctx *pcipass_ctx_create(struct file *file)
 {
 	struct pcipass_ctx *ctx;
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	kref_init(&ctx->ref);
 	mutex_init(&ctx->lock);
 	ctx->mode = PCIPASS_CTX_MODE_UNSET;
@@ -323,21 +332,38 @@ static int pcipass_ctx_open(struct inode *inode, struct file *file)
 	ctx->opener_uid = file->f_cred->fsuid;
 	ctx->privileged = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);
 	pcipass_stat_ctx_add(ctx);
+	return ctx;
+}
+
+/**
+ * pcipass_ctx_destroy() - close a context: detach, unmap, drop
+ * @ctx: the context, unlocked; the caller's reference is dropped
+ *
+ * Device files that outlive the context keep only a dead handle.
+ */
+void pcipass_ctx_destroy(struct pcipass_ctx *ctx)
+{
+	pcipass_stat_ctx_del(ctx);
+	pcipass_ctx_detach_all(ctx);
+	mutex_lock(&ctx->lock);
+	pcipass_dma_release(ctx);
+	mutex_unlock(&ctx->lock);
+	pcipass_ctx_put(ctx);
+}
+
+static int pcipass_ctx_open(struct inode *inode, struct file *file)
+{
+	struct pcipass_ctx *ctx = pcipass_ctx_create(file);
+
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);
 }
 
 static int pcipass_ctx_release(struct inode *inode, struct file *file)
 {
-	struct pcipass_ctx *ctx = file->private_data;
-
-	pcipass_stat_ctx_del(ctx);
-	/* Device files that outlive the context keep only a dead handle. */
-	pcipass_ctx_detach_all(ctx);
-	mutex_lock(&ctx->lock);
-	pcipass_dma_release(ctx);
-	mutex_unlock(&ctx->lock);
-	pcipass_ctx_put(ctx);
+	pcipass_ctx_destroy(file->private_data);
 	return 0;
 }
 
@@ -361,27 +387,33 @@ static int __init pcipass_init(void)
 {
 	int ret;
 
-	ret = pcipass_driver_register(ids);
-	if (ret)
-		return ret;
-
 	pcipass_stat_init();
-	ret = misc_register(&pcipass_miscdev);
+	ret = pcipass_vfio_init();
 	if (ret)
 		goto err_stat_exit;
+	ret = pcipass_driver_register(ids);
+	if (ret)
+		goto err_vfio_exit;
+	ret = misc_register(&pcipass_miscdev);
+	if (ret)
+		goto err_driver_unregister;
 	return 0;
 
+err_driver_unregister:
+	pcipass_driver_unregister();
+err_vfio_exit:
+	pcipass_vfio_exit();
 err_stat_exit:
 	pcipass_stat_exit();
-	pcipass_driver_unregister();
 	return ret;
 }
 
 static void __exit pcipass_exit(void)
 {
 	misc_deregister(&pcipass_miscdev);
-	pcipass_stat_exit();
 	pcipass_driver_unregister();
+	pcipass_vfio_exit();
+	pcipass_stat_exit();
 }
 
 module_init(pcipass_init);

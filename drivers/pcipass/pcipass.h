@@ -13,6 +13,10 @@
  *   pcipass_ctx.lock -> pcipass_device.irq_lock (a spinlock)
  *   pcipass_ctx_list_lock (stat.c) nests nothing: it is dropped before a
  *   context's lock is taken
+ *   VFIO compatibility (vfio.c, vfio_device.c):
+ *   device_lock -> pcipass_vfio_lock -> pcipass_ctx.lock;
+ *   pcipass_device.vfio_lock -> pcipass_ctx.lock. pcipass_vfio_lock is
+ *   never held while taking a device_lock.
  *   mmap() and BAR faults: mmap_lock -> memory_lock; they never take the
  *   context lock.
  */
@@ -38,6 +42,8 @@ struct eventfd_ctx;
 struct iommu_domain;
 struct iommu_group;
 struct pcipass_device;
+struct pcipass_iova_span;
+struct vfio_region_sparse_mmap_area;
 
 /* &pcipass_device.irq_type when no interrupt type is enabled. */
 #define PCIPASS_IRQ_NONE	U32_MAX
@@ -231,6 +237,12 @@ struct pcipass_group {
  *	without asking it again (context lock)
  * @bus_master_refusals: refused bus master enables (context lock)
  * @saved_state: the device's state when it was attached (both locks)
+ * @vfio_group_file: for a device file opened through a VFIO group
+ *	(VFIO_GROUP_GET_DEVICE_FD), a reference on that group's file, so that
+ *	the group outlives its open devices as in VFIO; else NULL (constant)
+ * @vfio_lock: serializes the VFIO ioctls of the device file that read the
+ *	interrupt state then act on it (VFIO_DEVICE_SET_IRQS); user memory may
+ *	be read under it, it nests outside the context lock
  */
 struct pcipass_device {
 	struct pcipass_ctx *ctx;
@@ -260,6 +272,8 @@ struct pcipass_device {
 	bool rom_failed;
 	u32 bus_master_refusals;
 	struct pci_saved_state *saved_state;
+	struct file *vfio_group_file;
+	struct mutex vfio_lock; /* see @vfio_lock above */
 };
 
 /**
@@ -328,6 +342,8 @@ struct pcipass_ioctl_op {
 };
 
 /* main.c: the context and the ioctl dispatcher */
+struct pcipass_ctx *pcipass_ctx_create(struct file *file);
+void pcipass_ctx_destroy(struct pcipass_ctx *ctx);
 void pcipass_ctx_put(struct pcipass_ctx *ctx);
 void pcipass_ctx_get(struct pcipass_ctx *ctx);
 int pcipass_ucmd_respond(struct pcipass_ucmd *ucmd);
@@ -353,7 +369,10 @@ void pcipass_driver_unregister(void);
 bool pcipass_driver_owns(struct pci_dev *pdev);
 
 /* device.c: attach, detach and the device file */
+int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
+			       struct file *vfio_group_file, struct file **out);
 int pcipass_device_attach(struct pcipass_ucmd *ucmd);
+struct device *pcipass_group_culprit(struct iommu_group *group);
 int pcipass_device_detach(struct pcipass_ucmd *ucmd);
 int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
@@ -363,7 +382,11 @@ extern bool pcipass_allow_noiommu;
 /* intrs.c: interrupts */
 void pcipass_irq_init(struct pcipass_device *pdevice);
 void pcipass_irq_release(struct pcipass_device *pdevice);
+int pcipass_irq_info_cmd(struct pcipass_device *pdevice,
+			 struct pcipass_irq_info *cmd);
 int pcipass_irq_info(struct pcipass_ucmd *ucmd);
+int pcipass_irq_set_cmd(struct pcipass_device *pdevice,
+			const struct pcipass_irq_set *cmd);
 int pcipass_irq_set(struct pcipass_ucmd *ucmd);
 bool pcipass_irq_unsafe_allowed(void);
 
@@ -382,6 +405,8 @@ u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
 #endif
 
 /* rdwr.c: BARs, ROM and config through the device file */
+int pcipass_region_info_cmd(struct pcipass_device *pdevice,
+			    struct pcipass_region_info *cmd);
 int pcipass_region_info(struct pcipass_ucmd *ucmd);
 ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
 			  char __user *buf, size_t count, u64 off, bool write);
@@ -403,6 +428,7 @@ bool pcipass_reset_available(struct pci_dev *pdev);
 int pcipass_reset_locked(struct pcipass_device *pdevice);
 struct pci_dev *pcipass_reset_lock_bridge(struct pci_dev *pdev);
 void pcipass_reset_unlock_bridge(struct pci_dev *bridge);
+int pcipass_device_reset_cmd(struct pcipass_device *pdevice);
 int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
 void pcipass_reset_on_detach(struct pcipass_device *pdevice);
@@ -425,6 +451,23 @@ int pcipass_dma_map(struct pcipass_ucmd *ucmd);
 int pcipass_dma_unmap(struct pcipass_ucmd *ucmd);
 int pcipass_iova_ranges(struct pcipass_ucmd *ucmd);
 void pcipass_dma_release(struct pcipass_ctx *ctx);
+
+/* vfio.c: the VFIO container and group nodes */
+int pcipass_vfio_init(void);
+void pcipass_vfio_exit(void);
+void pcipass_vfio_pci_add(struct pci_dev *pdev);
+void pcipass_vfio_pci_del(struct pci_dev *pdev);
+
+/* vfio_device.c: the VFIO ioctls of a device file */
+long pcipass_vfio_device_ioctl(struct pcipass_device *pdevice,
+			       unsigned int cmd, unsigned long arg);
+/* Entries of &pcipass_device.msix_areas: the MSI-X table, then the PBA. */
+#define PCIPASS_MSIX_AREAS	2
+#if IS_ENABLED(CONFIG_KUNIT)
+u32 pcipass_vfio_sparse_areas(const struct pcipass_msix_area *msix, int bar,
+			      u64 bar_len,
+			      struct vfio_region_sparse_mmap_area *areas);
+#endif
 
 /* iova.c: IOVA range arithmetic and the mapping tree */
 struct pcipass_iova_span {

@@ -118,16 +118,19 @@ static u32 pcipass_region_flags(struct pcipass_device *pdevice, u32 index)
 }
 
 /**
- * pcipass_region_info() - PCIPASS_DEVICE_GET_REGION_INFO
- * @ucmd: the ioctl call, a &struct pcipass_region_info
+ * pcipass_region_info_cmd() - describe a region of a device file
+ * @pdevice: the device file's attachment
+ * @cmd: a kernel copy of the request; the output fields are filled
+ *
+ * The core of PCIPASS_DEVICE_GET_REGION_INFO, shared with the VFIO
+ * compatibility layer. Nothing is copied to user space.
  *
  * Return: 0 or an errno documented with &struct pcipass_region_info.
  */
-int pcipass_region_info(struct pcipass_ucmd *ucmd)
+int pcipass_region_info_cmd(struct pcipass_device *pdevice,
+			    struct pcipass_region_info *cmd)
 {
-	struct pcipass_region_info *cmd = ucmd->cmd;
-	struct pcipass_device *pdevice = ucmd->dev;
-	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	int ret = 0;
 
 	if (cmd->index >= PCIPASS_NUM_REGIONS)
@@ -148,6 +151,19 @@ int pcipass_region_info(struct pcipass_ucmd *ucmd)
 	cmd->offset = PCIPASS_REGION_OFFSET(cmd->index);
 out_unlock:
 	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+/**
+ * pcipass_region_info() - PCIPASS_DEVICE_GET_REGION_INFO
+ * @ucmd: the ioctl call, a &struct pcipass_region_info
+ *
+ * Return: 0 or an errno documented with &struct pcipass_region_info.
+ */
+int pcipass_region_info(struct pcipass_ucmd *ucmd)
+{
+	int ret = pcipass_region_info_cmd(ucmd->dev, ucmd->cmd);
+
 	/* The answer is copied out once the lock is dropped. */
 	return ret ? ret : pcipass_ucmd_respond(ucmd);
 }
@@ -357,10 +373,13 @@ ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
 		return -EPERM;
 	if (!count)
 		return 0;
-	/* @cfg.size is constant once the device file exists. */
+	/*
+	 * @cfg.size is constant once the device file exists. Past its end a
+	 * device file opened through VFIO gets vfio-pci's errno.
+	 */
 	if (index == PCIPASS_REGION_CONFIG &&
 	    (off >= pdevice->cfg.size || count > pdevice->cfg.size - off))
-		return -EINVAL;
+		return pdevice->vfio_group_file ? -EFAULT : -EINVAL;
 
 	kbuf = kmalloc(min_t(size_t, count, PCIPASS_RW_CHUNK),
 		       GFP_KERNEL_ACCOUNT);

@@ -111,15 +111,17 @@ int pcipass_reset_locked(struct pcipass_device *pdevice)
 }
 
 /**
- * pcipass_device_reset() - PCIPASS_DEVICE_RESET on a device file
- * @ucmd: the ioctl call, a &struct pcipass_device_reset
+ * pcipass_device_reset_cmd() - reset the device of a device file
+ * @pdevice: the device file's attachment, unlocked
+ *
+ * The core of PCIPASS_DEVICE_RESET, shared with the VFIO compatibility
+ * layer.
  *
  * Return: 0 or an errno documented with &struct pcipass_device_reset.
  */
-int pcipass_device_reset(struct pcipass_ucmd *ucmd)
+int pcipass_device_reset_cmd(struct pcipass_device *pdevice)
 {
-	struct pcipass_device *pdevice = ucmd->dev;
-	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	struct pci_dev *bridge;
 	int ret;
 
@@ -135,6 +137,17 @@ int pcipass_device_reset(struct pcipass_ucmd *ucmd)
 	device_unlock(&pdevice->pdev->dev);
 	pcipass_reset_unlock_bridge(bridge);
 	return ret;
+}
+
+/**
+ * pcipass_device_reset() - PCIPASS_DEVICE_RESET on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_device_reset
+ *
+ * Return: 0 or an errno documented with &struct pcipass_device_reset.
+ */
+int pcipass_device_reset(struct pcipass_ucmd *ucmd)
+{
+	return pcipass_device_reset_cmd(ucmd->dev);
 }
 
 /**

@@ -42,9 +42,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 #include "pcipass_util.h"
@@ -71,12 +73,21 @@ enum step {
 	DETACH,		/* PCIPASS_DEVICE_DETACH */
 	CLOSE_DEV,	/* close the device file */
 	CLOSE,		/* close the context */
+	V_OPEN,		/* VFIO: open the container node */
+	V_GROUP,	/* VFIO: open the group node, SET_CONTAINER */
+	V_IOMMU,	/* VFIO: SET_IOMMU type1v2, IOMMU_GET_INFO */
+	V_MAP,		/* VFIO: MAP_DMA of MAP_LEN at MAP_IOVA */
+	V_DEVICE,	/* VFIO: GET_DEVICE_FD, region info, config read */
+	V_MSI,		/* VFIO: SET_IRQS MSI trigger with an eventfd */
+	V_UNMAP,	/* VFIO: UNMAP_DMA with FLAG_ALL */
+	V_CLOSE_GROUP,	/* VFIO: close the group */
 	NUM_STEPS
 };
 
 static const char * const step_names[NUM_STEPS] = {
 	"open", "attach", "map", "msi", "msix", "intx", "trigger", "irq-off",
-	"unmap", "detach", "close-dev", "close",
+	"unmap", "detach", "close-dev", "close", "v-open", "v-group",
+	"v-iommu", "v-map", "v-device", "v-msi", "v-unmap", "v-close-grp",
 };
 
 /* One run of a sequence. */
@@ -84,6 +95,7 @@ struct run {
 	const char *addr;
 	int ctx;
 	int dev;
+	int group;
 	int efd[4];
 	__u32 irq_type;
 	void *mem;
@@ -219,6 +231,84 @@ static bool knobs_prepare(char *why, size_t len)
 	return true;
 }
 
+/* The VFIO steps, on the VFIO compatibility nodes; 0 or the errno. */
+static int vfio_step_run(struct run *r, enum step s)
+{
+	struct {
+		struct vfio_iommu_type1_info info;
+		char caps[256];
+	} ii = { .info.argsz = sizeof(ii) };
+	struct vfio_region_info ri = { .argsz = sizeof(ri),
+				       .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (__u64)(unsigned long)r->mem, .iova = MAP_IOVA,
+		.size = MAP_LEN,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap), .flags = VFIO_DMA_UNMAP_FLAG_ALL,
+	};
+	struct {
+		struct vfio_irq_set hdr;
+		__s32 fd;
+	} irq = { .hdr = {
+		.argsz = sizeof(irq),
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = VFIO_PCI_MSI_IRQ_INDEX, .count = 1,
+	}, .fd = r->efd[0] };
+	char path[128], link[128], cfg[256];
+	ssize_t n;
+	int ret;
+
+	switch (s) {
+	case V_OPEN:
+		r->ctx = open("/dev/pcipass-vfio/vfio", O_RDWR | O_CLOEXEC);
+		return r->ctx < 0 ? errno : 0;
+	case V_GROUP:
+		snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/iommu_group",
+			 r->addr);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			return errno;
+		link[n] = 0;
+		snprintf(path, sizeof(path), "/dev/pcipass-vfio/%s",
+			 strrchr(link, '/') + 1);
+		r->group = open(path, O_RDWR | O_CLOEXEC);
+		if (r->group < 0)
+			return errno;
+		return pp_ioctl(r->group, VFIO_GROUP_SET_CONTAINER, &r->ctx);
+	case V_IOMMU:
+		if (ioctl(r->ctx, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+			return errno;
+		return pp_ioctl(r->ctx, VFIO_IOMMU_GET_INFO, &ii);
+	case V_MAP:
+		return pp_ioctl(r->ctx, VFIO_IOMMU_MAP_DMA, &map);
+	case V_DEVICE:
+		r->dev = ioctl(r->group, VFIO_GROUP_GET_DEVICE_FD, r->addr);
+		if (r->dev < 0)
+			return errno;
+		ret = pp_ioctl(r->dev, VFIO_DEVICE_GET_REGION_INFO, &ri);
+		if (ret)
+			return ret;
+		return pread(r->dev, cfg, sizeof(cfg), ri.offset) < 0 ? errno : 0;
+	case V_MSI:
+		r->irq_type = PCIPASS_IRQ_MSI;
+		return pp_ioctl(r->dev, VFIO_DEVICE_SET_IRQS, &irq);
+	case V_UNMAP:
+		ret = pp_ioctl(r->ctx, VFIO_IOMMU_UNMAP_DMA, &unmap);
+		if (!ret && unmap.size != MAP_LEN)
+			return -1;
+		return ret;
+	case V_CLOSE_GROUP:
+		ret = close(r->group) ? errno : 0;
+		r->group = -1;
+		return ret;
+	default:
+		return -1;
+	}
+}
+
 /* Runs step @s; 0 or the errno it failed with. */
 static int step_run(struct run *r, enum step s)
 {
@@ -277,7 +367,7 @@ static int step_run(struct run *r, enum step s)
 		r->ctx = -1;
 		return ret;
 	default:
-		return -1;
+		return vfio_step_run(r, s);
 	}
 }
 
@@ -404,7 +494,7 @@ FIXTURE(failnth) {
 FIXTURE_VARIANT(failnth) {
 	const char *name;
 	bool nvme;
-	enum step steps[12];
+	enum step steps[14];
 	int nsteps;
 	int arm;	/* index of the first step run with fail-nth armed */
 	int min_runs;	/* at least this many fault sites: the filter works */
@@ -448,6 +538,25 @@ FIXTURE_VARIANT_ADD(failnth, nvme_msix) {
 	    CLOSE_DEV, CLOSE),
 	.arm = 3,
 	.min_runs = 2,
+};
+
+/* The same life through the VFIO compatibility layer, as QEMU lives it. */
+FIXTURE_VARIANT_ADD(failnth, vfio_edu_msi) {
+	.name = "edu via VFIO: container, group, iommu, map, device, MSI",
+	SEQ(V_OPEN, V_GROUP, V_IOMMU, V_MAP, V_DEVICE, V_MSI, TRIGGER,
+	    IRQ_OFF, V_UNMAP, CLOSE_DEV, V_CLOSE_GROUP, CLOSE),
+	.arm = 0,
+	.min_runs = 2,
+};
+
+/* A VMM killed with everything held: the container goes first. */
+FIXTURE_VARIANT_ADD(failnth, vfio_close_holding_everything) {
+	.name = "edu via VFIO: map, device, MSI, close the container first",
+	SEQ(V_OPEN, V_GROUP, V_IOMMU, V_MAP, V_DEVICE, V_MSI, CLOSE,
+	    V_CLOSE_GROUP, CLOSE_DEV),
+	.arm = 3,
+	.min_runs = 2,
+	.ctx_first = true,
 };
 
 FIXTURE_SETUP(failnth)
@@ -548,7 +657,7 @@ TEST_F_TIMEOUT(failnth, every_failure_is_an_errno_and_leaks_nothing, 900)
 		ASSERT_GT(MAX_NTH, nth) TH_LOG("%s: still failing at %d",
 					       variant->name, nth);
 		r = (struct run){ .addr = self->addr, .ctx = -1, .dev = -1,
-				  .mem = self->mem };
+				  .group = -1, .mem = self->mem };
 		for (i = 0; i < 4; i++) {
 			r.efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 			ASSERT_LE(0, r.efd[i]);
@@ -591,6 +700,8 @@ TEST_F_TIMEOUT(failnth, every_failure_is_an_errno_and_leaks_nothing, 900)
 			close(r.ctx);
 		if (r.dev >= 0)
 			close(r.dev);
+		if (r.group >= 0)
+			close(r.group);
 		if (!variant->ctx_first && r.ctx >= 0)
 			close(r.ctx);
 		for (i = 0; i < 4; i++)
