@@ -16,7 +16,7 @@ NVME=${PCIPASS_NVME:-0000:00:04.0}
 NET=${PCIPASS_NET:-0000:00:07.0}
 # The pcipass parameter that registers the real VFIO names (/dev/vfio/vfio,
 # /dev/vfio/GROUP); pcipass's own are /dev/pcipass-vfio/*.
-VFIO_PARAM=${PCIPASS_NESTED_VFIO_PARAM:-vfio_nodes=1}
+VFIO_PARAM=${PCIPASS_NESTED_VFIO_PARAM:-vfio_nodes=compat}
 PCIPASS_NODES=/dev/pcipass-vfio
 L2_KERNEL=/nested/vmlinux
 L2_INITRD=/nested/l2-initramfs.cpio
