@@ -25,8 +25,11 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 #include "pcipass_util.h"
@@ -499,57 +502,113 @@ TEST_F(stall, iova_ranges_into_stalled_memory_blocks_nobody_else)
 	EXPECT_EQ(0xfee00000ULL - 1, ranges[0].last);
 }
 
-TEST(a_failed_attach_leaves_no_domain)
+/* Drop one capability from this process (effective and permitted). */
+static int pp_drop_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[cap / 32].effective &= ~(1u << (cap % 32));
+	data[cap / 32].permitted &= ~(1u << (cap % 32));
+	return syscall(SYS_capset, &hdr, data);
+}
+
+static long pp_iommu_pages(void)
+{
+	pp_write_file("/proc/sys/vm/stat_refresh", "1");
+	return pp_vmstat("nr_iommu_pages");
+}
+
+/*
+ * The child of a_failed_attach_leaves_no_domain: attach while no file can
+ * be made, so that the attach fails at its last step (the device file),
+ * after the domain was allocated and the group attached.
+ */
+static int pp_attach_without_files(int go, int back)
 {
 	struct pcipass_iova_ranges ranges = { .size = sizeof(ranges) };
-	struct pcipass_device_attach *cmd;
 	struct pcipass_info info;
 	long iommu0, iommu1 = -1;
-	int ctx, dev, i;
+	int ctx, dev, ret, i;
+	char c = 'x';
+
+	iommu0 = pp_iommu_pages();
+	/* Opened with CAP_SYS_ADMIN: it may attach any bound device. */
+	ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+	if (ctx < 0 || pp_drop_cap(CAP_SYS_ADMIN))
+		return 10;
+	/* The parent lowers fs.file-max: only CAP_SYS_ADMIN passes it. */
+	if (write(back, &c, 1) != 1 || read(go, &c, 1) != 1)
+		return 11;
+	ret = pp_attach(ctx, pp_edu_addr(), &dev);
+	if (write(back, &c, 1) != 1 || read(go, &c, 1) != 1)
+		return 12;
+	if (ret != ENFILE)
+		return 50 + ret;	/* the errno, in the exit status */
+
+	/* No domain (its page directory is an IOMMU page), no mode. */
+	for (i = 0; i < 20; i++) {
+		iommu1 = pp_iommu_pages();
+		if (iommu1 == iommu0)
+			break;
+		usleep(50000);
+	}
+	if (iommu1 != iommu0)
+		return 14;
+	if (pp_ctx_info(ctx, &info) || info.ctx_mode != PCIPASS_CTX_MODE_UNSET ||
+	    info.num_devices)
+		return 15;
+	if (pp_ioctl(ctx, PCIPASS_IOVA_RANGES, &ranges) != ENXIO)
+		return 16;
+
+	/* The context is as good as new: a real attach works. */
+	if (pp_attach(ctx, pp_edu_addr(), &dev))
+		return 17;
+	if (pp_ioctl(ctx, PCIPASS_IOVA_RANGES, &ranges) != EMSGSIZE ||
+	    ranges.num_ranges != 2)
+		return 18;
+	close(dev);
+	close(ctx);
+	return 0;
+}
+
+TEST(a_failed_attach_leaves_no_domain)
+{
+	char file_max[64];
+	int go[2], back[2];
+	int status;
+	pid_t pid;
+	char c;
 
 	if (pp_vm_has_iommu() != 1)
 		SKIP(return, "needs the IOMMU VM");
 	ASSERT_EQ(0, pp_module_ensure());
 	ASSERT_TRUE(pp_claim(pp_edu_addr()));
-	pp_write_file("/proc/sys/vm/stat_refresh", "1");
-	iommu0 = pp_vmstat("nr_iommu_pages");
+	ASSERT_EQ(0, pp_read_file("/proc/sys/fs/file-max", file_max,
+				  sizeof(file_max)));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(back));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(pp_attach_without_files(go[0], back[1]));
 
-	ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, ctx);
-	/*
-	 * The structure can be read but not written: the attach fails at its
-	 * very end, when it writes out_device_fd, with every step done.
-	 */
-	cmd = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, cmd);
-	cmd->size = sizeof(*cmd);
-	ASSERT_EQ(0, pp_parse_addr(pp_edu_addr(), &cmd->addr));
-	ASSERT_EQ(0, mprotect(cmd, PAGE_SZ, PROT_READ));
-	EXPECT_EQ(EFAULT, pp_ioctl(ctx, PCIPASS_DEVICE_ATTACH, cmd));
-
-	/* No domain (its page directory is an IOMMU page), no mode. */
-	for (i = 0; i < 20; i++) {
-		pp_write_file("/proc/sys/vm/stat_refresh", "1");
-		iommu1 = pp_vmstat("nr_iommu_pages");
-		if (iommu1 == iommu0)
-			break;
-		usleep(50000);
-	}
-	EXPECT_EQ(iommu0, iommu1);
-	ASSERT_EQ(0, pp_ctx_info(ctx, &info));
-	EXPECT_EQ(PCIPASS_CTX_MODE_UNSET, info.ctx_mode);
-	EXPECT_EQ(0, info.num_devices);
-	EXPECT_EQ(ENXIO, pp_ioctl(ctx, PCIPASS_IOVA_RANGES, &ranges));
-
-	/* The context is as good as new: a real attach works. */
-	ASSERT_EQ(0, pp_attach(ctx, pp_edu_addr(), &dev));
-	ranges.num_ranges = 0;
-	EXPECT_EQ(EMSGSIZE, pp_ioctl(ctx, PCIPASS_IOVA_RANGES, &ranges));
-	EXPECT_EQ(2, ranges.num_ranges);
-	close(dev);
-	close(ctx);
-	munmap(cmd, PAGE_SZ);
+	/* Ready: no new file for a process without CAP_SYS_ADMIN. */
+	ASSERT_EQ(1, read(back[0], &c, 1));
+	/* 0: the kernel's approximate file count is always at least that. */
+	EXPECT_EQ(0, pp_write_file("/proc/sys/fs/file-max", "0"));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	/* Attached (or not): files again. */
+	EXPECT_EQ(1, read(back[0], &c, 1));
+	EXPECT_EQ(0, pp_write_file("/proc/sys/fs/file-max", file_max));
+	EXPECT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* Offset of the PCI Express capability of @addr (sysfs config), or 0. */
