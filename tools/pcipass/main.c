@@ -5,6 +5,8 @@
  * ("command", "exit_status" and, on failure, "error").
  */
 #include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,42 +14,88 @@
 
 #include "pcipass-tool.h"
 
+/* The options a command takes (struct opts), one bit each. */
+enum {
+	OPT_GROUP	= 1 << 0,
+	OPT_PERSIST	= 1 << 1,
+	OPT_WATCH	= 1 << 2,
+	OPT_FORCE	= 1 << 3,
+	OPT_YES		= 1 << 4,
+	OPT_OWNER	= 1 << 5,
+};
+
+/* A subcommand: one entry of commands[] is all a new one needs here. */
 struct command {
 	const char *name;
 	int (*run)(struct opts *o);
 	int min_args, max_args;	/* max -1: any number */
-	bool group, persist, watch;
+	unsigned int opts;	/* OPT_* it accepts */
 	const char *usage;
 };
 
 static const struct command commands[] = {
-	{ "list", cmd_list, 0, 0, true, false, false,
+	{ "list", cmd_list, 0, 0, OPT_GROUP,
 	  "list [--group]\n"
-	  "    Every PCI device with its IOMMU group, its driver and whether it\n"
-	  "    can be passed through. --group: by IOMMU group.\n" },
-	{ "check", cmd_check, 0, 0, false, false, false,
+	  "    Every PCI device with its IOMMU group, its driver, whether it\n"
+	  "    can be passed through and its persisted binding. --group: by\n"
+	  "    IOMMU group.\n" },
+	{ "check", cmd_check, 0, 0, 0,
 	  "check\n"
-	  "    Is this host ready for pcipass: one PASS/WARN/FAIL line per\n"
-	  "    check, with a hint. Exit status 1 when any check FAILs.\n" },
-	{ "bind", cmd_bind, 1, -1, true, true, false,
-	  "bind [--group] [--persist] DEVICE...\n"
+	  "    Is this host ready for pcipass: one PASS/WARN/FAIL/INFO line\n"
+	  "    per check, with a fix. Exit status 1 when any check FAILs.\n" },
+	{ "bind", cmd_bind, 1, -1,
+	  OPT_GROUP | OPT_PERSIST | OPT_FORCE | OPT_YES | OPT_OWNER,
+	  "bind [--group [--yes]] [--persist] [--owner USER] [--force] DEVICE...\n"
 	  "    Move devices to pcipass. --group: every device of their IOMMU\n"
-	  "    groups. --persist: also after a reboot (udev rule).\n" },
-	{ "unbind", cmd_unbind, 1, -1, true, true, false,
+	  "    groups (listed, then asked unless --yes). --persist: also after\n"
+	  "    a reboot (udev rule). --owner: who may attach it without root.\n"
+	  "    --force: bind a device the host needs (see pcipass-tool(8)).\n" },
+	{ "unbind", cmd_unbind, 1, -1, OPT_GROUP | OPT_PERSIST,
 	  "unbind [--group] [--persist] DEVICE...\n"
 	  "    Give devices back to the driver they had before bind.\n"
 	  "    --persist: also remove the rule written by bind --persist.\n" },
-	{ "info", cmd_info, 1, -1, false, false, false,
+	{ "info", cmd_info, 1, -1, 0,
 	  "info DEVICE...\n"
 	  "    BARs, capabilities, interrupts, reset methods, IOMMU group,\n"
-	  "    NUMA node, and why the device cannot be passed through now.\n" },
-	{ "stat", cmd_stat, 0, 0, false, false, true,
+	  "    NUMA node, owner, persisted binding, and why the device cannot\n"
+	  "    be passed through now.\n" },
+	{ "stat", cmd_stat, 0, 0, OPT_WATCH,
 	  "stat [-w [SECONDS]]\n"
 	  "    Live contexts, attached devices, pinned memory, mappings and\n"
 	  "    interrupts per vector. -w: refresh every SECONDS (2).\n" },
 };
 
 #define NCOMMANDS ARRAY_SIZE(commands)
+
+/* getopt_long's table; the help text below lists the same options. */
+static const struct option long_opts[] = {
+	{ "json",	no_argument,		NULL, 'j' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ "group",	no_argument,		NULL, 'g' },
+	{ "persist",	no_argument,		NULL, 'p' },
+	{ "watch",	optional_argument,	NULL, 'w' },
+	{ "force",	no_argument,		NULL, 'f' },
+	{ "yes",	no_argument,		NULL, 'y' },
+	{ "owner",	required_argument,	NULL, 'o' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char short_opts[] = ":jhVgpw::fyo:";
+
+/* OPT_* of an option character, and the name used in messages. */
+static const struct {
+	int c;
+	unsigned int bit;
+	const char *name;
+} opt_bits[] = {
+	{ 'g', OPT_GROUP, "--group" },
+	{ 'p', OPT_PERSIST, "--persist" },
+	{ 'w', OPT_WATCH, "-w/--watch" },
+	{ 'f', OPT_FORCE, "--force" },
+	{ 'y', OPT_YES, "--yes" },
+	{ 'o', OPT_OWNER, "--owner" },
+};
 
 static void print_usage(FILE *out)
 {
@@ -64,10 +112,16 @@ static void print_usage(FILE *out)
 		"    This text, or the help of one command.\n\n"
 		"DEVICE is a PCI address, [DOMAIN:]BUS:DEV.FN (00:04.0,\n"
 		"0000:00:04.0), or VENDOR:DEVICE in hex (1b36:0010): every match.\n\n"
-		"Options:\n"
-		"  --json        print one JSON document on stdout\n"
-		"  -h, --help    print help and exit\n"
-		"  --version     print the version and exit\n\n"
+		"Options (before or after the command; short ones combine: -jg):\n"
+		"  -j, --json              print one JSON document on stdout\n"
+		"  -g, --group             list: by IOMMU group; bind, unbind: whole groups\n"
+		"  -p, --persist           bind, unbind: also the udev rule for boot\n"
+		"  -o, --owner=USER        bind: the user (or uid) who may attach it\n"
+		"  -y, --yes               bind --group: do not ask\n"
+		"  -f, --force             bind: even a device the host needs\n"
+		"  -w, --watch[=SECONDS]   stat: refresh every SECONDS (0.1-86400, 2)\n"
+		"  -h, --help              print help and exit\n"
+		"  -V, --version           print the version and exit\n\n"
 		"Exit status:\n"
 		"  0  success (check: the host is ready)\n"
 		"  1  check: the host is not ready (a check FAILed)\n"
@@ -75,8 +129,9 @@ static void print_usage(FILE *out)
 		"  3  no such PCI device\n"
 		"  4  permission denied (most commands that change things need root)\n"
 		"  5  other failure\n"
-		"  6  bind/unbind refused: it would split an IOMMU group, or the\n"
-		"     device cannot be passed through (a bridge)\n"
+		"  6  bind/unbind refused: it would split an IOMMU group, the\n"
+		"     device cannot be passed through (a bridge), or the host\n"
+		"     needs it (without --force), or the answer was no\n"
 		"  7  stat: pcipass provides no statistics (or debugfs is not mounted)\n\n"
 		"See pcipass-tool(8).\n");
 }
@@ -91,68 +146,99 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-static bool is_number(const char *s)
-{
-	if (!*s)
-		return false;
-	while (isdigit((unsigned char)*s))
-		s++;
-	return !*s;
-}
-
+/* SECONDS of -w: a decimal number, 0.1 to 86400. */
 static int parse_watch(const char *val, struct opts *o)
 {
-	if (!is_number(val) || atoi(val) < 1 || atoi(val) > 86400)
-		return fail(EX_USAGE, "-w: %s: not a number of seconds (1-86400)",
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(val, &end);
+	if (!isdigit((unsigned char)val[0]) || *end || errno ||
+	    !(v >= 0.1 && v <= 86400))
+		return fail(EX_USAGE, "-w: %s: not a number of seconds (0.1-86400)",
 			    val);
-	o->watch = atoi(val);
+	o->watch = v;
 	return 0;
 }
 
-/* Options may stand before or after the command. */
+static bool looks_like_number(const char *s)
+{
+	return s && isdigit((unsigned char)s[0]) && !strchr(s, ':');
+}
+
+/*
+ * getopt_long, permuting: options may stand before or after the command,
+ * "--" ends them. The first other word is the command, the rest its
+ * arguments. -w takes an optional argument: "-w0.5", "--watch=0.5", or a
+ * number as the next word ("-w 5").
+ */
 static int parse(int argc, char **argv, struct opts *o, bool *help,
 		 bool *version)
 {
-	bool dashdash = false;
-	int i, ret;
+	int c, i, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->args = xcalloc(argc, sizeof(*o->args));
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (dashdash || a[0] != '-' || !a[1]) {
-			if (!o->cmd)
-				o->cmd = a;
-			else
-				o->args[o->nargs++] = argv[i];
-		} else if (!strcmp(a, "--")) {
-			dashdash = true;
-		} else if (!strcmp(a, "--json") || !strcmp(a, "-j")) {
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts,
+				NULL)) != -1) {
+		for (i = 0; i < (int)ARRAY_SIZE(opt_bits); i++)
+			if (opt_bits[i].c == c)
+				o->seen |= opt_bits[i].bit;
+		switch (c) {
+		case 'j':
 			o->json = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			break;
+		case 'h':
 			*help = true;
-		} else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+			break;
+		case 'V':
 			*version = true;
-		} else if (!strcmp(a, "--group") || !strcmp(a, "-g")) {
+			break;
+		case 'g':
 			o->group = true;
-		} else if (!strcmp(a, "--persist") || !strcmp(a, "-p")) {
+			break;
+		case 'p':
 			o->persist = true;
-		} else if (!strcmp(a, "-w") || !strcmp(a, "--watch")) {
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'y':
+			o->yes = true;
+			break;
+		case 'o':
+			o->owner = optarg;
+			break;
+		case 'w':
 			o->watch = 2;
-			if (i + 1 < argc && is_number(argv[i + 1])) {
-				ret = parse_watch(argv[++i], o);
+			if (!optarg && optind < argc &&
+			    looks_like_number(argv[optind]))
+				optarg = argv[optind++];
+			if (optarg) {
+				ret = parse_watch(optarg, o);
 				if (ret)
 					return ret;
 			}
-		} else if (!strncmp(a, "--watch=", 8) || !strncmp(a, "-w", 2)) {
-			ret = parse_watch(a + (a[1] == '-' ? 8 : 2), o);
-			if (ret)
-				return ret;
-		} else {
+			break;
+		case ':':
+			return fail(EX_USAGE, "%s: needs a value (try %s --help)",
+				    argv[optind - 1], PROG);
+		default:
+			if (optopt)
+				return fail(EX_USAGE, "-%c: unknown option (try %s --help)",
+					    optopt, PROG);
 			return fail(EX_USAGE, "%s: unknown option (try %s --help)",
-				    a, PROG);
+				    argv[optind - 1], PROG);
 		}
+	}
+	for (i = optind; i < argc; i++) {
+		if (!o->cmd)
+			o->cmd = argv[i];
+		else
+			o->args[o->nargs++] = argv[i];
 	}
 	return 0;
 }
@@ -160,15 +246,14 @@ static int parse(int argc, char **argv, struct opts *o, bool *help,
 /* Options that the command does not take are usage errors. */
 static int validate(const struct command *c, struct opts *o)
 {
-	if (o->group && !c->group)
-		return fail(EX_USAGE, "%s: --group is not an option of this command",
-			    c->name);
-	if (o->persist && !c->persist)
-		return fail(EX_USAGE, "%s: --persist is not an option of this command",
-			    c->name);
-	if (o->watch && !c->watch)
-		return fail(EX_USAGE, "%s: -w is not an option of this command",
-			    c->name);
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(opt_bits); i++)
+		if ((o->seen & opt_bits[i].bit) && !(c->opts & opt_bits[i].bit))
+			return fail(EX_USAGE, "%s: %s is not an option of this command",
+				    c->name, opt_bits[i].name);
+	if (o->yes && !o->group)
+		return fail(EX_USAGE, "%s: --yes goes with --group", c->name);
 	if (o->nargs < c->min_args)
 		return fail(EX_USAGE, "%s: which device? usage: %s %.*s",
 			    c->name, PROG,
@@ -253,7 +338,7 @@ int main(int argc, char **argv)
 	if (!status)
 		status = c->run(&o);
 out:
-	if (o.json && !(c && c->watch && o.watch))
+	if (o.json && !(c && (c->opts & OPT_WATCH) && o.watch))
 		finish_json(o.cmd, status);
 	free(o.args);
 	return status;

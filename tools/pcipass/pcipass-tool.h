@@ -35,7 +35,11 @@ struct opts {
 	bool json;
 	bool group;		/* list, bind, unbind: --group */
 	bool persist;		/* bind, unbind: --persist */
-	int watch;		/* stat: -w SECONDS, 0 = once */
+	bool force;		/* bind: --force, past the safety refusals */
+	bool yes;		/* bind --group: --yes, do not ask */
+	const char *owner;	/* bind: --owner USER */
+	double watch;		/* stat: -w SECONDS, 0 = once */
+	unsigned int seen;	/* main.c: the options given, OPT_* */
 	const char *cmd;
 	int nargs;
 	char **args;

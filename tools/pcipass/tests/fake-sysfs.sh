@@ -295,7 +295,7 @@ run info
 expect_rc 2 "info without a device"
 run help bind
 expect_rc 0 "help bind"
-has "bind [--group] [--persist] DEVICE" "$out" "help bind shows its usage"
+has "bind [--group [--yes]] [--persist] [--owner USER] [--force] DEVICE" "$out" "help bind shows its usage"
 run --json frobnicate
 expect_rc 2 "--json unknown command"
 json_ok "$out" "--json usage error is a JSON document"
