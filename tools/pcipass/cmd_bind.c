@@ -54,8 +54,7 @@ static void state_path(const struct pci_dev *dev, char *buf, size_t len)
 
 static void rule_path(const struct pci_dev *dev, char *buf, size_t len)
 {
-	fmt_path(buf, len, "%s/udev/rules.d/90-pcipass-%s.rules",
-		 sysconf_dir(), dev->addr);
+	persist_rule_path(dev, buf, len);
 }
 
 static void current_driver(const struct pci_dev *dev, char *buf, size_t len)
@@ -477,6 +476,54 @@ static void json_result(struct plan *plan, int n, bool persist)
 	json_bool("persist", persist);
 }
 
+/* Refuse the devices the host runs on, unless --force. */
+static int check_host_needs(struct plan *plan, int n, bool force)
+{
+	char why[REASON_LEN];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (plan[i].skip || !host_needs(plan[i].dev, why, sizeof(why)))
+			continue;
+		if (!force)
+			return fail(EX_REFUSED, "%s: the host needs it: %s; --force to bind it anyway",
+				    plan[i].dev->addr, why);
+		warn("%s: the host needs it: %s; binding it (--force)",
+		     plan[i].dev->addr, why);
+	}
+	return 0;
+}
+
+/* bind --group: say what moves, and ask. */
+static int confirm_group(struct plan *plan, int n)
+{
+	char desc[1024], answer[16];
+	int i, moving = 0;
+
+	for (i = 0; i < n; i++)
+		moving += !plan[i].skip;
+	if (!moving)
+		return 0;
+	fprintf(stderr, "%s: bind --group moves %d device%s to pcipass:\n",
+		PROG, moving, moving == 1 ? "" : "s");
+	for (i = 0; i < n; i++) {
+		if (plan[i].skip)
+			continue;
+		pci_describe(plan[i].dev, desc, sizeof(desc));
+		fprintf(stderr, "  %s (%s) %s\n", plan[i].dev->addr,
+			plan[i].from[0] ? plan[i].from : "no driver", desc);
+	}
+	fprintf(stderr, "Proceed? [y/N] ");
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin)) {
+		fprintf(stderr, "\n");
+		return fail(EX_REFUSED, "bind --group: no answer: nothing changed (--yes to not ask)");
+	}
+	if (answer[0] != 'y' && answer[0] != 'Y')
+		return fail(EX_REFUSED, "bind --group: not confirmed: nothing changed");
+	return 0;
+}
+
 /* Everything bind needs is there and writable: checked before any change. */
 static int bind_preflight(struct plan *plan, int n, struct opts *o)
 {
@@ -543,9 +590,13 @@ int cmd_bind(struct opts *o)
 				      p->dev->addr, p->dev->header_type);
 	}
 	if (!status)
+		status = check_host_needs(plan, n, o->force);
+	if (!status)
 		status = check_groups(&list, plan, n, true);
 	if (!status)
 		status = bind_preflight(plan, n, o);
+	if (!status && o->group && !o->yes)
+		status = confirm_group(plan, n);
 	if (status)
 		goto out;
 

@@ -397,32 +397,6 @@ static void check_params(struct check *c)
 		set(c, PASS, NULL, "%s", n ? buf : "no parameters");
 }
 
-/* "root", else the number: a static binary cannot use NSS. */
-static void id_name(const char *file, unsigned int id, char *buf, size_t len)
-{
-	char *line = NULL, *name, *save;
-	size_t cap = 0;
-	FILE *f;
-
-	snprintf(buf, len, "%u", id);
-	f = fopen(file, "re");
-	if (!f)
-		return;
-	while (getline(&line, &cap, f) > 0) {
-		char *x, *num;
-
-		name = strtok_r(line, ":", &save);
-		x = strtok_r(NULL, ":", &save);
-		num = strtok_r(NULL, ":", &save);
-		if (name && x && num && strtoul(num, NULL, 10) == id) {
-			snprintf(buf, len, "%s", name);
-			break;
-		}
-	}
-	free(line);
-	fclose(f);
-}
-
 static void probe_node(struct node *nd)
 {
 	struct pcipass_api_version ver = { .size = sizeof(ver) };

@@ -93,7 +93,7 @@ static void print_info(struct pci_list *list, struct pci_dev *dev,
 		       const struct dev_config *cfg, const char *resets,
 		       const struct findings *f)
 {
-	char desc[1024], size[32];
+	char desc[1024], size[32], rule[512], owner[96];
 	const struct irq_info *q = &cfg->irq;
 	struct group_member *m;
 	int i, n;
@@ -104,6 +104,13 @@ static void print_info(struct pci_list *list, struct pci_dev *dev,
 	printf("\tDriver: %s", dev->driver[0] ? dev->driver : "none");
 	if (dev->override[0])
 		printf(" (driver_override %s)", dev->override);
+	if (pci_persisted(dev, rule, sizeof(rule)))
+		printf("\n\tAt boot: pcipass (bind --persist: %s)", rule);
+	else
+		printf("\n\tAt boot: not persisted");
+	pci_owner(dev, owner, sizeof(owner));
+	if (owner[0])
+		printf("\n\tOwner: %s", owner);
 	printf("\n\tNUMA node: ");
 	if (dev->numa_node >= 0)
 		printf("%d\n", dev->numa_node);

@@ -13,7 +13,7 @@
 static void print_status(struct pci_list *list, struct pci_dev *dev,
 			 const char *indent, bool show_group)
 {
-	char group[32] = "", verdict[MAX_REASONS * REASON_LEN];
+	char group[32] = "", verdict[MAX_REASONS * REASON_LEN], rule[512];
 	struct passability p;
 
 	pci_judge(list, dev, &p);
@@ -22,9 +22,10 @@ static void print_status(struct pci_list *list, struct pci_dev *dev,
 		snprintf(group, sizeof(group), "IOMMU group %d, ", dev->group);
 	else if (show_group)
 		snprintf(group, sizeof(group), "no IOMMU group, ");
-	printf("%s%s%s%s: %s\n", indent, group,
+	printf("%s%s%s%s: %s%s\n", indent, group,
 	       dev->driver[0] ? "driver " : "no driver",
-	       dev->driver, verdict);
+	       dev->driver, verdict, pci_persisted(dev, rule, sizeof(rule)) ?
+	       "; at boot: pcipass (bind --persist)" : "");
 }
 
 static void print_dev(struct pci_list *list, struct pci_dev *dev,

@@ -303,6 +303,35 @@ same "$(json_get "$out" 'd["exit_status"], d["error"]')" \
 	"(2, 'frobnicate: unknown command (try pcipass-tool --help)')" \
 	"JSON error document has exit_status and error"
 
+echo "# option parsing (getopt_long)"
+run -jg list
+expect_rc 0 "combined short flags: -jg list"
+same "$(json_get "$out" 'len(d["groups"]) > 0')" "True" "-jg: JSON and by group"
+run list -gj
+expect_rc 0 "combined short flags after the command: list -gj"
+json_ok "$out" "list -gj is JSON"
+run --json=yes list
+expect_rc 2 "--json=yes: a flag takes no value"
+run list --gro
+expect_rc 0 "an unambiguous long option prefix: --gro"
+run -x list
+expect_rc 2 "unknown short option"
+has "-x: unknown option" "$err" "unknown short option is named"
+run bind --owner
+expect_rc 2 "--owner without its value"
+has "needs a value" "$err" "missing value: says so"
+run list -- -not-an-option
+expect_rc 2 "after --, a word is an argument"
+# every option of the man page's OPTIONS section is in --help
+man=$(dirname "$TOOL")/pcipass-tool.8
+run --help
+for opt in $(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man" | grep -oE '\\-\\-[a-z]+' | sed 's/\\//g' | sort -u); do
+	has "$opt" "$out" "--help lists $opt (man page OPTIONS)"
+done
+for opt in $(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man" | grep -oE '^\.BR \\-[a-zA-Z] ' | sed 's/^\.BR \\//; s/ $//' | sort -u); do
+	has "$opt, --" "$out" "--help lists $opt (man page OPTIONS)"
+done
+
 echo "# list"
 run list
 expect_rc 0 "list"
@@ -429,6 +458,74 @@ snapshot after
 if cmp -s "$W/snap.before" "$W/snap.after"; then ok "refusals changed nothing"
 else nok "refusals changed something"; diff "$W/snap.before" "$W/snap.after"; fi
 
+echo "# bind refuses what the host needs, and says why"
+snapshot before
+run bind 00:00.0
+expect_rc 6 "bind of the host bridge refused"
+has "0000:00:00.0: the host needs it: a host bridge: the CPU's own link to PCI; --force to bind it anyway" \
+	"$err" "host bridge: says why"
+D=$T/bus/pci/devices
+echo 1 >"$D/0000:00:03.0/boot_vga"
+run bind 00:03.0
+expect_rc 6 "bind of the console GPU (boot_vga) refused"
+has "the console GPU (boot_vga): the host would lose its display" "$err" "console GPU: says why"
+echo 0 >"$D/0000:00:03.0/boot_vga"
+# nvme0n1p2 on the nvme is mounted on /home
+mkdir -p "$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2" "$T/class/block"
+echo 259:0 >"$D/0000:00:04.0/nvme/nvme0/nvme0n1/dev"
+echo 259:2 >"$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2/dev"
+ln -s ../../bus/pci/devices/0000:00:04.0/nvme/nvme0/nvme0n1 "$T/class/block/nvme0n1"
+ln -s ../../bus/pci/devices/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2 "$T/class/block/nvme0n1p2"
+echo "30 1 259:2 / /home rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw" >"$P/self/mountinfo"
+run bind 00:04.0
+expect_rc 6 "bind of a storage controller with a mounted filesystem refused"
+has "it holds filesystems in use: nvme0n1p2 is mounted on /home" "$err" "mounted: says which and where"
+# through device-mapper: nvme0n1p2 holds dm-0, and dm-0 is mounted
+mkdir -p "$T/devices/virtual/block/dm-0" "$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2/holders"
+echo 254:0 >"$T/devices/virtual/block/dm-0/dev"
+ln -s ../../devices/virtual/block/dm-0 "$T/class/block/dm-0"
+ln -s ../../../../../../../../devices/virtual/block/dm-0 \
+	"$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2/holders/dm-0"
+echo "30 1 254:0 / / rw,relatime shared:1 - ext4 /dev/mapper/root rw" >"$P/self/mountinfo"
+run bind 00:04.0
+expect_rc 6 "bind of storage under a mounted device-mapper volume refused"
+has "dm-0 is mounted on /" "$err" "device-mapper: says so"
+: >"$P/self/mountinfo"
+printf 'Filename\tType\tSize\tUsed\tPriority\n/dev/nvme0n1p2 partition 1024 0 -2\n' >"$P/swaps"
+run bind 00:04.0
+expect_rc 6 "bind of storage with active swap refused"
+has "nvme0n1p2 is active swap" "$err" "swap: says so"
+rm "$P/swaps"
+# the default route through br0, whose port is the NIC at 00:05.0
+mkdir -p "$T/class/net/eth0" "$T/class/net/br0" "$P/net"
+ln -s ../../../bus/pci/devices/0000:00:05.0 "$T/class/net/eth0/device"
+ln -s ../eth0 "$T/class/net/br0/lower_eth0"
+printf 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\nbr0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n' \
+	>"$P/net/route"
+run bind 00:05.0
+expect_rc 6 "bind of the NIC of the default route refused"
+has "the host's network: br0 carries the default route" "$err" "default route: says which interface"
+: >"$P/net/route"
+echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0" \
+	>"$P/net/ipv6_route"
+run bind 00:05.0
+expect_rc 6 "bind of the NIC of the IPv6 default route refused"
+has "eth0 carries the IPv6 default route" "$err" "IPv6 default route: says so"
+rm -rf "$D/0000:00:03.0/boot_vga" "$D/0000:00:04.0/nvme" "$T/class/block"
+snapshot after
+if cmp -s "$W/snap.before" "$W/snap.after"; then ok "safety refusals changed nothing"
+else nok "safety refusals changed something"; diff "$W/snap.before" "$W/snap.after"; fi
+run bind --force 00:05.0
+expect_rc 0 "bind --force takes the NIC anyway"
+has "the host needs it: the host's network: eth0 carries the IPv6 default route; binding it (--force)" \
+	"$err" "bind --force warns"
+same "$(driver_of 0000:00:05.0)" pcipass "bind --force: on pcipass"
+run unbind 00:05.0
+expect_rc 0 "unbind the forced NIC"
+run bind --force 00:01.0
+expect_rc 6 "--force does not make a bridge passable"
+rm -f "$P/net/ipv6_route"
+
 echo "# bind and unbind"
 run bind 00:04.0
 expect_rc 0 "bind nvme"
@@ -465,8 +562,29 @@ has "pcipass -> no driver" "$out" "unbind: edu had no driver, has none again"
 same "$(driver_of 0000:00:03.0)" "" "unbind: edu left without a driver"
 
 echo "# --group"
-run bind --group 00:1f.2
-expect_rc 0 "bind --group"
+snapshot before
+run bind --group 00:1f.2 </dev/null
+expect_rc 6 "bind --group without an answer: refused"
+has "bind --group moves 3 devices to pcipass:" "$err" "bind --group lists what it moves"
+has "  0000:00:1f.0 (lpc_ich) ISA bridge" "$err" "bind --group names each device and its driver"
+has "Proceed? [y/N]" "$err" "bind --group asks"
+has "no answer: nothing changed (--yes to not ask)" "$err" "bind --group: no answer, says so"
+out=$(echo n | "$TOOL" bind --group 00:1f.2 2>&1)
+rc=$?
+expect_rc 6 "bind --group answered no: refused"
+has "not confirmed: nothing changed" "$out" "bind --group: no means no"
+snapshot after
+cmp -s "$W/snap.before" "$W/snap.after" && ok "bind --group unconfirmed changed nothing" ||
+	nok "bind --group unconfirmed changed something"
+run bind --yes 00:1f.2
+expect_rc 2 "--yes without --group is a usage error"
+out=$(echo y | "$TOOL" bind --group 00:1f.2 2>&1)
+rc=$?
+expect_rc 0 "bind --group answered yes"
+run unbind --group 00:1f.2
+expect_rc 0 "unbind --group after the answered bind"
+run bind -gy 00:1f.2
+expect_rc 0 "bind --group --yes (as -gy)"
 for a in 0000:00:1f.0 0000:00:1f.2 0000:00:1f.3; do
 	same "$(driver_of $a)" pcipass "bind --group: $a on pcipass"
 done
@@ -488,6 +606,16 @@ run bind --persist 00:04.0
 expect_rc 0 "bind --persist"
 has 'KERNEL=="0000:00:04.0", ATTR{driver_override}="pcipass"' "$(cat "$rule" 2>&1)" \
 	"bind --persist: udev rule written"
+run list
+line=$(grep -A1 '^0000:00:04.0' <<<"$out" | tail -1)
+same "$line" "	IOMMU group 4, driver pcipass: ready; at boot: pcipass (bind --persist)" \
+	"list shows the persisted binding"
+run info 00:04.0
+has "At boot: pcipass (bind --persist: $rule)" "$out" "info shows the persisted binding"
+run --json info 00:04.0
+same "$(json_get "$out" 'd["devices"][0]["persist_rule"]')" "$rule" "info --json: persist_rule"
+run info 00:03.0
+has "At boot: not persisted" "$out" "info: a device without a rule is not persisted"
 # a reboot loses /run: unbind finds the old driver in the rule
 rm -rf "$W/run/pcipass"
 run unbind --persist 00:04.0
