@@ -70,6 +70,7 @@ cat >"$OUT/upper/tmp/in-root.sh" <<'EOT'
 #!/bin/sh
 set -u
 KVER=$1
+cd / || exit 1
 r() { echo "RESULT $*"; }
 check() { d=$1; shift; if "$@" >/dev/null 2>&1; then r ok "$d"; else r nok "$d"; fi; }
 export DEBIAN_FRONTEND=noninteractive

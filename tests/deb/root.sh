@@ -56,6 +56,7 @@ chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 stage "deb root: linux-image-$KVER, its headers, initramfs-tools; downloading $DEPS"
 {
 	in_root apt-get update -q &&
+	DEBIAN_FRONTEND=noninteractive in_root apt-get dist-upgrade -y -q &&
 	DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q \
 		--no-install-recommends initramfs-tools "linux-image-$KVER" \
 		"linux-headers-$KVER" &&

@@ -61,6 +61,8 @@ const char *procfs_root(void);
 const char *dev_node(void);
 const char *run_dir(void);
 const char *sysconf_dir(void);
+const char *modules_dir(void);
+const char *kvm_node(void);
 
 [[gnu::format(printf, 3, 4)]]
 int fmt_path(char *buf, size_t len, const char *fmt, ...);

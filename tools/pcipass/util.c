@@ -109,6 +109,16 @@ const char *sysconf_dir(void)
 	return env_or("PCIPASS_TOOL_SYSCONFDIR", "/etc");
 }
 
+const char *modules_dir(void)
+{
+	return env_or("PCIPASS_TOOL_MODULES", "/lib/modules");
+}
+
+const char *kvm_node(void)
+{
+	return env_or("PCIPASS_TOOL_KVM", "/dev/kvm");
+}
+
 /* snprintf() into a path buffer; -ENAMETOOLONG when it does not fit. */
 int fmt_path(char *buf, size_t len, const char *fmt, ...)
 {

@@ -33,6 +33,7 @@ trap cleanup EXIT
 export PCIPASS_TOOL_SYSFS=$T PCIPASS_TOOL_PROCFS=$P
 export PCIPASS_TOOL_RUNDIR=$W/run/pcipass PCIPASS_TOOL_SYSCONFDIR=$W/etc
 export PCIPASS_TOOL_DEV=$W/dev/pcipass PCIPASS_TOOL_PCIIDS=$W/pci.ids
+export PCIPASS_TOOL_MODULES=$W/modules PCIPASS_TOOL_KVM=$W/dev/kvm
 
 passed=0
 failed=0
@@ -198,8 +199,12 @@ build_tree() {
 
 	cat >"$P/cpuinfo" <<-EOF
 	processor	: 0
+	vendor_id	: GenuineIntel
 	flags		: fpu vme de pse msr vmx hypervisor
 	EOF
+	mkdir -p "$P/sys/kernel"
+	echo 6.12.117+deb12-amd64 >"$P/sys/kernel/osrelease"
+	echo "BOOT_IMAGE=/boot/vmlinuz root=/dev/vda1 ro intel_iommu=on quiet" >"$P/cmdline"
 	cat >"$P/interrupts" <<-EOF
 	           CPU0
 	  24:          0  IR-PCI-MSI-0000:00:04.0    0-edge      nvme0q0
@@ -730,6 +735,7 @@ expect_rc 7 "stat without the module"
 has "pcipass is not loaded" "$err" "stat: module not loaded"
 
 echo "# check"
+export COLUMNS=1000	# one line per check, for the greps below
 run check
 expect_rc 1 "check without the module: not ready"
 has "FAIL  module" "$out" "check: module FAIL"
@@ -763,8 +769,102 @@ run --json check
 expect_rc 1 "check --json"
 json_ok "$out" "check --json is JSON"
 same "$(json_get "$out" '[(c["name"], c["status"]) for c in d["checks"]], d["ready"]')" \
-	"([('cpu-virt', 'PASS'), ('iommu', 'FAIL'), ('interrupt-remapping', 'FAIL'), ('module', 'PASS'), ('module-params', 'WARN'), ('device-node', 'FAIL'), ('memlock', 'WARN')], False)" \
+	"([('kernel', 'PASS'), ('cpu-virt', 'PASS'), ('iommu', 'FAIL'), ('boot-options', 'PASS'), ('interrupt-remapping', 'FAIL'), ('secure-boot', 'PASS'), ('module', 'PASS'), ('module-params', 'WARN'), ('device-node', 'FAIL'), ('memlock', 'WARN'), ('kvm', 'INFO')], False)" \
 	"check --json: every check"
+
+echo "# check: kernel, boot options, Secure Boot, module, ids=, kvm, width"
+run check
+has "PASS  kernel               Linux 6.12.117+deb12-amd64 (pcipass is for 6.12)" "$out" "check: kernel 6.12"
+has "INFO  kvm                  no $W/dev/kvm: a VMM runs guests with TCG" "$out" "check: /dev/kvm as information"
+mknod "$W/dev/kvm" c 10 232 2>/dev/null && { run check
+	has "INFO  kvm                  $W/dev/kvm is there" "$out" "check: /dev/kvm present"; }
+echo 6.1.0-28-amd64 >"$P/sys/kernel/osrelease"
+run check
+has "WARN  kernel               Linux 6.1.0-28-amd64: pcipass is built and tested for 6.12 only" \
+	"$out" "check: another kernel is a warning"
+echo 6.12.117+deb12-amd64 >"$P/sys/kernel/osrelease"
+# no IOMMU here: on Intel without intel_iommu=on, the fix with GRUB
+echo "BOOT_IMAGE=/boot/vmlinuz root=/dev/vda1 ro quiet" >"$P/cmdline"
+run check
+has "FAIL  boot-options         Intel CPU: Debian's kernel needs intel_iommu=on; not given" \
+	"$out" "check: Intel needs intel_iommu=on"
+has "fix: add intel_iommu=on to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub; then run update-grub and reboot" \
+	"$out" "check: the GRUB recipe"
+hasnt "amd_iommu=on" "$out" "check: never advises amd_iommu=on"
+sed -i 's/GenuineIntel/AuthenticAMD/' "$P/cpuinfo"
+echo "BOOT_IMAGE=/boot/vmlinuz amd_iommu=on" >"$P/cmdline"
+run check
+has "WARN  boot-options         amd_iommu=on is not a valid value: the kernel ignores it" \
+	"$out" "check: amd_iommu=on is not valid"
+has "fix: remove amd_iommu=on (the AMD IOMMU is on by default) from GRUB_CMDLINE_LINUX_DEFAULT" \
+	"$out" "check: says to remove it"
+echo "BOOT_IMAGE=/boot/vmlinuz iommu=off" >"$P/cmdline"
+run check
+has "FAIL  boot-options         iommu=off: the IOMMU or interrupt remapping is off" \
+	"$out" "check: iommu=off fails"
+echo "BOOT_IMAGE=/boot/vmlinuz" >"$P/cmdline"
+run check
+has "PASS  boot-options         AMD CPU: the IOMMU is on by default" "$out" "check: AMD needs nothing"
+sed -i 's/AuthenticAMD/GenuineIntel/' "$P/cpuinfo"
+echo "BOOT_IMAGE=/boot/vmlinuz root=/dev/vda1 ro intel_iommu=on quiet" >"$P/cmdline"
+# Secure Boot on, lockdown integrity, an unsigned pcipass.ko installed
+mkdir -p "$T/firmware/efi/efivars" "$T/kernel/security" "$W/modules/6.12.117+deb12-amd64/updates/dkms"
+printf '\x06\x00\x00\x00\x01' >"$T/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+echo "none [integrity] confidentiality" >"$T/kernel/security/lockdown"
+ko=$W/modules/6.12.117+deb12-amd64/updates/dkms/pcipass.ko
+head -c 4096 /dev/zero >"$ko"
+echo "updates/dkms/pcipass.ko:" >"$W/modules/6.12.117+deb12-amd64/modules.dep"
+run check
+has "FAIL  secure-boot          Secure Boot on; lockdown integrity; module signatures enforced; $ko is not signed: it is refused" \
+	"$out" "check: unsigned module under lockdown fails"
+has "mokutil --import /var/lib/dkms/mok.pub" "$out" "check: says how to enroll the DKMS key"
+printf 'sig~Module signature appended~\n' >>"$ko"
+run check
+has "PASS  secure-boot          Secure Boot on; lockdown integrity; module signatures enforced; pcipass.ko is signed" \
+	"$out" "check: signed module passes"
+printf '\x06\x00\x00\x00\x00' >"$T/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+echo "[none] integrity confidentiality" >"$T/kernel/security/lockdown"
+run check
+has "PASS  secure-boot          Secure Boot off; lockdown none; module signatures not enforced" \
+	"$out" "check: Secure Boot off"
+# the module: installed but not loaded, or not installed
+mv "$T/module/pcipass" "$T/module/.pcipass"
+run check
+has "FAIL  module               pcipass is not loaded; it is installed: $ko" "$out" \
+	"check: installed, not loaded"
+has "fix: modprobe pcipass" "$out" "check: says to load it"
+# ids= from modprobe.d: the nvme is still held by its driver
+mkdir -p "$W/etc/modprobe.d"
+echo "options pcipass ids=1b36:0010,1234:11e8 allow_noiommu=0" >"$W/etc/modprobe.d/pcipass.conf"
+run check
+has "WARN  ids                  ids=1b36:0010,1234:11e8: 2 devices match; still held by another driver: 0000:00:04.0 by nvme" \
+	"$out" "check: an ids= device held by another driver"
+has "softdep DRIVER pre: pcipass" "$out" "check: says how to make pcipass win"
+rm -r "$W/etc/modprobe.d"
+rm "$W/modules/6.12.117+deb12-amd64/modules.dep"
+run check
+has "pcipass is not loaded, and not installed for Linux 6.12.117+deb12-amd64" "$out" \
+	"check: not installed"
+has "apt install pcipass-dkms" "$out" "check: says how to install it"
+mv "$T/module/.pcipass" "$T/module/pcipass"
+echo 1234:11e8 >"$T/module/pcipass/parameters/ids"
+run check
+has "PASS  ids                  ids=1234:11e8: 1 device match, none held by another driver" \
+	"$out" "check: ids= of the loaded module"
+echo "" >"$T/module/pcipass/parameters/ids"
+# lines fit the terminal
+for cols in 80 100; do
+	out=$(COLUMNS=$cols "$TOOL" check 2>&1)
+	long=$(awk -v w="$cols" 'length($0) > w' <<<"$out")
+	[ -z "$long" ] && ok "check: every line fits $cols columns" ||
+		nok "check: lines longer than $cols columns: $long"
+done
+unset COLUMNS
+out=$("$TOOL" check 2>&1)
+long=$(awk 'length($0) > 80' <<<"$out")
+[ -z "$long" ] && ok "check: 80 columns when not a terminal" || nok "check: long lines: $long"
+has "      fix: " "$out" "check: the fix on its own line"
+
 run list
 has "not viable: PCI bridge (header type 1)" "$out" "list without IOMMU: bridge"
 line=$(grep -A1 '^0000:00:04.0' <<<"$out" | tail -1)
