@@ -350,9 +350,10 @@ static void driver_before(const struct pci_dev *dev, char *drv, char *ovr)
 }
 
 /* The udev rule that keeps @dev on pcipass; written atomically. */
-static int write_rule(struct plan *p)
+static int write_rule(struct plan *p, const char *owner)
 {
-	char dir[512], tmp[600], text[2048], before[NAME_LEN], ovr[NAME_LEN];
+	char dir[512], tmp[600], text[2600], before[NAME_LEN], ovr[NAME_LEN];
+	char owner_rule[256] = "";
 	const struct pci_dev *dev = p->dev;
 	int ret;
 	FILE *f;
@@ -370,14 +371,19 @@ static int write_rule(struct plan *p)
 		return fail(errno_status(ret), "%s: creating %s: %s",
 			    dev->addr, dir, strerror(-ret));
 	p->rule_existed = path_exists(p->rule);
+	if (owner)
+		snprintf(owner_rule, sizeof(owner_rule),
+			 "ACTION==\"bind\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", DRIVER==\"pcipass\", ATTR{pcipass_owner}=\"%s\"\n",
+			 dev->addr, owner);
 	snprintf(text, sizeof(text),
 		 "# Written by pcipass-tool bind --persist: keeps %s [%04x:%04x] on pcipass\n"
 		 "# across reboots. Remove with: pcipass-tool unbind --persist %s\n"
 		 "# pcipass-tool: driver=%s\n"
 		 "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", ATTR{driver_override}=\"pcipass\", RUN{builtin}+=\"kmod load pcipass\"\n"
-		 "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", TEST==\"driver\", RUN+=\"/bin/sh -c 'echo $kernel > /sys$devpath/driver/unbind; echo $kernel > /sys/bus/pci/drivers_probe'\"\n",
+		 "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", TEST==\"driver\", RUN+=\"/bin/sh -c 'echo $kernel > /sys$devpath/driver/unbind; echo $kernel > /sys/bus/pci/drivers_probe'\"\n"
+		 "%s",
 		 dev->addr, dev->vendor, dev->device, dev->addr, before,
-		 dev->addr, dev->addr);
+		 dev->addr, dev->addr, owner_rule);
 	fmt_path(tmp, sizeof(tmp), "%s.tmp", p->rule);
 	f = fopen(tmp, "we");
 	if (!f || fputs(text, f) < 0 || fclose(f) || rename(tmp, p->rule)) {
@@ -566,12 +572,68 @@ static int bind_preflight(struct plan *plan, int n, struct opts *o)
 	return status;
 }
 
+/* --owner USER: "none", a uid, or a name from /etc/passwd, as a uid. */
+static int parse_owner(const char *user, char *uid, size_t len)
+{
+	char path[512], *line = NULL, *name, *x, *num, *save;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	if (!strcmp(user, "none") || (user[0] && strspn(user, "0123456789") ==
+				       strlen(user))) {
+		snprintf(uid, len, "%s", user);
+		return 0;
+	}
+	fmt_path(path, sizeof(path), "%s/passwd", sysconf_dir());
+	f = fopen(path, "re");
+	while (f && !found && getline(&line, &cap, f) > 0) {
+		name = strtok_r(line, ":", &save);
+		x = strtok_r(NULL, ":", &save);
+		num = strtok_r(NULL, ":", &save);
+		if (name && x && num && !strcmp(name, user)) {
+			snprintf(uid, len, "%s", num);
+			found = true;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (!found)
+		return fail(EX_USAGE, "--owner: %s: no such user (in %s); give a uid, or none",
+			    user, path);
+	return 0;
+}
+
+/* pcipass_owner of a device now on pcipass. */
+static int set_owner(struct plan *p, const char *uid)
+{
+	char path[512];
+
+	dev_path(p->dev, "pcipass_owner", path, sizeof(path));
+	if (!path_exists(path))
+		return fail(EX_FAIL, "%s: this pcipass has no owners (no %s): update pcipass",
+			    p->dev->addr, path);
+	if (write_attr(path, uid, p->dev->addr))
+		return EX_FAIL;
+	note("%s: owner %s", p->dev->addr, uid);
+	return 0;
+}
+
 int cmd_bind(struct opts *o)
 {
+	char owner_buf[32];
+	const char *owner = NULL;
 	struct pci_list list;
 	struct plan *plan;
 	int n, i, status;
 
+	if (o->owner) {
+		status = parse_owner(o->owner, owner_buf, sizeof(owner_buf));
+		if (status)
+			return status;
+		owner = owner_buf;
+	}
 	status = pci_scan(&list);
 	if (status)
 		return status;
@@ -632,8 +694,10 @@ int cmd_bind(struct opts *o)
 			note("%s: %s -> pcipass", p->dev->addr,
 			     p->from[0] ? p->from : "no driver");
 	}
+	for (i = 0; i < n && !status && owner; i++)
+		status = set_owner(&plan[i], owner);
 	for (i = 0; i < n && !status && o->persist; i++) {
-		status = write_rule(&plan[i]);
+		status = write_rule(&plan[i], owner);
 		if (!status)
 			note("%s: wrote %s", plan[i].dev->addr, plan[i].rule);
 	}

@@ -643,6 +643,36 @@ run unbind --persist 00:04.0
 expect_rc 0 "unbind --persist without a rule"
 has "no persist rule to remove" "$out" "unbind --persist: says there is no rule"
 
+echo "# --owner"
+own=$T/bus/pci/devices/0000:01:00.0/pcipass_owner
+echo none >"$own"
+printf 'root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' >"$W/etc/passwd"
+run info 01:00.0
+has "Owner: none (root only)" "$out" "info: no owner"
+run bind --owner alice 01:00.0
+expect_rc 0 "bind --owner alice"
+same "$(cat "$own")" 1000 "bind --owner: pcipass_owner holds alice's uid"
+run info 01:00.0
+has "Owner: uid 1000 (alice)" "$out" "info: the owner, with the name"
+run --json list
+same "$(json_get "$out" '[x["owner"] for x in d["devices"] if x["address"] == "0000:01:00.0"]')" \
+	"['uid 1000 (alice)']" "list --json: owner"
+run bind --owner bob 01:00.0
+expect_rc 2 "bind --owner of an unknown user"
+has "bob: no such user" "$err" "--owner: says there is no such user"
+run bind --owner=none --persist 01:00.0
+expect_rc 0 "bind --owner=none --persist"
+same "$(cat "$own")" none "bind --owner=none: back to root only"
+has 'DRIVER=="pcipass", ATTR{pcipass_owner}="none"' \
+	"$(cat "$W/etc/udev/rules.d/90-pcipass-0000:01:00.0.rules" 2>&1)" \
+	"bind --owner --persist: the rule sets the owner at boot"
+rm -f "$W/etc/udev/rules.d/90-pcipass-0000:01:00.0.rules"
+run bind -o 1000 00:04.0
+expect_rc 5 "bind --owner with a pcipass without owners"
+has "this pcipass has no owners" "$err" "--owner: says the driver has none"
+same "$(driver_of 0000:00:04.0)" nvme "bind --owner failure undone: back on nvme"
+rm "$own" "$W/etc/passwd"
+
 echo "# failure is undone"
 # the device does not bind to pcipass (no such driver dir to link to)
 mv "$T/bus/pci/drivers/pcipass" "$T/bus/pci/drivers/.pcipass"
