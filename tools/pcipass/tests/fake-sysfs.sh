@@ -751,6 +751,15 @@ out=$(timeout 1.5 "$TOOL" --json stat -w 1 2>&1 | head -1)
 json_ok "$out" "stat -w --json: one document a line"
 run stat -w 0
 expect_rc 2 "stat -w 0 is a usage error"
+run stat --watch=0.05
+expect_rc 2 "stat --watch=0.05 is below 0.1: a usage error"
+out=$(timeout 1.4 "$TOOL" stat --watch=0.5 2>&1)
+n=$(grep -c '^Every 0.5s: pcipass-tool stat' <<<"$out")
+[ "$n" -ge 2 ] && ok "stat --watch=0.5 refreshes twice a second ($n times)" ||
+	nok "stat --watch=0.5 refreshed $n times"
+out=$(timeout 1.4 "$TOOL" stat -w0.5 2>&1)
+n=$(grep -c '^Every 0.5s' <<<"$out")
+[ "$n" -ge 2 ] && ok "stat -w0.5 ($n times)" || nok "stat -w0.5 refreshed $n times"
 rm "$T/kernel/debug/pcipass/stat"
 run stat
 expect_rc 7 "stat without the file"
@@ -763,6 +772,16 @@ mv "$T/module/pcipass" "$T/module/.pcipass"
 run stat
 expect_rc 7 "stat without the module"
 has "pcipass is not loaded" "$err" "stat: module not loaded"
+out=$(timeout 5 "$TOOL" stat -w 1 2>&1)
+rc=$?
+expect_rc 7 "stat -w without the module exits at once"
+same "$(grep -c 'pcipass is not loaded' <<<"$out")" 1 "stat -w without the module says so once"
+out=$(timeout 5 "$TOOL" --json stat -w 1 2>/dev/null)
+rc=$?
+expect_rc 7 "stat -w --json without the module exits at once"
+same "$(json_get "$out" 'd["exit_status"], d["error"]')" \
+	"(7, 'no statistics: pcipass is not loaded (modprobe pcipass)')" \
+	"stat -w --json without the module: one error document"
 
 echo "# check"
 export COLUMNS=1000	# one line per check, for the greps below
