@@ -139,6 +139,7 @@ EOT
 chmod +x "$OUT/upper/tmp/in-root.sh"
 
 stage "deb: install, check and purge in a Debian 12 root"
+# shellcheck disable=SC2016 # expanded by the inner sh
 unshare --mount --pid --net --fork --propagation private sh -c '
 	mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$2/root" &&
 	mount -t proc proc "$2/root/proc" &&
@@ -150,6 +151,7 @@ while read -r tag res text; do
 done <"$OUT.log"
 
 # What the whole run left behind: files, symlinks, whiteouts (deletions).
+# shellcheck disable=SC2015 # grep -v finding nothing is fine
 left=$(cd "$OUT/upper" && find . ! -type d | sed 's|^\./||' | grep -vE \
 	'^(var/lib/dpkg/|var/log/|var/cache/(debconf|apt|ldconfig)/|var/lib/apt/extended_states|etc/(group|gshadow)-?$|etc/ld\.so\.cache$|boot/initrd\.img-|(usr/)?lib/modules/[^/]+/modules\.|tmp/$|var/lib/initramfs-tools/)' || true)
 if [ -z "$left" ]; then
