@@ -492,7 +492,8 @@ static int check_host_needs(struct plan *plan, int n, bool force)
 		if (plan[i].skip || !host_needs(plan[i].dev, why, sizeof(why)))
 			continue;
 		if (!force)
-			return fail(EX_REFUSED, "%s: the host needs it: %s; --force to bind it anyway",
+			return fail(EX_REFUSED,
+				    "%s: the host needs it: %s; --force to bind it anyway",
 				    plan[i].dev->addr, why);
 		warn("%s: the host needs it: %s; binding it (--force)",
 		     plan[i].dev->addr, why);
@@ -523,7 +524,8 @@ static int confirm_group(struct plan *plan, int n)
 	fflush(stderr);
 	if (!fgets(answer, sizeof(answer), stdin)) {
 		fprintf(stderr, "\n");
-		return fail(EX_REFUSED, "bind --group: no answer: nothing changed (--yes to not ask)");
+		return fail(EX_REFUSED,
+			    "bind --group: no answer: nothing changed (--yes to not ask)");
 	}
 	if (answer[0] != 'y' && answer[0] != 'Y')
 		return fail(EX_REFUSED, "bind --group: not confirmed: nothing changed");

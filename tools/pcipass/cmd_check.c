@@ -40,15 +40,22 @@ static const char hint_cpu_vm[] =
 static const char hint_iommu_off[] =
 	"the IOMMU is there but off: see boot-options";
 static const char hint_no_iommu[] =
-	"enable VT-d (Intel) or AMD-Vi (AMD) in the firmware setup,"
+	"enable VT-d (Intel) or AMD-Vi (AMD) in the firmware setup;"
 	" then see boot-options;"
 	" a QEMU guest needs -device intel-iommu or virtio-iommu";
 static const char hint_grub[] =
 	" GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub;"
 	" then run update-grub and reboot";
 static const char hint_unsigned[] =
-	"sign it: DKMS signs with /var/lib/dkms/mok.key; enroll its key once:"
-	" mokutil --import /var/lib/dkms/mok.pub, reboot, confirm in MokManager";
+	"sign it: DKMS signs with /var/lib/dkms/mok.key;"
+	" enroll its key once: mokutil --import /var/lib/dkms/mok.pub;"
+	" reboot and confirm it in MokManager";
+static const char hint_amd_on[] =
+	"remove amd_iommu=on (the AMD IOMMU is on by default) from";
+static const char hint_ids[] =
+	"load pcipass before that driver: softdep DRIVER pre: pcipass;"
+	" in /etc/modprobe.d/pcipass.conf, then update-initramfs -u;"
+	" or pcipass-tool bind ADDRESS";
 static const char hint_ir[] =
 	"enable interrupt remapping in the firmware (VT-d, AMD-Vi);"
 	" do not boot with intremap=off;"
@@ -59,8 +66,8 @@ static const char hint_params[] =
 	" unless every guest is trusted";
 static const char hint_node_access[] =
 	"the VMM's user needs read-write access: run it as root;"
-	" or add the user to the pcipass group (udev rule 70-pcipass.rules"
-	" of pcipass-dkms): adduser USER pcipass";
+	" or add the user to the pcipass group: adduser USER pcipass;"
+	" (the udev rule 70-pcipass.rules of pcipass-dkms)";
 static const char hint_memlock[] =
 	"the VMM pins all guest memory: raise its user's limit;"
 	" ulimit -l, memlock in /etc/security/limits.conf;"
@@ -211,8 +218,7 @@ static void check_boot(struct check *c, const char *cmdline, bool iommu_ok)
 			append(found, sizeof(found), "%s%s", found[0] ? " " : "",
 			       shown[i]);
 	if (has_opt(cmdline, "amd_iommu=on")) {
-		snprintf(hint, sizeof(hint), "remove amd_iommu=on (the AMD IOMMU is on by default) from%s",
-			 hint_grub);
+		snprintf(hint, sizeof(hint), "%s%s", hint_amd_on, hint_grub);
 		set(c, WARN, hint, "amd_iommu=on is not a valid value: the kernel ignores it");
 	} else if (has_opt(cmdline, "iommu=off") ||
 		   has_opt(cmdline, "intel_iommu=off") ||
@@ -441,9 +447,7 @@ static bool check_ids(struct check *c)
 	}
 	pci_list_free(&list);
 	if (nheld)
-		set(c, WARN, "load pcipass before that driver: softdep DRIVER pre: pcipass"
-		    " in /etc/modprobe.d/pcipass.conf, then update-initramfs -u;"
-		    " or pcipass-tool bind ADDRESS",
+		set(c, WARN, hint_ids,
 		    "ids=%s: %d device%s match; still held by another driver: %s",
 		    ids, n, n == 1 ? "" : "s", held);
 	else
@@ -461,8 +465,8 @@ static void check_kvm(struct check *c)
 		set(c, INFO, NULL, "%s is there: a VMM can run guests with KVM",
 		    kvm_node());
 	else
-		set(c, INFO, NULL, "no %s: a VMM runs guests with TCG, slowly"
-		    " (modprobe kvm_intel or kvm_amd)", kvm_node());
+		set(c, INFO, NULL, "no %s: a VMM runs guests with TCG, slowly;"
+		    " or modprobe kvm_intel or kvm_amd", kvm_node());
 }
 
 static void check_cpu(struct check *c)

@@ -30,7 +30,7 @@ static bool below_dev(const char *subsys, const char *name,
 		return false;
 	link[n] = '\0';
 	snprintf(pat, sizeof(pat), "/%s/", dev->addr);
-	return strstr(link, pat) != NULL;
+	return strstr(link, pat);
 }
 
 /* The mount point of block device @name ("MAJ:MIN" from sysfs), or swap. */
