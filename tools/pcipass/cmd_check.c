@@ -465,8 +465,9 @@ static void check_kvm(struct check *c)
 		set(c, INFO, NULL, "%s is there: a VMM can run guests with KVM",
 		    kvm_node());
 	else
-		set(c, INFO, NULL, "no %s: a VMM runs guests with TCG, slowly;"
-		    " or modprobe kvm_intel or kvm_amd", kvm_node());
+		set(c, INFO, NULL,
+		    "no %s: guests run with TCG, slowly (modprobe kvm_intel or kvm_amd)",
+		    kvm_node());
 }
 
 static void check_cpu(struct check *c)

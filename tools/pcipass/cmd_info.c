@@ -73,6 +73,10 @@ static void judge(struct pci_list *list, struct pci_dev *dev,
 	}
 	if (attached_to(dev->addr, text, sizeof(text)))
 		add_reason(f, text);
+	if (strcmp(dev->driver, PCIPASS_DRIVER) &&
+	    host_needs(dev, text, sizeof(text)) && f->p.nreasons < MAX_REASONS)
+		snprintf(f->p.reasons[f->p.nreasons++], REASON_LEN,
+			 "the host needs it: %.120s (bind --force)", text);
 	if (!resets[0])
 		snprintf(f->warn[f->nwarn++], REASON_LEN,
 			 "no reset method: the device's state can leak from one guest to the next");

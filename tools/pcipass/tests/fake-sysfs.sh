@@ -474,6 +474,12 @@ echo 1 >"$D/0000:00:03.0/boot_vga"
 run bind 00:03.0
 expect_rc 6 "bind of the console GPU (boot_vga) refused"
 has "the console GPU (boot_vga): the host would lose its display" "$err" "console GPU: says why"
+run list
+line=$(grep -A1 '^0000:00:03.0' <<<"$out" | tail -1)
+same "$line" "	IOMMU group 3, no driver: needs bind; the host needs it: the console GPU (boot_vga): the host would lose its display" \
+	"list says the host needs the console GPU"
+run info 00:03.0
+has "- the host needs it: the console GPU (boot_vga)" "$out" "info says the host needs it"
 echo 0 >"$D/0000:00:03.0/boot_vga"
 # nvme0n1p2 on the nvme is mounted on /home
 mkdir -p "$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2" "$T/class/block"
@@ -824,7 +830,7 @@ same "$(json_get "$out" '[(c["name"], c["status"]) for c in d["checks"]], d["rea
 echo "# check: kernel, boot options, Secure Boot, module, ids=, kvm, width"
 run check
 has "PASS  kernel               Linux 6.12.117+deb12-amd64 (pcipass is for 6.12)" "$out" "check: kernel 6.12"
-has "INFO  kvm                  no $W/dev/kvm: a VMM runs guests with TCG" "$out" "check: /dev/kvm as information"
+has "INFO  kvm                  no $W/dev/kvm: guests run with TCG, slowly" "$out" "check: /dev/kvm as information"
 mknod "$W/dev/kvm" c 10 232 2>/dev/null && { run check
 	has "INFO  kvm                  $W/dev/kvm is there" "$out" "check: /dev/kvm present"; }
 echo 6.1.0-28-amd64 >"$P/sys/kernel/osrelease"
