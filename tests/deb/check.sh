@@ -84,7 +84,8 @@ for f in "lib/modules/$KVER/extra/pcipass.ko" usr/sbin/pcipass-tool \
 	usr/share/man/man8/pcipass-tool.8 usr/share/bash-completion/completions/pcipass-tool; do
 	if [ -s "$S/$f" ]; then ok "make install: /$f"; else nok "make install: no /$f"; fi
 done
-if make -s -C "$TOP" uninstall DESTDIR="$S" PREFIX=/usr KDIR="$KDIR" >>"$OUT.install.log" 2>&1 &&
+if [ -d "$S" ] &&
+	make -s -C "$TOP" uninstall DESTDIR="$S" PREFIX=/usr KDIR="$KDIR" >>"$OUT.install.log" 2>&1 &&
 	[ -z "$(find "$S" ! -type d)" ]; then
 	ok "make uninstall removes every file make install installed"
 else
