@@ -60,14 +60,17 @@ samples:
 selftests:
 	$(MAKE) -C tests/selftests SRCTREE=$(SRCTREE)
 
-# depmod only for the real root: a DESTDIR is a staging area for a package.
+# The module goes to extra/pcipass.ko (compressed as the kernel's own are,
+# e.g. .ko.xz), unsigned: kbuild installs from drivers/pcipass so that the
+# path has no subdirectory. depmod only for the real root: a DESTDIR is a
+# staging area for a package.
 install: all
 	@test -n "$(KRELEASE)" || { echo "no kernel release in $(KDIR)" >&2; exit 1; }
 	@if [ "$(KRELEASE)" != "$$(uname -r)" ]; then \
 		echo "warning: installing pcipass.ko for kernel $(KRELEASE), but the running kernel is $$(uname -r):" \
 			"it loads only once $(KRELEASE) runs (set KDIR for another kernel)" >&2; fi
-	$(KBUILD) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
-		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(MAKE) -C $(KDIR) M=$(TOP)/drivers/pcipass INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		CONFIG_MODULE_SIG_ALL= $(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	$(if $(DESTDIR),,depmod -a $(KRELEASE))
 	$(MAKE) -C tools/pcipass install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
 
