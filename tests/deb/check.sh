@@ -20,8 +20,8 @@
 # The dependencies are installed first, and the overlay's upper layer is
 # compared before and after steps 1-4: every file that changed must be
 # bookkeeping (dpkg's database, logs, caches, the regenerated initramfs and
-# module indexes, the pcipass group, DKMS's signing key): anything else is
-# a leftover and fails.
+# module indexes, the pcipass group, DKMS's signing key, /run, a tmpfs on
+# a host): anything else is a leftover and fails.
 #
 # Prints "ok"/"not ok" lines and "N passed, N failed" last. Needs root,
 # unshare, overlayfs, debootstrap (first run), dpkg-buildpackage, lintian.
@@ -80,7 +80,8 @@ if [ "$(uname -r)" != "$KVER" ]; then
 		nok "make install did not warn that $KVER is not the running kernel"
 	fi
 fi
-for f in "lib/modules/$KVER/extra/pcipass.ko" usr/sbin/pcipass-tool \
+ko=$(cd "$S" 2>/dev/null && ls "lib/modules/$KVER/extra/"pcipass.ko* 2>/dev/null)
+for f in "${ko:-lib/modules/$KVER/extra/pcipass.ko}" usr/sbin/pcipass-tool \
 	usr/share/man/man8/pcipass-tool.8 usr/share/bash-completion/completions/pcipass-tool; do
 	if [ -s "$S/$f" ]; then ok "make install: /$f"; else nok "make install: no /$f"; fi
 done
@@ -216,7 +217,7 @@ done <"$OUT.log"
 # What install and purge changed, but bookkeeping: a leftover.
 snapshot >"$OUT.after"
 left=$(diff "$OUT.before" "$OUT.after" | sed -n 's/^[<>] \([^ ]*\).*/\1/p' | sort -u |
-	grep -vE '^(var/lib/dpkg/|var/log/|var/cache/(debconf|apt|ldconfig)/|var/lib/apt/|etc/(group|gshadow)-?$|etc/\.pwd\.lock$|etc/ld\.so\.cache$|boot/initrd\.img-|(usr/)?lib/modules/[^/]+/modules\.|var/lib/initramfs-tools/|var/lib/dkms/mok\.(key|pub)$)' || true)
+	grep -vE '^(var/lib/dpkg/|var/log/|var/cache/(debconf|apt|ldconfig)/|var/lib/apt/|etc/(group|gshadow)-?$|etc/\.pwd\.lock$|etc/ld\.so\.cache$|boot/initrd\.img-|(usr/)?lib/modules/[^/]+/modules\.|var/lib/initramfs-tools/|var/lib/dkms/mok\.(key|pub)$|run/)' || true)
 if [ -z "$left" ]; then
 	ok "the purge left nothing behind but bookkeeping and the pcipass group"
 else
