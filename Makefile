@@ -3,7 +3,9 @@
 # pcipass top-level Makefile.
 #
 #   make            build pcipass.ko (against KDIR) and pcipass-tool
-#   make install    install both (DESTDIR, PREFIX honoured)
+#   make install    install both (DESTDIR, PREFIX honoured), then depmod
+#   make uninstall  remove what make install installed
+#   make deb        the Debian packages pcipass-dkms and pcipass-tool, in build/deb
 #   make selftests  build the kselftest binaries into tests/selftests/out
 #   make lint       checkpatch --strict, sparse, W=1, kernel-doc and the docs: zero findings
 #   make check      install what is missing, build, lint, run every suite in the VMs
@@ -22,6 +24,11 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 PREFIX ?= /usr/local
 DESTDIR ?=
 INSTALL_MOD_DIR ?= extra
+VERSION := 1.0
+
+# The release of the kernel of KDIR, and where its modules go.
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+MODDEST = $(DESTDIR)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)
 
 KBUILD = $(MAKE) -C $(KDIR) M=$(TOP)
 
@@ -38,7 +45,7 @@ DOC_SOURCES = Documentation/index.rst Documentation/userspace-api/pcipass.rst \
 	Documentation/dev-tools/pcipass-benchmarks.rst
 
 .PHONY: all module tool samples selftests install lint checkpatch kerneldoc docs \
-	sparse w1 check demo demo-edu bench clean
+	sparse w1 check demo demo-edu bench clean uninstall deb
 
 all: module tool samples
 
@@ -57,10 +64,44 @@ selftests:
 	$(MAKE) -C tests/selftests SRCTREE=$(SRCTREE)
 	$(MAKE) -C tests/nested
 
+# The module goes to extra/pcipass.ko (compressed as the kernel's own are,
+# e.g. .ko.xz), unsigned: kbuild installs from drivers/pcipass so that the
+# path has no subdirectory. depmod only for the real root: a DESTDIR is a
+# staging area for a package.
 install: all
-	$(KBUILD) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
-		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	@test -n "$(KRELEASE)" || { echo "no kernel release in $(KDIR)" >&2; exit 1; }
+	@if [ "$(KRELEASE)" != "$$(uname -r)" ]; then \
+		echo "warning: installing pcipass.ko for kernel $(KRELEASE), but the running kernel is $$(uname -r):" \
+			"it loads only once $(KRELEASE) runs (set KDIR for another kernel)" >&2; fi
+	$(MAKE) -C $(KDIR) M=$(TOP)/drivers/pcipass INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		CONFIG_MODULE_SIG_ALL= $(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	$(if $(DESTDIR),,depmod -a $(KRELEASE))
 	$(MAKE) -C tools/pcipass install DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+uninstall:
+	@test -n "$(KRELEASE)" || { echo "no kernel release in $(KDIR)" >&2; exit 1; }
+	rm -f $(MODDEST)/pcipass.ko $(MODDEST)/pcipass.ko.xz $(MODDEST)/pcipass.ko.zst \
+		$(MODDEST)/pcipass.ko.gz
+	-rmdir $(MODDEST) 2>/dev/null
+	$(if $(DESTDIR),,depmod -a $(KRELEASE))
+	$(MAKE) -C tools/pcipass uninstall DESTDIR=$(DESTDIR) PREFIX=$(PREFIX)
+
+# The packages, built from a clean copy of the sources (the files git
+# knows, or the tree without build products) in build/deb/.
+DEBDIR = $(TOP)/build/deb
+deb:
+	rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/pcipass-$(VERSION)
+	if git -C $(TOP) rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git -C $(TOP) ls-files -z --cached --others --exclude-standard | \
+			tar -C $(TOP) -c --null --no-recursion --ignore-failed-read -T - -f - ; \
+	else \
+		tar -c -f - --exclude=./build --exclude-vcs --exclude='*.o' \
+			--exclude='*.ko' --exclude='*.mod*' --exclude='.*.cmd' . ; \
+	fi | tar -x -C $(DEBDIR)/pcipass-$(VERSION)
+	cd $(DEBDIR)/pcipass-$(VERSION) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 30 $(DEBDIR)/build.log; exit 1; }
+	rm -rf $(DEBDIR)/pcipass-$(VERSION)
+	@ls $(DEBDIR)/*.deb
 
 # Each lint step fails on any finding.
 lint: checkpatch kerneldoc docs sparse w1

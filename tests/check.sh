@@ -5,6 +5,12 @@
 #   2. build   pcipass.ko for the VM kernel, pcipass-tool, the selftests
 #   3. host    make lint (checkpatch, kernel-doc, sparse, W=1) and the
 #              pcipass-tool test on a fabricated sysfs; one test each
+#   3b. deb    the Debian packages (tests/deb/check.sh): make deb, lintian
+#              without errors, install both into a Debian 12 root
+#              (debootstrap'ed once per machine and cached; an overlay on
+#              it, offline), check what DKMS built and installed, the
+#              group, udev rule, modprobe.d example, initramfs hook, then
+#              purge and check nothing is left; each check counts
 #   4. stock   the selftests in the VMs on Debian's kernel
 #              (tests/vm/check.sh: iommu, nointremap, noiommu), and the
 #              nested tests (tests/nested/: Debian's QEMU in the nested VM
@@ -21,9 +27,9 @@
 # line "N passed, N failed"; exits non-zero on any failure.
 #
 # Environment: PCIPASS_CONFIGS (VM configurations, default
-# "iommu nointremap noiommu nested"), PCIPASS_LANES (default "stock debug"),
-# PCIPASS_DEBUG_CONFIGS (the debug lane's VMs, default PCIPASS_CONFIGS
-# without nested: nested TCG under KASAN is too slow),
+# "iommu nointremap noiommu nested"), PCIPASS_LANES (default "deb stock
+# debug"), PCIPASS_DEBUG_CONFIGS (the debug lane's VMs, default
+# PCIPASS_CONFIGS without nested: nested TCG under KASAN is too slow),
 # PCIPASS_NESTED_BACKEND (pcipass, the default, or vfio: see
 # tests/vm/README.md),
 # and those of tests/vm/*.sh.
@@ -67,6 +73,7 @@ host_test() {
 	timing "$name" $(($(date +%s) - t))
 }
 
+export PCIPASS_LANES=${PCIPASS_LANES:-deb stock debug}	# deps.sh reads it
 t=$(date +%s)
 stage "deps: checking packages"
 if ! "$VMDIR/deps.sh"; then
@@ -94,7 +101,7 @@ host_test "pcipass-tool on a fake sysfs" "$LOG/tool.log" \
 	make -C "$TOP/tools/pcipass" -s test
 
 CONFIGS=${PCIPASS_CONFIGS:-iommu nointremap noiommu nested}
-LANES=${PCIPASS_LANES:-stock debug}
+LANES=${PCIPASS_LANES:-deb stock debug}
 
 # vm_lane NAME LOGFILE: tests/vm/check.sh with the environment as set,
 # its verdict added to the totals.
@@ -112,6 +119,24 @@ vm_lane() {
 		echo "FAIL $name: the VM run gave no verdict"
 	fi
 }
+
+if [[ " $LANES " == *" deb "* ]]; then
+	t=$(date +%s)
+	stage "deb: the Debian packages in a Debian 12 root (tests/deb/check.sh)"
+	"$TOP/tests/deb/check.sh" >"$LOG/deb.log" 2>&1
+	last=$(tail -n 1 "$LOG/deb.log")
+	grep -E '^(ok|not ok) ' "$LOG/deb.log" | sed 's/^/  /'
+	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		PASSED=$((PASSED + BASH_REMATCH[1]))
+		FAILED=$((FAILED + BASH_REMATCH[2]))
+		[ "${BASH_REMATCH[2]}" = 0 ] || echo "FAIL deb: see $LOG/deb.log"
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL deb: no verdict (log: $LOG/deb.log)"
+		tail -n 20 "$LOG/deb.log" | sed 's/^/    | /'
+	fi
+	timing "deb packages" $(($(date +%s) - t))
+fi
 
 if [[ " $LANES " == *" stock "* ]]; then
 	t=$(date +%s)

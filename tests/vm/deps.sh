@@ -20,6 +20,12 @@ set -eu
 PKGS="qemu-system-x86 busybox-static cpio xz-utils zstd kmod sparse gcc make
 libc6-dev perl shellcheck linux-source-6.12 flex bison bc libelf-dev libssl-dev
 python3-docutils"
+# The deb lane of make check (PCIPASS_LANES, default with it): make deb
+# (dpkg-dev, debhelper, dh-dkms, fakeroot), lintian, and debootstrap for
+# the Debian 12 root of tests/deb/ (dkms itself goes into that root).
+case " ${PCIPASS_LANES:-deb stock debug} " in
+*" deb "*) PKGS="$PKGS dpkg-dev debhelper dh-dkms fakeroot lintian debootstrap" ;;
+esac
 
 # Only the plain amd64 flavour, not -cloud-amd64 / -rt-amd64 / -common.
 HDR_RE='^linux-headers-6\.12\.[0-9][^-]*-amd64$'

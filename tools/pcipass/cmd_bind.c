@@ -54,8 +54,7 @@ static void state_path(const struct pci_dev *dev, char *buf, size_t len)
 
 static void rule_path(const struct pci_dev *dev, char *buf, size_t len)
 {
-	fmt_path(buf, len, "%s/udev/rules.d/90-pcipass-%s.rules",
-		 sysconf_dir(), dev->addr);
+	persist_rule_path(dev, buf, len);
 }
 
 static void current_driver(const struct pci_dev *dev, char *buf, size_t len)
@@ -351,9 +350,10 @@ static void driver_before(const struct pci_dev *dev, char *drv, char *ovr)
 }
 
 /* The udev rule that keeps @dev on pcipass; written atomically. */
-static int write_rule(struct plan *p)
+static int write_rule(struct plan *p, const char *owner)
 {
-	char dir[512], tmp[600], text[2048], before[NAME_LEN], ovr[NAME_LEN];
+	char dir[512], tmp[600], text[2600], before[NAME_LEN], ovr[NAME_LEN];
+	char owner_rule[256] = "";
 	const struct pci_dev *dev = p->dev;
 	int ret;
 	FILE *f;
@@ -371,14 +371,19 @@ static int write_rule(struct plan *p)
 		return fail(errno_status(ret), "%s: creating %s: %s",
 			    dev->addr, dir, strerror(-ret));
 	p->rule_existed = path_exists(p->rule);
+	if (owner)
+		snprintf(owner_rule, sizeof(owner_rule),
+			 "ACTION==\"bind\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", DRIVER==\"pcipass\", ATTR{pcipass_owner}=\"%s\"\n",
+			 dev->addr, owner);
 	snprintf(text, sizeof(text),
 		 "# Written by pcipass-tool bind --persist: keeps %s [%04x:%04x] on pcipass\n"
 		 "# across reboots. Remove with: pcipass-tool unbind --persist %s\n"
 		 "# pcipass-tool: driver=%s\n"
 		 "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", ATTR{driver_override}=\"pcipass\", RUN{builtin}+=\"kmod load pcipass\"\n"
-		 "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", TEST==\"driver\", RUN+=\"/bin/sh -c 'echo $kernel > /sys$devpath/driver/unbind; echo $kernel > /sys/bus/pci/drivers_probe'\"\n",
+		 "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"%s\", TEST==\"driver\", RUN+=\"/bin/sh -c 'echo $kernel > /sys$devpath/driver/unbind; echo $kernel > /sys/bus/pci/drivers_probe'\"\n"
+		 "%s",
 		 dev->addr, dev->vendor, dev->device, dev->addr, before,
-		 dev->addr, dev->addr);
+		 dev->addr, dev->addr, owner_rule);
 	fmt_path(tmp, sizeof(tmp), "%s.tmp", p->rule);
 	f = fopen(tmp, "we");
 	if (!f || fputs(text, f) < 0 || fclose(f) || rename(tmp, p->rule)) {
@@ -477,6 +482,56 @@ static void json_result(struct plan *plan, int n, bool persist)
 	json_bool("persist", persist);
 }
 
+/* Refuse the devices the host runs on, unless --force. */
+static int check_host_needs(struct plan *plan, int n, bool force)
+{
+	char why[REASON_LEN];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (plan[i].skip || !host_needs(plan[i].dev, why, sizeof(why)))
+			continue;
+		if (!force)
+			return fail(EX_REFUSED,
+				    "%s: the host needs it: %s; --force to bind it anyway",
+				    plan[i].dev->addr, why);
+		warn("%s: the host needs it: %s; binding it (--force)",
+		     plan[i].dev->addr, why);
+	}
+	return 0;
+}
+
+/* bind --group: say what moves, and ask. */
+static int confirm_group(struct plan *plan, int n)
+{
+	char desc[1024], answer[16];
+	int i, moving = 0;
+
+	for (i = 0; i < n; i++)
+		moving += !plan[i].skip;
+	if (!moving)
+		return 0;
+	fprintf(stderr, "%s: bind --group moves %d device%s to pcipass:\n",
+		PROG, moving, moving == 1 ? "" : "s");
+	for (i = 0; i < n; i++) {
+		if (plan[i].skip)
+			continue;
+		pci_describe(plan[i].dev, desc, sizeof(desc));
+		fprintf(stderr, "  %s (%s) %s\n", plan[i].dev->addr,
+			plan[i].from[0] ? plan[i].from : "no driver", desc);
+	}
+	fprintf(stderr, "Proceed? [y/N] ");
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin)) {
+		fprintf(stderr, "\n");
+		return fail(EX_REFUSED,
+			    "bind --group: no answer: nothing changed (--yes to not ask)");
+	}
+	if (answer[0] != 'y' && answer[0] != 'Y')
+		return fail(EX_REFUSED, "bind --group: not confirmed: nothing changed");
+	return 0;
+}
+
 /* Everything bind needs is there and writable: checked before any change. */
 static int bind_preflight(struct plan *plan, int n, struct opts *o)
 {
@@ -519,12 +574,68 @@ static int bind_preflight(struct plan *plan, int n, struct opts *o)
 	return status;
 }
 
+/* --owner USER: "none", a uid, or a name from /etc/passwd, as a uid. */
+static int parse_owner(const char *user, char *uid, size_t len)
+{
+	char path[512], *line = NULL, *name, *x, *num, *save;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	if (!strcmp(user, "none") || (user[0] && strspn(user, "0123456789") ==
+				       strlen(user))) {
+		snprintf(uid, len, "%s", user);
+		return 0;
+	}
+	fmt_path(path, sizeof(path), "%s/passwd", sysconf_dir());
+	f = fopen(path, "re");
+	while (f && !found && getline(&line, &cap, f) > 0) {
+		name = strtok_r(line, ":", &save);
+		x = strtok_r(NULL, ":", &save);
+		num = strtok_r(NULL, ":", &save);
+		if (name && x && num && !strcmp(name, user)) {
+			snprintf(uid, len, "%s", num);
+			found = true;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (!found)
+		return fail(EX_USAGE, "--owner: %s: no such user (in %s); give a uid, or none",
+			    user, path);
+	return 0;
+}
+
+/* pcipass_owner of a device now on pcipass. */
+static int set_owner(struct plan *p, const char *uid)
+{
+	char path[512];
+
+	dev_path(p->dev, "pcipass_owner", path, sizeof(path));
+	if (!path_exists(path))
+		return fail(EX_FAIL, "%s: this pcipass has no owners (no %s): update pcipass",
+			    p->dev->addr, path);
+	if (write_attr(path, uid, p->dev->addr))
+		return EX_FAIL;
+	note("%s: owner %s", p->dev->addr, uid);
+	return 0;
+}
+
 int cmd_bind(struct opts *o)
 {
+	char owner_buf[32];
+	const char *owner = NULL;
 	struct pci_list list;
 	struct plan *plan;
 	int n, i, status;
 
+	if (o->owner) {
+		status = parse_owner(o->owner, owner_buf, sizeof(owner_buf));
+		if (status)
+			return status;
+		owner = owner_buf;
+	}
 	status = pci_scan(&list);
 	if (status)
 		return status;
@@ -543,9 +654,13 @@ int cmd_bind(struct opts *o)
 				      p->dev->addr, p->dev->header_type);
 	}
 	if (!status)
+		status = check_host_needs(plan, n, o->force);
+	if (!status)
 		status = check_groups(&list, plan, n, true);
 	if (!status)
 		status = bind_preflight(plan, n, o);
+	if (!status && o->group && !o->yes)
+		status = confirm_group(plan, n);
 	if (status)
 		goto out;
 
@@ -581,8 +696,10 @@ int cmd_bind(struct opts *o)
 			note("%s: %s -> pcipass", p->dev->addr,
 			     p->from[0] ? p->from : "no driver");
 	}
+	for (i = 0; i < n && !status && owner; i++)
+		status = set_owner(&plan[i], owner);
 	for (i = 0; i < n && !status && o->persist; i++) {
-		status = write_rule(&plan[i]);
+		status = write_rule(&plan[i], owner);
 		if (!status)
 			note("%s: wrote %s", plan[i].dev->addr, plan[i].rule);
 	}

@@ -73,6 +73,10 @@ static void judge(struct pci_list *list, struct pci_dev *dev,
 	}
 	if (attached_to(dev->addr, text, sizeof(text)))
 		add_reason(f, text);
+	if (strcmp(dev->driver, PCIPASS_DRIVER) &&
+	    host_needs(dev, text, sizeof(text)) && f->p.nreasons < MAX_REASONS)
+		snprintf(f->p.reasons[f->p.nreasons++], REASON_LEN,
+			 "the host needs it: %.120s (bind --force)", text);
 	if (!resets[0])
 		snprintf(f->warn[f->nwarn++], REASON_LEN,
 			 "no reset method: the device's state can leak from one guest to the next");
@@ -93,7 +97,7 @@ static void print_info(struct pci_list *list, struct pci_dev *dev,
 		       const struct dev_config *cfg, const char *resets,
 		       const struct findings *f)
 {
-	char desc[1024], size[32];
+	char desc[1024], size[32], rule[512], owner[96];
 	const struct irq_info *q = &cfg->irq;
 	struct group_member *m;
 	int i, n;
@@ -104,6 +108,13 @@ static void print_info(struct pci_list *list, struct pci_dev *dev,
 	printf("\tDriver: %s", dev->driver[0] ? dev->driver : "none");
 	if (dev->override[0])
 		printf(" (driver_override %s)", dev->override);
+	if (pci_persisted(dev, rule, sizeof(rule)))
+		printf("\n\tAt boot: pcipass (bind --persist: %s)", rule);
+	else
+		printf("\n\tAt boot: not persisted");
+	pci_owner(dev, owner, sizeof(owner));
+	if (owner[0])
+		printf("\n\tOwner: %s", owner);
 	printf("\n\tNUMA node: ");
 	if (dev->numa_node >= 0)
 		printf("%d\n", dev->numa_node);

@@ -13,7 +13,8 @@
 static void print_status(struct pci_list *list, struct pci_dev *dev,
 			 const char *indent, bool show_group)
 {
-	char group[32] = "", verdict[MAX_REASONS * REASON_LEN];
+	char group[32] = "", verdict[MAX_REASONS * REASON_LEN], rule[512];
+	char why[REASON_LEN], needs[REASON_LEN + 32] = "";
 	struct passability p;
 
 	pci_judge(list, dev, &p);
@@ -22,9 +23,12 @@ static void print_status(struct pci_list *list, struct pci_dev *dev,
 		snprintf(group, sizeof(group), "IOMMU group %d, ", dev->group);
 	else if (show_group)
 		snprintf(group, sizeof(group), "no IOMMU group, ");
-	printf("%s%s%s%s: %s\n", indent, group,
+	if (strcmp(dev->driver, PCIPASS_DRIVER) && host_needs(dev, why, sizeof(why)))
+		snprintf(needs, sizeof(needs), "; the host needs it: %s", why);
+	printf("%s%s%s%s: %s%s%s\n", indent, group,
 	       dev->driver[0] ? "driver " : "no driver",
-	       dev->driver, verdict);
+	       dev->driver, verdict, needs, pci_persisted(dev, rule, sizeof(rule)) ?
+	       "; at boot: pcipass (bind --persist)" : "");
 }
 
 static void print_dev(struct pci_list *list, struct pci_dev *dev,

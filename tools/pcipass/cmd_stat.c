@@ -339,14 +339,39 @@ static int stat_once(void)
 	return EX_OK;
 }
 
-/* -w: like watch(1); one compact JSON document a line with --json. */
-static int stat_watch(int seconds)
+static void watch_json_error(int ret)
 {
+	json_begin();
+	json_str("command", "stat");
+	json_str("error", fail_message());
+	json_int("exit_status", ret);
+	json_end();
+	json_flush(stdout, false);
+}
+
+/*
+ * -w: like watch(1); one compact JSON document a line with --json. When
+ * there are no statistics to begin with, says why once and exits.
+ */
+static int stat_watch(double seconds)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)seconds,
+		.tv_nsec = (long)((seconds - (time_t)seconds) * 1e9),
+	};
 	bool tty = isatty(STDOUT_FILENO);
+	struct stats st;
 	char stamp[64];
 	time_t now;
 	int ret;
 
+	ret = stat_read(&st);
+	if (ret) {
+		if (json_mode())
+			watch_json_error(ret);
+		return ret;
+	}
+	stat_free(&st);
 	for (;;) {
 		now = time(NULL);
 		strftime(stamp, sizeof(stamp), "%c", localtime(&now));
@@ -355,9 +380,9 @@ static int stat_watch(int seconds)
 			json_str("command", "stat");
 			ret = stat_once();
 			if (ret) {
-				json_begin();
-				json_str("command", "stat");
-				json_str("error", fail_message());
+				watch_json_error(ret);
+				nanosleep(&ts, NULL);
+				continue;
 			}
 			json_int("exit_status", ret);
 			json_end();
@@ -365,11 +390,11 @@ static int stat_watch(int seconds)
 		} else {
 			if (tty)
 				printf("\033[H\033[2J");
-			printf("Every %ds: %s stat\t%s\n\n", seconds, PROG, stamp);
+			printf("Every %gs: %s stat\t%s\n\n", seconds, PROG, stamp);
 			stat_once();
 			fflush(stdout);
 		}
-		sleep(seconds);
+		nanosleep(&ts, NULL);
 	}
 	return EX_OK;
 }

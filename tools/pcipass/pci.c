@@ -38,6 +38,42 @@ bool pci_is_bridge(const struct pci_dev *dev)
 }
 
 /* A boolean parameter of the pcipass module is "Y" or "1". */
+/* The udev rule of bind --persist for @dev. */
+void persist_rule_path(const struct pci_dev *dev, char *buf, size_t len)
+{
+	fmt_path(buf, len, "%s/udev/rules.d/90-pcipass-%s.rules",
+		 sysconf_dir(), dev->addr);
+}
+
+/* Does a rule of bind --persist put @dev on pcipass at boot? */
+bool pci_persisted(const struct pci_dev *dev, char *rule, size_t len)
+{
+	persist_rule_path(dev, rule, len);
+	return path_exists(rule);
+}
+
+/*
+ * Who may attach @dev without CAP_SYS_ADMIN (pcipass_owner: a uid or
+ * "none"), as "uid 1000 (alice)"; "" when this pcipass has no owners.
+ */
+void pci_owner(const struct pci_dev *dev, char *buf, size_t len)
+{
+	char path[512], val[32], name[64];
+
+	buf[0] = '\0';
+	fmt_path(path, sizeof(path), "%s/bus/pci/devices/%s/pcipass_owner",
+		 sysfs_root(), dev->addr);
+	if (read_text(path, val, sizeof(val)))
+		return;
+	if (!strcmp(val, "none") || !val[0]) {
+		snprintf(buf, len, "none (root only)");
+		return;
+	}
+	uid_name(strtoul(val, NULL, 10), name, sizeof(name));
+	snprintf(buf, len, "uid %s%s%s%s", val, strcmp(name, val) ? " (" : "",
+		 strcmp(name, val) ? name : "", strcmp(name, val) ? ")" : "");
+}
+
 bool module_param_set(const char *name)
 {
 	char path[512], val[16];
@@ -474,7 +510,7 @@ void pci_describe(const struct pci_dev *dev, char *buf, size_t len)
 /* The fields of a device in JSON, but its verdict; see pcipass-tool.8. */
 void json_pci_fields(struct pci_dev *dev)
 {
-	char vendor[256], device[256], cls[256];
+	char vendor[256], device[256], cls[256], rule[512], owner[96];
 
 	pciids_names(dev, vendor, device, cls, sizeof(vendor));
 	json_str("address", dev->addr);
@@ -503,6 +539,10 @@ void json_pci_fields(struct pci_dev *dev)
 	json_str("driver", dev->driver[0] ? dev->driver : NULL);
 	json_str("driver_override", dev->override[0] ? dev->override : NULL);
 	json_int("numa_node", dev->numa_node);
+	json_str("persist_rule", pci_persisted(dev, rule, sizeof(rule)) ?
+		 rule : NULL);
+	pci_owner(dev, owner, sizeof(owner));
+	json_str("owner", owner[0] ? owner : NULL);
 }
 
 /* One device as a JSON object, with its verdict. */

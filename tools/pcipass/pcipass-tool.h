@@ -35,7 +35,11 @@ struct opts {
 	bool json;
 	bool group;		/* list, bind, unbind: --group */
 	bool persist;		/* bind, unbind: --persist */
-	int watch;		/* stat: -w SECONDS, 0 = once */
+	bool force;		/* bind: --force, past the safety refusals */
+	bool yes;		/* bind --group: --yes, do not ask */
+	const char *owner;	/* bind: --owner USER */
+	double watch;		/* stat: -w SECONDS, 0 = once */
+	unsigned int seen;	/* main.c: the options given, OPT_* */
 	const char *nodes;	/* run: --nodes DIR, NULL = the default */
 	const char *cmd;
 	int nargs;
@@ -60,6 +64,8 @@ const char *run_dir(void);
 const char *sysconf_dir(void);
 const char *vfio_nodes_dir(void);
 const char *vfio_dir(void);
+const char *modules_dir(void);
+const char *kvm_node(void);
 
 [[gnu::format(printf, 3, 4)]]
 int fmt_path(char *buf, size_t len, const char *fmt, ...);
@@ -76,6 +82,8 @@ char *xstrdup(const char *s);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);
 void str_copy(char *dst, const char *src, size_t size);
+void id_name(const char *file, unsigned int id, char *buf, size_t len);
+void uid_name(unsigned int uid, char *buf, size_t len);
 
 /* pci.c: the devices and their IOMMU groups */
 #define ADDR_LEN	24
@@ -140,6 +148,13 @@ void pci_describe(const struct pci_dev *dev, char *buf, size_t len);
 void json_pci_fields(struct pci_dev *dev);
 void json_pci_dev(const char *key, struct pci_list *list,
 		  struct pci_dev *dev);
+
+void persist_rule_path(const struct pci_dev *dev, char *buf, size_t len);
+bool pci_persisted(const struct pci_dev *dev, char *rule, size_t len);
+void pci_owner(const struct pci_dev *dev, char *buf, size_t len);
+
+/* safety.c: what the host needs for itself */
+bool host_needs(const struct pci_dev *dev, char *why, size_t len);
 
 /* pciids.c: names from pci.ids, and built-in class names */
 void pciids_names(const struct pci_dev *dev, char *vendor, char *device,

@@ -120,6 +120,16 @@ const char *vfio_dir(void)
 	return env_or("PCIPASS_TOOL_VFIO_DIR", "/dev/vfio");
 }
 
+const char *modules_dir(void)
+{
+	return env_or("PCIPASS_TOOL_MODULES", "/lib/modules");
+}
+
+const char *kvm_node(void)
+{
+	return env_or("PCIPASS_TOOL_KVM", "/dev/kvm");
+}
+
 /* snprintf() into a path buffer; -ENAMETOOLONG when it does not fit. */
 int fmt_path(char *buf, size_t len, const char *fmt, ...)
 {
@@ -331,4 +341,39 @@ void str_copy(char *dst, const char *src, size_t size)
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* "root", else the number: a static binary cannot use NSS. */
+void id_name(const char *file, unsigned int id, char *buf, size_t len)
+{
+	char *line = NULL, *name, *save;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(buf, len, "%u", id);
+	f = fopen(file, "re");
+	if (!f)
+		return;
+	while (getline(&line, &cap, f) > 0) {
+		char *x, *num;
+
+		name = strtok_r(line, ":", &save);
+		x = strtok_r(NULL, ":", &save);
+		num = strtok_r(NULL, ":", &save);
+		if (name && x && num && strtoul(num, NULL, 10) == id) {
+			snprintf(buf, len, "%s", name);
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+/* The name of user @uid, else the number. */
+void uid_name(unsigned int uid, char *buf, size_t len)
+{
+	char path[512];
+
+	fmt_path(path, sizeof(path), "%s/passwd", sysconf_dir());
+	id_name(path, uid, buf, len);
 }

@@ -33,6 +33,7 @@ trap cleanup EXIT
 export PCIPASS_TOOL_SYSFS=$T PCIPASS_TOOL_PROCFS=$P
 export PCIPASS_TOOL_RUNDIR=$W/run/pcipass PCIPASS_TOOL_SYSCONFDIR=$W/etc
 export PCIPASS_TOOL_DEV=$W/dev/pcipass PCIPASS_TOOL_PCIIDS=$W/pci.ids
+export PCIPASS_TOOL_MODULES=$W/modules PCIPASS_TOOL_KVM=$W/dev/kvm
 
 passed=0
 failed=0
@@ -198,8 +199,12 @@ build_tree() {
 
 	cat >"$P/cpuinfo" <<-EOF
 	processor	: 0
+	vendor_id	: GenuineIntel
 	flags		: fpu vme de pse msr vmx hypervisor
 	EOF
+	mkdir -p "$P/sys/kernel"
+	echo 6.12.117+deb12-amd64 >"$P/sys/kernel/osrelease"
+	echo "BOOT_IMAGE=/boot/vmlinuz root=/dev/vda1 ro intel_iommu=on quiet" >"$P/cmdline"
 	cat >"$P/interrupts" <<-EOF
 	           CPU0
 	  24:          0  IR-PCI-MSI-0000:00:04.0    0-edge      nvme0q0
@@ -295,13 +300,42 @@ run info
 expect_rc 2 "info without a device"
 run help bind
 expect_rc 0 "help bind"
-has "bind [--group] [--persist] DEVICE" "$out" "help bind shows its usage"
+has "bind [--group [--yes]] [--persist] [--owner USER] [--force] DEVICE" "$out" "help bind shows its usage"
 run --json frobnicate
 expect_rc 2 "--json unknown command"
 json_ok "$out" "--json usage error is a JSON document"
 same "$(json_get "$out" 'd["exit_status"], d["error"]')" \
 	"(2, 'frobnicate: unknown command (try pcipass-tool --help)')" \
 	"JSON error document has exit_status and error"
+
+echo "# option parsing (getopt_long)"
+run -jg list
+expect_rc 0 "combined short flags: -jg list"
+same "$(json_get "$out" 'len(d["groups"]) > 0')" "True" "-jg: JSON and by group"
+run list -gj
+expect_rc 0 "combined short flags after the command: list -gj"
+json_ok "$out" "list -gj is JSON"
+run --json=yes list
+expect_rc 2 "--json=yes: a flag takes no value"
+run list --gro
+expect_rc 0 "an unambiguous long option prefix: --gro"
+run -x list
+expect_rc 2 "unknown short option"
+has "-x: unknown option" "$err" "unknown short option is named"
+run bind --owner
+expect_rc 2 "--owner without its value"
+has "needs a value" "$err" "missing value: says so"
+run list -- -not-an-option
+expect_rc 2 "after --, a word is an argument"
+# every option of the man page's OPTIONS section is in --help
+man=$(dirname "$TOOL")/pcipass-tool.8
+run --help
+for opt in $(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man" | grep -oE '\\-\\-[a-z]+' | sed 's/\\//g' | sort -u); do
+	has "$opt" "$out" "--help lists $opt (man page OPTIONS)"
+done
+for opt in $(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$man" | grep -oE '^\.BR \\-[a-zA-Z] ' | sed 's/^\.BR \\//; s/ $//' | sort -u); do
+	has "$opt, --" "$out" "--help lists $opt (man page OPTIONS)"
+done
 
 echo "# list"
 run list
@@ -429,6 +463,80 @@ snapshot after
 if cmp -s "$W/snap.before" "$W/snap.after"; then ok "refusals changed nothing"
 else nok "refusals changed something"; diff "$W/snap.before" "$W/snap.after"; fi
 
+echo "# bind refuses what the host needs, and says why"
+snapshot before
+run bind 00:00.0
+expect_rc 6 "bind of the host bridge refused"
+has "0000:00:00.0: the host needs it: a host bridge: the CPU's own link to PCI; --force to bind it anyway" \
+	"$err" "host bridge: says why"
+D=$T/bus/pci/devices
+echo 1 >"$D/0000:00:03.0/boot_vga"
+run bind 00:03.0
+expect_rc 6 "bind of the console GPU (boot_vga) refused"
+has "the console GPU (boot_vga): the host would lose its display" "$err" "console GPU: says why"
+run list
+line=$(grep -A1 '^0000:00:03.0' <<<"$out" | tail -1)
+same "$line" "	IOMMU group 3, no driver: needs bind; the host needs it: the console GPU (boot_vga): the host would lose its display" \
+	"list says the host needs the console GPU"
+run info 00:03.0
+has "- the host needs it: the console GPU (boot_vga)" "$out" "info says the host needs it"
+echo 0 >"$D/0000:00:03.0/boot_vga"
+# nvme0n1p2 on the nvme is mounted on /home
+mkdir -p "$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2" "$T/class/block"
+echo 259:0 >"$D/0000:00:04.0/nvme/nvme0/nvme0n1/dev"
+echo 259:2 >"$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2/dev"
+ln -s ../../bus/pci/devices/0000:00:04.0/nvme/nvme0/nvme0n1 "$T/class/block/nvme0n1"
+ln -s ../../bus/pci/devices/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2 "$T/class/block/nvme0n1p2"
+echo "30 1 259:2 / /home rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw" >"$P/self/mountinfo"
+run bind 00:04.0
+expect_rc 6 "bind of a storage controller with a mounted filesystem refused"
+has "it holds filesystems in use: nvme0n1p2 is mounted on /home" "$err" "mounted: says which and where"
+# through device-mapper: nvme0n1p2 holds dm-0, and dm-0 is mounted
+mkdir -p "$T/devices/virtual/block/dm-0" "$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2/holders"
+echo 254:0 >"$T/devices/virtual/block/dm-0/dev"
+ln -s ../../devices/virtual/block/dm-0 "$T/class/block/dm-0"
+ln -s ../../../../../../../../devices/virtual/block/dm-0 \
+	"$D/0000:00:04.0/nvme/nvme0/nvme0n1/nvme0n1p2/holders/dm-0"
+echo "30 1 254:0 / / rw,relatime shared:1 - ext4 /dev/mapper/root rw" >"$P/self/mountinfo"
+run bind 00:04.0
+expect_rc 6 "bind of storage under a mounted device-mapper volume refused"
+has "dm-0 is mounted on /" "$err" "device-mapper: says so"
+: >"$P/self/mountinfo"
+printf 'Filename\tType\tSize\tUsed\tPriority\n/dev/nvme0n1p2 partition 1024 0 -2\n' >"$P/swaps"
+run bind 00:04.0
+expect_rc 6 "bind of storage with active swap refused"
+has "nvme0n1p2 is active swap" "$err" "swap: says so"
+rm "$P/swaps"
+# the default route through br0, whose port is the NIC at 00:05.0
+mkdir -p "$T/class/net/eth0" "$T/class/net/br0" "$P/net"
+ln -s ../../../bus/pci/devices/0000:00:05.0 "$T/class/net/eth0/device"
+ln -s ../eth0 "$T/class/net/br0/lower_eth0"
+printf 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\nbr0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n' \
+	>"$P/net/route"
+run bind 00:05.0
+expect_rc 6 "bind of the NIC of the default route refused"
+has "the host's network: br0 carries the default route" "$err" "default route: says which interface"
+: >"$P/net/route"
+echo "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0" \
+	>"$P/net/ipv6_route"
+run bind 00:05.0
+expect_rc 6 "bind of the NIC of the IPv6 default route refused"
+has "eth0 carries the IPv6 default route" "$err" "IPv6 default route: says so"
+rm -rf "$D/0000:00:03.0/boot_vga" "$D/0000:00:04.0/nvme" "$T/class/block"
+snapshot after
+if cmp -s "$W/snap.before" "$W/snap.after"; then ok "safety refusals changed nothing"
+else nok "safety refusals changed something"; diff "$W/snap.before" "$W/snap.after"; fi
+run bind --force 00:05.0
+expect_rc 0 "bind --force takes the NIC anyway"
+has "the host needs it: the host's network: eth0 carries the IPv6 default route; binding it (--force)" \
+	"$err" "bind --force warns"
+same "$(driver_of 0000:00:05.0)" pcipass "bind --force: on pcipass"
+run unbind 00:05.0
+expect_rc 0 "unbind the forced NIC"
+run bind --force 00:01.0
+expect_rc 6 "--force does not make a bridge passable"
+rm -f "$P/net/ipv6_route"
+
 echo "# bind and unbind"
 run bind 00:04.0
 expect_rc 0 "bind nvme"
@@ -465,8 +573,29 @@ has "pcipass -> no driver" "$out" "unbind: edu had no driver, has none again"
 same "$(driver_of 0000:00:03.0)" "" "unbind: edu left without a driver"
 
 echo "# --group"
-run bind --group 00:1f.2
-expect_rc 0 "bind --group"
+snapshot before
+run bind --group 00:1f.2 </dev/null
+expect_rc 6 "bind --group without an answer: refused"
+has "bind --group moves 3 devices to pcipass:" "$err" "bind --group lists what it moves"
+has "  0000:00:1f.0 (lpc_ich) ISA bridge" "$err" "bind --group names each device and its driver"
+has "Proceed? [y/N]" "$err" "bind --group asks"
+has "no answer: nothing changed (--yes to not ask)" "$err" "bind --group: no answer, says so"
+out=$(echo n | "$TOOL" bind --group 00:1f.2 2>&1)
+rc=$?
+expect_rc 6 "bind --group answered no: refused"
+has "not confirmed: nothing changed" "$out" "bind --group: no means no"
+snapshot after
+cmp -s "$W/snap.before" "$W/snap.after" && ok "bind --group unconfirmed changed nothing" ||
+	nok "bind --group unconfirmed changed something"
+run bind --yes 00:1f.2
+expect_rc 2 "--yes without --group is a usage error"
+out=$(echo y | "$TOOL" bind --group 00:1f.2 2>&1)
+rc=$?
+expect_rc 0 "bind --group answered yes"
+run unbind --group 00:1f.2
+expect_rc 0 "unbind --group after the answered bind"
+run bind -gy 00:1f.2
+expect_rc 0 "bind --group --yes (as -gy)"
 for a in 0000:00:1f.0 0000:00:1f.2 0000:00:1f.3; do
 	same "$(driver_of $a)" pcipass "bind --group: $a on pcipass"
 done
@@ -488,6 +617,16 @@ run bind --persist 00:04.0
 expect_rc 0 "bind --persist"
 has 'KERNEL=="0000:00:04.0", ATTR{driver_override}="pcipass"' "$(cat "$rule" 2>&1)" \
 	"bind --persist: udev rule written"
+run list
+line=$(grep -A1 '^0000:00:04.0' <<<"$out" | tail -1)
+same "$line" "	IOMMU group 4, driver pcipass: ready; at boot: pcipass (bind --persist)" \
+	"list shows the persisted binding"
+run info 00:04.0
+has "At boot: pcipass (bind --persist: $rule)" "$out" "info shows the persisted binding"
+run --json info 00:04.0
+same "$(json_get "$out" 'd["devices"][0]["persist_rule"]')" "$rule" "info --json: persist_rule"
+run info 00:03.0
+has "At boot: not persisted" "$out" "info: a device without a rule is not persisted"
 # a reboot loses /run: unbind finds the old driver in the rule
 rm -rf "$W/run/pcipass"
 run unbind --persist 00:04.0
@@ -509,6 +648,36 @@ same "$(driver_of 0000:00:04.0)" nvme "unbind --persist: back to nvme"
 run unbind --persist 00:04.0
 expect_rc 0 "unbind --persist without a rule"
 has "no persist rule to remove" "$out" "unbind --persist: says there is no rule"
+
+echo "# --owner"
+own=$T/bus/pci/devices/0000:01:00.0/pcipass_owner
+echo none >"$own"
+printf 'root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' >"$W/etc/passwd"
+run info 01:00.0
+has "Owner: none (root only)" "$out" "info: no owner"
+run bind --owner alice 01:00.0
+expect_rc 0 "bind --owner alice"
+same "$(cat "$own")" 1000 "bind --owner: pcipass_owner holds alice's uid"
+run info 01:00.0
+has "Owner: uid 1000 (alice)" "$out" "info: the owner, with the name"
+run --json list
+same "$(json_get "$out" '[x["owner"] for x in d["devices"] if x["address"] == "0000:01:00.0"]')" \
+	"['uid 1000 (alice)']" "list --json: owner"
+run bind --owner bob 01:00.0
+expect_rc 2 "bind --owner of an unknown user"
+has "bob: no such user" "$err" "--owner: says there is no such user"
+run bind --owner=none --persist 01:00.0
+expect_rc 0 "bind --owner=none --persist"
+same "$(cat "$own")" none "bind --owner=none: back to root only"
+has 'DRIVER=="pcipass", ATTR{pcipass_owner}="none"' \
+	"$(cat "$W/etc/udev/rules.d/90-pcipass-0000:01:00.0.rules" 2>&1)" \
+	"bind --owner --persist: the rule sets the owner at boot"
+rm -f "$W/etc/udev/rules.d/90-pcipass-0000:01:00.0.rules"
+run bind -o 1000 00:04.0
+expect_rc 5 "bind --owner with a pcipass without owners"
+has "this pcipass has no owners" "$err" "--owner: says the driver has none"
+same "$(driver_of 0000:00:04.0)" nvme "bind --owner failure undone: back on nvme"
+rm "$own" "$W/etc/passwd"
 
 echo "# failure is undone"
 # the device does not bind to pcipass (no such driver dir to link to)
@@ -588,6 +757,15 @@ out=$(timeout 1.5 "$TOOL" --json stat -w 1 2>&1 | head -1)
 json_ok "$out" "stat -w --json: one document a line"
 run stat -w 0
 expect_rc 2 "stat -w 0 is a usage error"
+run stat --watch=0.05
+expect_rc 2 "stat --watch=0.05 is below 0.1: a usage error"
+out=$(timeout 1.4 "$TOOL" stat --watch=0.5 2>&1)
+n=$(grep -c '^Every 0.5s: pcipass-tool stat' <<<"$out")
+[ "$n" -ge 2 ] && ok "stat --watch=0.5 refreshes twice a second ($n times)" ||
+	nok "stat --watch=0.5 refreshed $n times"
+out=$(timeout 1.4 "$TOOL" stat -w0.5 2>&1)
+n=$(grep -c '^Every 0.5s' <<<"$out")
+[ "$n" -ge 2 ] && ok "stat -w0.5 ($n times)" || nok "stat -w0.5 refreshed $n times"
 rm "$T/kernel/debug/pcipass/stat"
 run stat
 expect_rc 7 "stat without the file"
@@ -600,8 +778,19 @@ mv "$T/module/pcipass" "$T/module/.pcipass"
 run stat
 expect_rc 7 "stat without the module"
 has "pcipass is not loaded" "$err" "stat: module not loaded"
+out=$(timeout 5 "$TOOL" stat -w 1 2>&1)
+rc=$?
+expect_rc 7 "stat -w without the module exits at once"
+same "$(grep -c 'pcipass is not loaded' <<<"$out")" 1 "stat -w without the module says so once"
+out=$(timeout 5 "$TOOL" --json stat -w 1 2>/dev/null)
+rc=$?
+expect_rc 7 "stat -w --json without the module exits at once"
+same "$(json_get "$out" 'd["exit_status"], d["error"]')" \
+	"(7, 'no statistics: pcipass is not loaded (modprobe pcipass)')" \
+	"stat -w --json without the module: one error document"
 
 echo "# check"
+export COLUMNS=1000	# one line per check, for the greps below
 run check
 expect_rc 1 "check without the module: not ready"
 has "FAIL  module" "$out" "check: module FAIL"
@@ -635,8 +824,102 @@ run --json check
 expect_rc 1 "check --json"
 json_ok "$out" "check --json is JSON"
 same "$(json_get "$out" '[(c["name"], c["status"]) for c in d["checks"]], d["ready"]')" \
-	"([('cpu-virt', 'PASS'), ('iommu', 'FAIL'), ('interrupt-remapping', 'FAIL'), ('module', 'PASS'), ('module-params', 'WARN'), ('device-node', 'FAIL'), ('memlock', 'WARN')], False)" \
+	"([('kernel', 'PASS'), ('cpu-virt', 'PASS'), ('iommu', 'FAIL'), ('boot-options', 'PASS'), ('interrupt-remapping', 'FAIL'), ('secure-boot', 'PASS'), ('module', 'PASS'), ('module-params', 'WARN'), ('device-node', 'FAIL'), ('memlock', 'WARN'), ('kvm', 'INFO')], False)" \
 	"check --json: every check"
+
+echo "# check: kernel, boot options, Secure Boot, module, ids=, kvm, width"
+run check
+has "PASS  kernel               Linux 6.12.117+deb12-amd64 (pcipass is for 6.12)" "$out" "check: kernel 6.12"
+has "INFO  kvm                  no $W/dev/kvm: guests run with TCG, slowly" "$out" "check: /dev/kvm as information"
+mknod "$W/dev/kvm" c 10 232 2>/dev/null && { run check
+	has "INFO  kvm                  $W/dev/kvm is there" "$out" "check: /dev/kvm present"; }
+echo 6.1.0-28-amd64 >"$P/sys/kernel/osrelease"
+run check
+has "WARN  kernel               Linux 6.1.0-28-amd64: pcipass is built and tested for 6.12 only" \
+	"$out" "check: another kernel is a warning"
+echo 6.12.117+deb12-amd64 >"$P/sys/kernel/osrelease"
+# no IOMMU here: on Intel without intel_iommu=on, the fix with GRUB
+echo "BOOT_IMAGE=/boot/vmlinuz root=/dev/vda1 ro quiet" >"$P/cmdline"
+run check
+has "FAIL  boot-options         Intel CPU: Debian's kernel needs intel_iommu=on; not given" \
+	"$out" "check: Intel needs intel_iommu=on"
+has "fix: add intel_iommu=on to GRUB_CMDLINE_LINUX_DEFAULT in /etc/default/grub; then run update-grub and reboot" \
+	"$out" "check: the GRUB recipe"
+hasnt "amd_iommu=on" "$out" "check: never advises amd_iommu=on"
+sed -i 's/GenuineIntel/AuthenticAMD/' "$P/cpuinfo"
+echo "BOOT_IMAGE=/boot/vmlinuz amd_iommu=on" >"$P/cmdline"
+run check
+has "WARN  boot-options         amd_iommu=on is not a valid value: the kernel ignores it" \
+	"$out" "check: amd_iommu=on is not valid"
+has "fix: remove amd_iommu=on (the AMD IOMMU is on by default) from GRUB_CMDLINE_LINUX_DEFAULT" \
+	"$out" "check: says to remove it"
+echo "BOOT_IMAGE=/boot/vmlinuz iommu=off" >"$P/cmdline"
+run check
+has "FAIL  boot-options         iommu=off: the IOMMU or interrupt remapping is off" \
+	"$out" "check: iommu=off fails"
+echo "BOOT_IMAGE=/boot/vmlinuz" >"$P/cmdline"
+run check
+has "PASS  boot-options         AMD CPU: the IOMMU is on by default" "$out" "check: AMD needs nothing"
+sed -i 's/AuthenticAMD/GenuineIntel/' "$P/cpuinfo"
+echo "BOOT_IMAGE=/boot/vmlinuz root=/dev/vda1 ro intel_iommu=on quiet" >"$P/cmdline"
+# Secure Boot on, lockdown integrity, an unsigned pcipass.ko installed
+mkdir -p "$T/firmware/efi/efivars" "$T/kernel/security" "$W/modules/6.12.117+deb12-amd64/updates/dkms"
+printf '\x06\x00\x00\x00\x01' >"$T/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+echo "none [integrity] confidentiality" >"$T/kernel/security/lockdown"
+ko=$W/modules/6.12.117+deb12-amd64/updates/dkms/pcipass.ko
+head -c 4096 /dev/zero >"$ko"
+echo "updates/dkms/pcipass.ko:" >"$W/modules/6.12.117+deb12-amd64/modules.dep"
+run check
+has "FAIL  secure-boot          Secure Boot on; lockdown integrity; module signatures enforced; $ko is not signed: it is refused" \
+	"$out" "check: unsigned module under lockdown fails"
+has "mokutil --import /var/lib/dkms/mok.pub" "$out" "check: says how to enroll the DKMS key"
+printf 'sig~Module signature appended~\n' >>"$ko"
+run check
+has "PASS  secure-boot          Secure Boot on; lockdown integrity; module signatures enforced; pcipass.ko is signed" \
+	"$out" "check: signed module passes"
+printf '\x06\x00\x00\x00\x00' >"$T/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+echo "[none] integrity confidentiality" >"$T/kernel/security/lockdown"
+run check
+has "PASS  secure-boot          Secure Boot off; lockdown none; module signatures not enforced" \
+	"$out" "check: Secure Boot off"
+# the module: installed but not loaded, or not installed
+mv "$T/module/pcipass" "$T/module/.pcipass"
+run check
+has "FAIL  module               pcipass is not loaded; it is installed: $ko" "$out" \
+	"check: installed, not loaded"
+has "fix: modprobe pcipass" "$out" "check: says to load it"
+# ids= from modprobe.d: the nvme is still held by its driver
+mkdir -p "$W/etc/modprobe.d"
+echo "options pcipass ids=1b36:0010,1234:11e8 allow_noiommu=0" >"$W/etc/modprobe.d/pcipass.conf"
+run check
+has "WARN  ids                  ids=1b36:0010,1234:11e8: 2 devices match; still held by another driver: 0000:00:04.0 by nvme" \
+	"$out" "check: an ids= device held by another driver"
+has "softdep DRIVER pre: pcipass" "$out" "check: says how to make pcipass win"
+rm -r "$W/etc/modprobe.d"
+rm "$W/modules/6.12.117+deb12-amd64/modules.dep"
+run check
+has "pcipass is not loaded, and not installed for Linux 6.12.117+deb12-amd64" "$out" \
+	"check: not installed"
+has "apt install pcipass-dkms" "$out" "check: says how to install it"
+mv "$T/module/.pcipass" "$T/module/pcipass"
+echo 1234:11e8 >"$T/module/pcipass/parameters/ids"
+run check
+has "PASS  ids                  ids=1234:11e8: 1 device match, none held by another driver" \
+	"$out" "check: ids= of the loaded module"
+echo "" >"$T/module/pcipass/parameters/ids"
+# lines fit the terminal
+for cols in 80 100; do
+	out=$(COLUMNS=$cols "$TOOL" check 2>&1)
+	long=$(awk -v w="$cols" 'length($0) > w' <<<"$out")
+	[ -z "$long" ] && ok "check: every line fits $cols columns" ||
+		nok "check: lines longer than $cols columns: $long"
+done
+unset COLUMNS
+out=$("$TOOL" check 2>&1)
+long=$(awk 'length($0) > 80' <<<"$out")
+[ -z "$long" ] && ok "check: 80 columns when not a terminal" || nok "check: long lines: $long"
+has "      fix: " "$out" "check: the fix on its own line"
+
 run list
 has "not viable: PCI bridge (header type 1)" "$out" "list without IOMMU: bridge"
 line=$(grep -A1 '^0000:00:04.0' <<<"$out" | tail -1)
