@@ -41,6 +41,7 @@ LINT_SOURCES = $(shell find drivers include tools samples tests/selftests tests/
 # The documents, checked with docutils and the real kernel-doc (tests/rstcheck.py).
 DOC_SOURCES = Documentation/index.rst Documentation/userspace-api/pcipass.rst \
 	Documentation/userspace-api/pcipass-vfio.rst \
+	Documentation/userspace-api/pcipass-vmm-guide.rst \
 	Documentation/admin-guide/pcipass.rst Documentation/dev-tools/pcipass-testing.rst \
 	Documentation/dev-tools/pcipass-benchmarks.rst
 
