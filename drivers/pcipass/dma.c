@@ -195,7 +195,7 @@ int pcipass_domain_attach_group(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 	if (ret)
 		goto err_free_regions;
 	if (pcipass_resv_hits_mappings(ctx, &pgroup->resv_regions)) {
-		pci_warn(pdev, "a reserved IOVA region of this device overlaps a mapping of the context\n");
+		dev_warn_ratelimited(&pdev->dev, "a reserved IOVA region of this device overlaps a mapping of the context\n");
 		ret = -EEXIST;
 		goto err_free_regions;
 	}
