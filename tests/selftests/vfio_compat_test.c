@@ -1080,6 +1080,8 @@ static bool msix_layout(const __u8 *cfg, __u32 *table, __u32 *pba)
  * the group), MSI-X is refused, and the MSI-X pages are left out of the
  * sparse mmap areas of BAR0.
  */
+#define UNSAFE_PARAM "/sys/module/pcipass/parameters/allow_unsafe_interrupts"
+
 TEST_F_TIMEOUT(plain, nointremap_sparse_mmap_and_msi_refused, 120)
 {
 	struct {
@@ -1098,6 +1100,13 @@ TEST_F_TIMEOUT(plain, nointremap_sparse_mmap_and_msi_refused, 120)
 		SKIP(return, "needs the IOMMU VM without interrupt remapping");
 	ASSERT_EQ(0, pp_module_ensure());
 	ASSERT_TRUE(claim(pp_nvme_addr()));
+	/* As type1: no domain for a group that does not isolate MSI... */
+	ASSERT_EQ(0, pp_write_file(UNSAFE_PARAM, "0"));
+	EXPECT_EQ(-EPERM, vfio_open(pp_nvme_addr(), &c, &g));
+	close(g);
+	close(c);
+	/* ...unless the admin allows it. */
+	ASSERT_EQ(0, pp_write_file(UNSAFE_PARAM, "1"));
 	ASSERT_EQ(0, vfio_open(pp_nvme_addr(), &c, &g));
 	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)pp_nvme_addr());
 	ASSERT_LE(0, d);
@@ -1141,11 +1150,17 @@ TEST_F_TIMEOUT(plain, nointremap_sparse_mmap_and_msi_refused, 120)
 		 (table & PCI_MSIX_TABLE_OFFSET) & ~(PAGE_SZ - 1));
 	EXPECT_EQ(MAP_FAILED, p);
 
+	/*
+	 * The group got its domain with allow_unsafe_interrupts=1 (the
+	 * helpers set it in this VM); without it MSI-X is refused.
+	 */
+	ASSERT_EQ(0, pp_write_file(UNSAFE_PARAM, "0"));
 	efd = eventfd(0, EFD_CLOEXEC);
 	fd = efd;
 	EXPECT_EQ(-EPERM, trigger_eventfd(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1,
 					  &fd));
 	EXPECT_EQ(0, pp_irq_lines(pp_nvme_addr()));
+	ASSERT_EQ(0, pp_write_file(UNSAFE_PARAM, "1"));
 	close(efd);
 	close(d);
 	close(g);
