@@ -27,7 +27,7 @@
 # line "N passed, N failed"; exits non-zero on any failure.
 #
 # Environment: PCIPASS_CONFIGS (VM configurations, default
-# "iommu nointremap noiommu nested"), PCIPASS_LANES (default "deb stock
+# "nested iommu nointremap noiommu"), PCIPASS_LANES (default "deb stock
 # debug"), PCIPASS_DEBUG_CONFIGS (the debug lane's VMs, default
 # PCIPASS_CONFIGS without nested: nested TCG under KASAN is too slow),
 # PCIPASS_NESTED_BACKEND (pcipass, the default, or vfio: see
@@ -100,7 +100,7 @@ host_test "make lint" "$LOG/lint.log" make -C "$TOP" -s KDIR="$KDIR" lint
 host_test "pcipass-tool on a fake sysfs" "$LOG/tool.log" \
 	make -C "$TOP/tools/pcipass" -s test
 
-CONFIGS=${PCIPASS_CONFIGS:-iommu nointremap noiommu nested}
+CONFIGS=${PCIPASS_CONFIGS:-nested iommu nointremap noiommu}
 LANES=${PCIPASS_LANES:-deb stock debug}
 
 # vm_lane NAME LOGFILE: tests/vm/check.sh with the environment as set,

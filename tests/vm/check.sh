@@ -4,7 +4,7 @@
 # Run after the Makefile has built the module, pcipass-tool and the
 # selftests: resolves the VM kernel (kernel.sh), builds the initramfs
 # (build/vm/initramfs.cpio.gz; build/vm/initramfs-nested.cpio.gz for the
-# nested VM), boots the VMs (default: iommu, nointremap, noiommu, nested)
+# nested VM), boots the VMs (default: nested, iommu, nointremap, noiommu)
 # with outputs in build/vm/<config>/, parses them (parse-results.sh) and
 # prints the failures, a timing summary and, as its last line,
 #   N passed, N failed
@@ -18,7 +18,8 @@ set -eu
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-CONFIGS=${*:-iommu nointremap noiommu nested}
+# The nested VM takes longest: it starts first, beside the others.
+CONFIGS=${*:-nested iommu nointremap noiommu}
 JOBS=${PCIPASS_VM_JOBS:-2}
 BUILD=${PCIPASS_BUILD_DIR:-$TOP/build/vm}
 export PCIPASS_INITRAMFS=$BUILD/initramfs.cpio.gz
