@@ -219,14 +219,14 @@ TEST_F(access, attach_reply_to_stalled_memory_blocks_nobody)
 	ASSERT_LE(0, sa.ctx);
 	sa.arg = u.addr;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, stalled_attach_thread, &sa));
-	ASSERT_EQ(1, pp_uffd_waiters(&u, 10000));
+	ASSERT_EQ(1, pp_uffd_waiters(&u, pp_bound_ms(10000)));
 
 	/* The same context answers, and the device can leave the driver. */
 	t0 = pp_now_ms();
 	EXPECT_EQ(0, pp_ctx_info(sa.ctx, &info));
 	EXPECT_EQ(0, unbind_only(pp_edu_addr()));
-	EXPECT_TRUE(pp_wait_driver(pp_edu_addr(), "", 10000));
-	EXPECT_GT(10000, pp_now_ms() - t0);
+	EXPECT_TRUE(pp_wait_driver(pp_edu_addr(), "", pp_bound_ms(10000)));
+	EXPECT_GT(pp_bound_ms(10000), pp_now_ms() - t0);
 
 	pp_uffd_release(&u, false);
 	pthread_join(thread, NULL);
@@ -281,7 +281,7 @@ TEST_F(access, busy_context_stalls_neither_stat_nor_open)
 	sm.va = u.addr;
 	ASSERT_EQ(0, pthread_create(&map_thread, NULL, stalled_map_thread,
 				    &sm));
-	ASSERT_EQ(1, pp_uffd_waiters(&u, 10000));
+	ASSERT_EQ(1, pp_uffd_waiters(&u, pp_bound_ms(10000)));
 
 	t0 = pp_now_ms();
 	ASSERT_EQ(0, pthread_create(&stat_thread, NULL, stat_reader_thread,
@@ -291,9 +291,9 @@ TEST_F(access, busy_context_stalls_neither_stat_nor_open)
 	EXPECT_LE(0, other);
 	if (other >= 0)
 		close(other);
-	EXPECT_GT(5000, pp_now_ms() - t0);
+	EXPECT_GT(pp_bound_ms(5000), pp_now_ms() - t0);
 	/* The reader itself does not wait for the stuck call either. */
-	while (stat_ret == 1 && pp_now_ms() - t0 < 5000)
+	while (stat_ret == 1 && pp_now_ms() - t0 < pp_bound_ms(5000))
 		usleep(20000);
 	EXPECT_EQ(0, stat_ret);
 

@@ -39,7 +39,7 @@
 #define LIMIT_PAGES	16UL
 #define IOVA_A		0x1000000ULL
 #define IOVA_B		0x2000000ULL
-#define STALL_MS	10000
+#define STALL_MS	pp_bound_ms(10000)
 #define PCI_EXP_DEVCTL_NOSNOOP	0x0800	/* Enable No Snoop */
 
 static bool pp_claim(const char *addr)
@@ -463,7 +463,7 @@ TEST_F(stall, a_map_of_memory_that_faults_leaves_nothing)
 	struct pp_job map, other;
 
 	pp_job_start(&map, pp_job_map_stalled, self->ctx, self->uffd.addr);
-	ASSERT_TRUE(pp_uffd_waiters(&self->uffd, 5000));
+	ASSERT_TRUE(pp_uffd_waiters(&self->uffd, pp_bound_ms(5000)));
 	pp_job_start(&other, pp_job_map_other, self->ctx, self->other);
 	EXPECT_TRUE(pp_job_wait(&other, STALL_MS));
 	/*

@@ -86,7 +86,20 @@ TEST(claimed_device_has_decoding_and_bus_mastering_off)
 		TH_LOG("command %#x after unload", after);
 }
 
-TEST(driver_override_moves_nvme_and_back)
+/* Tests that rebind drivers: minutes on the debug kernel under load. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+TEST_F_TIMEOUT(slow, driver_override_moves_nvme_and_back, 300)
 {
 	const char *nvme = pp_nvme_addr();
 	char sector[16] = "";

@@ -145,6 +145,12 @@ int pp_uffd_waiters(struct pp_uffd *u, int timeout_ms);
 void pp_uffd_release(struct pp_uffd *u, bool fail);
 void pp_uffd_destroy(struct pp_uffd *u);
 
+/*
+ * A liveness bound of @ms milliseconds, stretched on the debug kernel
+ * (KASAN, lockdep: 5-10 times slower): for "did not hang" checks only.
+ */
+int pp_bound_ms(int ms);
+
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
 long pp_now_ms(void);
 

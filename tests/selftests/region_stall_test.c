@@ -19,7 +19,8 @@
 #include "kselftest_harness.h"
 #include "pcipass_util.h"
 
-#define STALL_MS	5000	/* how long a blocked operation may take */
+/* How long a blocked operation may take. */
+#define STALL_MS	pp_bound_ms(5000)
 
 struct stalled_call {
 	int dev;
@@ -121,7 +122,7 @@ FIXTURE_SETUP(stall)
 	ASSERT_EQ(0, pthread_create(&self->thread, NULL, stalled_pwrite,
 				    &self->call));
 	self->started = true;
-	ASSERT_EQ(1, pp_uffd_waiters(&self->uffd, 5000));
+	ASSERT_EQ(1, pp_uffd_waiters(&self->uffd, pp_bound_ms(5000)));
 	usleep(50000);
 	ASSERT_FALSE(__atomic_load_n(&self->call.done, __ATOMIC_ACQUIRE));
 }

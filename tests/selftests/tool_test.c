@@ -891,7 +891,20 @@ TEST(info_matches_sysfs_for_edu)
 	result_free(&r);
 }
 
-TEST(bad_input_is_refused_and_changes_nothing)
+/* Tests that rebind drivers: minutes on the debug kernel under load. */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+TEST_F_TIMEOUT(slow, bad_input_is_refused_and_changes_nothing, 300)
 {
 	static const char * const malformed[] = {
 		"00:1g.0", "0000:00:20.0", "0000:00:04.8", "0000:100:04.0",
