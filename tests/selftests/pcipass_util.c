@@ -690,7 +690,7 @@ void pp_uffd_release(struct pp_uffd *u, bool fail)
 	if (u->fd < 0)
 		return;
 	if (fail) {
-		/* Waiters and later faults get SIGBUS / EFAULT. */
+		/* Waiters wake; the pages fault in as ordinary memory. */
 		close(u->fd);
 		u->fd = -1;
 		return;

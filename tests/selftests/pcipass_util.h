@@ -122,8 +122,9 @@ bool pp_edu_dma(void *bar, __u64 src, __u64 dst, __u32 count, bool to_ram);
  * User memory that stalls: @len bytes (page multiple) registered with
  * userfaultfd in missing mode, never populated. Any access, from user
  * space or from the kernel (copy_from_user, pin_user_pages), blocks until
- * pp_uffd_release() fills the pages with zeroes (or, with @fail, wakes the
- * waiters with EFAULT by closing the userfaultfd).
+ * pp_uffd_release() fills the pages with zeroes (or, with @fail, closes the
+ * userfaultfd: the waiters wake and the pages are then faulted in as
+ * ordinary memory).
  */
 struct pp_uffd {
 	int fd;
