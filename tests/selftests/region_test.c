@@ -384,6 +384,13 @@ TEST_F(edu, decode_off_zaps_mappings_before_the_bar_stops_decoding)
 	pthread_t t;
 	int i;
 
+	/*
+	 * A thread spinning on a BAR starves the guest's timers under TCG
+	 * on the debug kernel (RCU stall reports, then timeouts): the race
+	 * is the stock lane's to test.
+	 */
+	if (pp_bound_ms(1) > 1)
+		SKIP(return, "a BAR-hammering race starves the debug kernel under TCG");
 	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x04, &cmd, 2));
 	ASSERT_NE(0, cmd & 0x2);
 	off = cmd & ~0x2;
