@@ -253,17 +253,34 @@ l2_start() {
 	rm -rf "$DIR"
 	mkdir -p "$DIR"
 	: >"$DIR/results.log"
+	# L2's second serial port: its records come out of l2.out, L1's
+	# commands go into l2.in (l2_send).
+	mkfifo "$DIR/l2.in" "$DIR/l2.out"
+	cat "$DIR/l2.out" >"$DIR/results.log" &
+	RPID=$!
 	echo "nested: $DIR: qemu start" >/dev/kmsg
 	# shellcheck disable=SC2086 # LAUNCH is a command with arguments
 	$LAUNCH qemu-system-x86_64 -nodefaults -no-user-config -display none \
 		-vga none -accel tcg -machine q35 -cpu max -smp 1 -m 128M \
 		-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
 		-append "console=ttyS0 panic=-1 $l2_cmdline" \
-		-serial "file:$DIR/console.log" -serial "file:$DIR/results.log" \
+		-serial "file:$DIR/console.log" -serial "pipe:$DIR/l2" \
 		-qmp "unix:$DIR/qmp.sock,server=on,wait=off" \
 		"$@" </dev/null >"$DIR/qemu.log" 2>&1 &
 	QPID=$!
 	T_START=$(cut -d' ' -f1 /proc/uptime)
+}
+
+# l2_send LINE: a command to L2 (l2-init reads it when it waits for one).
+l2_send() { echo "$1" >"$DIR/l2.in"; }
+
+# l2_reaped: QEMU has exited; the records reader gets its end of file (an
+# open of l2.out for reading and writing frees a reader still waiting for
+# a writer: a QEMU that never started).
+l2_reaped() {
+	# shellcheck disable=SC3023 # busybox sh has <>
+	(exec 7<>"$DIR/l2.out")
+	wait "$RPID"
 }
 
 # l2_wait [SECONDS]: wait for QEMU to exit (killed after SECONDS, default
@@ -272,19 +289,38 @@ l2_wait() {
 	deadline=$(($(cut -d. -f1 /proc/uptime) + ${1:-$L2_TIMEOUT}))
 	while kill -0 "$QPID" 2>/dev/null; do
 		if [ "$(cut -d. -f1 /proc/uptime)" -ge "$deadline" ]; then
+			diag "QEMU still running after ${1:-$L2_TIMEOUT}s"
+			qemu_stuck
 			kill -KILL "$QPID"
 			wait "$QPID"
 			QEXIT=124
-			diag "QEMU killed after ${1:-$L2_TIMEOUT}s; L2 console tail:"
-			tr -d '\r' <"$DIR/console.log" | tail -n 15 | sed 's/^/#   /'
+			l2_reaped
+			diag "QEMU killed"
 			return
 		fi
 		sleep 1
 	done
 	wait "$QPID"
 	QEXIT=$?
+	l2_reaped
 	diag "QEMU exited with $QEXIT after $(awk -v a="$T_START" '{ printf "%.0f", $1 - a }' /proc/uptime)s"
 	[ "$QEXIT" -eq 0 ] || sed 's/^/#   qemu: /' "$DIR/qemu.log"
+}
+
+# qemu_stuck: what a QEMU that does not get on is doing: the kernel stack
+# and state of each of its threads (is one waiting in the backend?), L2's
+# records and its whole console, L1's last kernel messages.
+qemu_stuck() {
+	for t in /proc/"$QPID"/task/*; do
+		[ -r "$t/stat" ] || continue
+		diag "QEMU thread ${t##*/} ($(cat "$t/comm" 2>/dev/null)): state $(cut -d' ' -f3 "$t/stat"), wchan $(cat "$t/wchan" 2>/dev/null)"
+		sed 's/^/#     /' "$t/stack" 2>/dev/null | head -n 12
+	done
+	l2_dump
+	diag "L2 console:"
+	tr -d '\r' <"$DIR/console.log" | tail -n 150 | sed 's/^/#   /'
+	diag "L1 kernel log tail:"
+	dmesg | tail -n 30 | sed 's/^/#   /'
 }
 
 # l2_until RECORD [SECONDS]: wait until L2 reported a line starting with
@@ -294,8 +330,8 @@ l2_until() {
 	while ! l2 "$1" | grep -q .; do
 		kill -0 "$QPID" 2>/dev/null || { diag "QEMU exited before L2 said '$1'"; return 1; }
 		if [ "$(cut -d. -f1 /proc/uptime)" -ge "$deadline" ]; then
-			diag "no '$1' from L2 after ${2:-$L2_TIMEOUT}s; L2 console tail:"
-			tr -d '\r' <"$DIR/console.log" | tail -n 15 | sed 's/^/#   /'
+			diag "no '$1' from L2 after ${2:-$L2_TIMEOUT}s"
+			qemu_stuck
 			return 1
 		fi
 		sleep 1

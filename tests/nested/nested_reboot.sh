@@ -76,6 +76,7 @@ fi
 kill -KILL "$QPID"
 wait "$QPID"
 QEXIT=$?
+l2_reaped
 check "kill: QEMU died of SIGKILL while L2 used the device" [ "$QEXIT" -eq 137 ]
 check "pins: after SIGKILL the pins are back to $base" pins_back "$base"
 check "released: the NVMe controller is quiesced, on $DRV, its group free" released "$NVME"
