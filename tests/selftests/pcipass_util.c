@@ -23,6 +23,17 @@
 
 #include "pcipass_util.h"
 
+/*
+ * The VM reads the tests' output through a pipe (tests/vm/guest-run.sh
+ * stamps each result with the time): line-buffered, TAP lines stay in
+ * order with the TH_LOG lines of stderr, and none is lost when a timeout
+ * kills the test.
+ */
+static void __attribute__((constructor)) pp_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 const char *pp_env(const char *name, const char *fallback)
 {
 	const char *val = getenv(name);

@@ -10,6 +10,7 @@
 # $PCIPASS_RESULTS (/dev/ttyS1, the second QEMU serial port):
 #   # pcipass-test: NAME           before a test executable runs
 #   ...its stdout and stderr (kselftest TAP)...
+#   # pcipass-t: UPTIME            before it starts, after each "ok"/"not ok"
 #   # pcipass-timeout: NAME ...    when the timeout killed it
 #   # pcipass-time: NAME START END guest uptime before and after
 #   # pcipass-exit: NAME STATUS    after it (137 = killed by the timeout)
@@ -60,6 +61,18 @@ kunit_run() {
 	echo "# pcipass-kunit-time: $start $(cut -d' ' -f1 /proc/uptime)"
 }
 
+# stamp: copy a test's output, with the uptime after each result line (the
+# timing summary of parse-results.sh lists the slowest tests from these).
+stamp() {
+	awk 'function now(u, a) {
+		getline u <"/proc/uptime"; close("/proc/uptime")
+		split(u, a, " "); print "# pcipass-t: " a[1]; fflush()
+	}
+	BEGIN { now() }
+	{ print; fflush() }
+	/^(not )?ok / { now() }'
+}
+
 # kmemleak reports only objects older than 5 s, and an object only once
 # its contents held still between two scans.
 kmemleak_report() {
@@ -92,12 +105,17 @@ kmemleak_report() {
 		# timeout kills it), whatever it left behind (a kselftest child
 		# stuck in the kernel, say) is killed before the next test starts.
 		cd /tmp || exit 1
+		rm -f /tmp/.pcipass-out
+		mkfifo /tmp/.pcipass-out
+		stamp </tmp/.pcipass-out &
+		spid=$!
 		# shellcheck disable=SC2086 # ARGS is a list of arguments
-		setsid timeout -s KILL "$T" "$t" $ARGS </dev/null 2>&1 &
+		setsid timeout -s KILL "$T" "$t" $ARGS </dev/null >/tmp/.pcipass-out 2>&1 &
 		pid=$!
 		wait "$pid"
 		status=$?
 		kill -KILL -- "-$pid" 2>/dev/null
+		wait "$spid"
 		cd / || exit 1
 		end=$(cut -d' ' -f1 /proc/uptime)
 		echo "pcipass-vm: test $name: exit $status" >/dev/kmsg

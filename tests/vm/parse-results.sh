@@ -171,10 +171,18 @@ ksuite != "" {
 /^# pcipass-setup-error: / { sub(/^# pcipass-setup-error: /, ""); print "S " $0; next }
 /^# pcipass-test: / {
 	cur = $3; started[cur] = 1; order[++nbin] = cur
+	stamp = ""; lastres = ""
 	nres[cur] = 0; nfail[cur] = 0; nd = 0
 	next
 }
 /^# pcipass-time: / { t[$3] = sprintf("%.1f", $5 - $4); next }
+# After each result line: the time since the previous stamp is the time of that test.
+/^# pcipass-t: / {
+	if (lastres != "" && stamp != "")
+		printf "U %.1f %s\n", $3 - stamp, lastres
+	stamp = $3; lastres = ""
+	next
+}
 /^# pcipass-exit: / {
 	b = $3; st = $4; exited[b] = 1
 	printf "T %s %s %s\n", b, (b in t) ? t[b] : "?", st
@@ -201,6 +209,7 @@ cur != "" && /^(not )?ok [0-9]+/ {
 	}
 	name = cur ": " ((line == "") ? "#" nres[cur] + 1 : line)
 	nres[cur]++
+	lastres = name
 	if (toupper(directive) ~ /^SKIP/) {
 		sub(/^[Ss][Kk][Ii][Pp] */, "", directive)
 		result("skip", name, directive)
@@ -228,6 +237,7 @@ END {
 pass=0 fail=0 skip=0
 last_fail=no
 times=""
+slow=""
 setup_errors=""
 done_seen=no
 kunit_ran=no
@@ -259,6 +269,7 @@ while IFS= read -r rec; do
 		;;
 	"D "*) [ "$last_fail" = no ] || printf '    | %s\n' "${rec#D }" ;;
 	"T "*) times="$times ${rec#T }" ;;
+	"U "*) slow="$slow${rec#U }"$'\n' ;;
 	"S "*) setup_errors="$setup_errors${rec#S }"$'\n' ;;
 	"E done") done_seen=yes ;;
 	"K "*) kunit_ran=yes ;;
@@ -386,6 +397,12 @@ if [ -n "$times" ]; then
 		shift 3
 	done
 	echo "$line"
+fi
+if [ -n "$slow" ]; then
+	# A test's time runs from the result before it (or from the start of
+	# its executable).
+	echo "slowest $CONFIG: $(printf '%s' "$slow" | sort -rn | head -n 5 |
+		awk '{ t = $1; $1 = ""; printf "%s%s=%ss", (NR > 1 ? "; " : ""), substr($0, 2), t }')"
 fi
 printf 'passed=%s\nfailed=%s\nskipped=%s\n' "$pass" "$fail" "$skip" >"$OUTDIR/totals"
 echo "# pcipass-totals: config=$CONFIG passed=$pass failed=$fail skipped=$skip"
