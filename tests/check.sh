@@ -1,27 +1,35 @@
 #!/bin/bash
-# tests/check.sh - everything `make check` does, in order:
+# tests/check.sh - everything `make check` does:
 #
 #   1. deps    install what is missing (tests/vm/deps.sh; as root)
-#   2. build   pcipass.ko for the VM kernel, pcipass-tool, the selftests
-#   3. host    make lint (checkpatch, kernel-doc, sparse, W=1) and the
-#              pcipass-tool test on a fabricated sysfs; one test each
-#   3b. deb    the Debian packages (tests/deb/check.sh): make deb, lintian
-#              without errors, install both into a Debian 12 root
-#              (debootstrap'ed once per machine and cached; an overlay on
-#              it, offline), check what DKMS built and installed, the
-#              group, udev rule, modprobe.d example, initramfs hook, then
-#              purge and check nothing is left; each check counts
-#   4. stock   the selftests in the VMs on Debian's kernel
+#   2. build   pcipass.ko for the VM kernel, pcipass-tool, the selftests;
+#              for the debug lane also its kernel (tests/vm/debug-kernel.sh:
+#              KUnit, KASAN, lockdep, kmemleak, fault injection; built once
+#              per machine into the cache) and pcipass.ko and the KUnit
+#              module tests/kunit/ built against it from a copy of the
+#              sources in build/debug-src/ (W=1, no warnings)
+#   3. the VM lanes, in the background, beside each other:
+#      stock   the selftests in the VMs on Debian's kernel
 #              (tests/vm/check.sh: iommu, nointremap, noiommu), and the
 #              nested tests (tests/nested/: Debian's QEMU in the nested VM
 #              runs a small guest on devices served by pcipass)
-#   5. debug   the debug-kernel lane: the kernel of tests/vm/debug-kernel.sh
-#              (KUnit, KASAN, lockdep, kmemleak, fault injection; built once
-#              per machine into the cache), pcipass.ko and the KUnit module
-#              tests/kunit/ built against it from a copy of the sources in
-#              build/debug-src/ (W=1, no warnings), then the same VMs with
-#              the KUnit suites and a kmemleak scan, outputs in
-#              build/vm-debug/ (Documentation/dev-tools/pcipass-testing.rst)
+#      debug   the same VMs on the debug kernel (not nested), with the
+#              KUnit suites and a kmemleak scan, outputs in build/vm-debug/
+#              (Documentation/dev-tools/pcipass-testing.rst)
+#   4. host, once the lanes have built their initramfs (nothing reads the
+#      build products after that): make lint (checkpatch, kernel-doc,
+#      sparse, W=1) and the pcipass-tool test on a fabricated sysfs, one
+#      test each; then the deb lane (tests/deb/check.sh): make deb,
+#      lintian without errors, install both into a Debian 12 root
+#      (debootstrap'ed once per machine and cached; an overlay on it,
+#      offline), check what DKMS built and installed, the group, udev
+#      rule, modprobe.d example, initramfs hook, then purge and check
+#      nothing is left; each check counts
+#   5. the lanes' reports, as they finish
+#
+# Two cores run 2-3 VMs at once at full use (TCG); the lanes share them:
+# the stock lane runs its VMs one after the other (nested first: it takes
+# longest), the debug lane two at a time.
 #
 # Prints a line per stage with its time, the failures, and as its last
 # line "N passed, N failed"; exits non-zero on any failure.
@@ -30,8 +38,9 @@
 # "nested iommu nointremap noiommu"), PCIPASS_LANES (default "deb stock
 # debug"), PCIPASS_DEBUG_CONFIGS (the debug lane's VMs, default
 # PCIPASS_CONFIGS without nested: nested TCG under KASAN is too slow),
-# PCIPASS_NESTED_BACKEND (pcipass, the default, or vfio: see
-# tests/vm/README.md),
+# PCIPASS_STOCK_JOBS and PCIPASS_DEBUG_JOBS (VMs at once in each lane:
+# default 1 and 2 when both run, else 2), PCIPASS_NESTED_BACKEND
+# (pcipass, the default, or vfio: see tests/vm/README.md),
 # and those of tests/vm/*.sh.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,58 +104,67 @@ if ! make -C "$TOP" -s KDIR="$KDIR" all selftests >"$LOG/build.log" 2>&1; then
 fi
 timing "build" $(($(date +%s) - t))
 
-stage "host: lint and the tool's sysfs test"
-host_test "make lint" "$LOG/lint.log" make -C "$TOP" -s KDIR="$KDIR" lint
-host_test "pcipass-tool on a fake sysfs" "$LOG/tool.log" \
-	make -C "$TOP/tools/pcipass" -s test
-
 CONFIGS=${PCIPASS_CONFIGS:-nested iommu nointremap noiommu}
 LANES=${PCIPASS_LANES:-deb stock debug}
+has_lane() { [[ " $LANES " == *" $1 "* ]]; }
+STOCK_JOBS=2 DEBUG_JOBS=2
+if has_lane stock && has_lane debug; then STOCK_JOBS=1; fi
+STOCK_JOBS=${PCIPASS_STOCK_JOBS:-$STOCK_JOBS}
+DEBUG_JOBS=${PCIPASS_DEBUG_JOBS:-$DEBUG_JOBS}
 
-# vm_lane NAME LOGFILE: tests/vm/check.sh with the environment as set,
-# its verdict added to the totals.
-vm_lane() {
-	local name=$1 log=$2 last
+# ---- the VM lanes, in the background ---------------------------------------
+# lane_start NAME LOGFILE CONFIG...: tests/vm/check.sh with the environment
+# as set, in the background; LANE_PID_<NAME> is its pid, its marker file
+# (PCIPASS_VM_STARTED) $LOG/NAME.started.
+LANE_NAMES=""
+lane_start() {
+	local name=$1 log=$2
 	shift 2
-	# shellcheck disable=SC2086 # a list of configurations
-	"$VMDIR/check.sh" "$@" | tee "$log"
+	rm -f "$LOG/$name.started"
+	PCIPASS_VM_STARTED=$LOG/$name.started "$VMDIR/check.sh" "$@" >"$log" 2>&1 &
+	printf -v "LANE_PID_$name" '%s' "$!"
+	LANE_NAMES="$LANE_NAMES $name"
+	stage "$name lane: VMs started in the background ($*; log: $log)"
+}
+
+# lanes_started: every lane started has built its initramfs (or ended).
+lanes_started() {
+	local name pid
+	for name in $LANE_NAMES; do
+		pid=LANE_PID_$name
+		while [ ! -e "$LOG/$name.started" ] && kill -0 "${!pid}" 2>/dev/null; do
+			sleep 1
+		done
+	done
+}
+
+# lane_end NAME LOGFILE TIMING-LABEL T0: wait for the lane, show its report,
+# add its verdict to the totals.
+lane_end() {
+	local name=$1 log=$2 label=$3 t0=$4 pid last
+	pid=LANE_PID_$name
+	wait "${!pid}"
+	stage "$name lane: done"
+	cat "$log"
 	last=$(tail -n 1 "$log")
 	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		PASSED=$((PASSED + BASH_REMATCH[1]))
 		FAILED=$((FAILED + BASH_REMATCH[2]))
 	else
 		FAILED=$((FAILED + 1))
-		echo "FAIL $name: the VM run gave no verdict"
+		echo "FAIL $name lane: the VM run gave no verdict"
 	fi
+	timing "$label" $(($(date +%s) - t0))
 }
 
-if [[ " $LANES " == *" deb "* ]]; then
-	t=$(date +%s)
-	stage "deb: the Debian packages in a Debian 12 root (tests/deb/check.sh)"
-	"$TOP/tests/deb/check.sh" >"$LOG/deb.log" 2>&1
-	last=$(tail -n 1 "$LOG/deb.log")
-	grep -E '^(ok|not ok) ' "$LOG/deb.log" | sed 's/^/  /'
-	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-		PASSED=$((PASSED + BASH_REMATCH[1]))
-		FAILED=$((FAILED + BASH_REMATCH[2]))
-		[ "${BASH_REMATCH[2]}" = 0 ] || echo "FAIL deb: see $LOG/deb.log"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL deb: no verdict (log: $LOG/deb.log)"
-		tail -n 20 "$LOG/deb.log" | sed 's/^/    | /'
-	fi
-	timing "deb packages" $(($(date +%s) - t))
-fi
+# The VMs run in the background, where a ^C does not reach them.
+trap 'for n in $LANE_NAMES; do p=LANE_PID_$n; kill -TERM "${!p}" 2>/dev/null; done; exit 130' INT TERM
 
-if [[ " $LANES " == *" stock "* ]]; then
-	t=$(date +%s)
-	stage "stock kernel: VMs"
+T_STOCK=$(date +%s)
+if has_lane stock; then
 	# shellcheck disable=SC2086 # a list of configurations
-	vm_lane "stock kernel" "$LOG/vm-stock.log" $CONFIGS
-	timing "stock kernel VMs" $(($(date +%s) - t))
+	PCIPASS_VM_JOBS=$STOCK_JOBS lane_start stock "$LOG/vm-stock.log" $CONFIGS
 fi
-
-[[ " $LANES " == *" debug "* ]] || verdict
 
 # ---- the debug-kernel lane --------------------------------------------------
 DSRC=$TOP/build/debug-src
@@ -200,66 +218,116 @@ debug_sources() {
 		done
 }
 
-t=$(date +%s)
-CACHE=${PCIPASS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pcipass}
-stage "debug kernel: looking it up (the first run on a machine builds it: ~15-30 min)"
-if ! debug_kernel; then
-	FAILED=$((FAILED + 1))
-	echo "FAIL debug kernel: tests/vm/debug-kernel.sh failed (see above)"
-	timing "debug kernel" $(($(date +%s) - t))
-	verdict
-fi
-while IFS='=' read -r key val; do
-	case "$key" in
-	KVER) export PCIPASS_KVER=$val ;;
-	KERNEL) export PCIPASS_KERNEL=$val ;;
-	MODDIR) export PCIPASS_MODDIR=$val ;;
-	KDIR) export PCIPASS_KDIR=$val ;;
-	esac
-done <"$LOG/debug-kernel.env"
-if grep -q 'building' "$LOG/debug-kernel.err"; then
-	timing "debug kernel (built)" $(($(date +%s) - t))
-else
-	timing "debug kernel (cached)" $(($(date +%s) - t))
-fi
+# debug_lane_prepare: the kernel and the modules; false (counted) on failure.
+debug_lane_prepare() {
+	local t key val
+	t=$(date +%s)
+	CACHE=${PCIPASS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pcipass}
+	stage "debug kernel: looking it up (the first run on a machine builds it: ~15-30 min)"
+	if ! debug_kernel; then
+		FAILED=$((FAILED + 1))
+		echo "FAIL debug kernel: tests/vm/debug-kernel.sh failed (see above)"
+		timing "debug kernel" $(($(date +%s) - t))
+		return 1
+	fi
+	# Not exported: only the debug lane's VMs get them.
+	while IFS='=' read -r key val; do
+		case "$key" in
+		KVER) D_KVER=$val ;;
+		KERNEL) D_KERNEL=$val ;;
+		MODDIR) D_MODDIR=$val ;;
+		KDIR) D_KDIR=$val ;;
+		esac
+	done <"$LOG/debug-kernel.env"
+	if grep -q 'building' "$LOG/debug-kernel.err"; then
+		timing "debug kernel (built)" $(($(date +%s) - t))
+	else
+		timing "debug kernel (cached)" $(($(date +%s) - t))
+	fi
 
-t=$(date +%s)
-stage "debug build: pcipass.ko and pcipass_kunit.ko for $PCIPASS_KVER (W=1)"
-debug_sources
-if make -C "$PCIPASS_KDIR" M="$DSRC" W=1 modules >"$LOG/debug-build.log" 2>&1 &&
-	! grep -E 'warning:|error:' "$LOG/debug-build.log" >/dev/null; then
-	PASSED=$((PASSED + 1))
-	echo "ok   debug build: no warnings"
-else
+	t=$(date +%s)
+	stage "debug build: pcipass.ko and pcipass_kunit.ko for $D_KVER (W=1)"
+	debug_sources
+	if make -C "$D_KDIR" M="$DSRC" W=1 modules >"$LOG/debug-build.log" 2>&1 &&
+		! grep -E 'warning:|error:' "$LOG/debug-build.log" >/dev/null; then
+		PASSED=$((PASSED + 1))
+		echo "ok   debug build: no warnings"
+		timing "debug build" $(($(date +%s) - t))
+		return 0
+	fi
 	FAILED=$((FAILED + 1))
 	echo "FAIL debug build (log: $LOG/debug-build.log)"
 	grep -E -A3 'warning:|error:' "$LOG/debug-build.log" | head -n 40 |
 		sed 's/^/    | /'
 	timing "debug build" $(($(date +%s) - t))
-	verdict
-fi
-timing "debug build" $(($(date +%s) - t))
+	return 1
+}
 
-t=$(date +%s)
-# shellcheck disable=SC2086 # a list of configurations
-DCONFIGS=${PCIPASS_DEBUG_CONFIGS:-$(printf '%s\n' $CONFIGS | grep -vx nested | paste -sd' ')}
-# KUnit tests pure logic: one VM is enough, the one with the least else to
-# do (nointremap), or the first.
-KUNIT_VMS=${PCIPASS_KUNIT_VMS:-}
-if [ -z "$KUNIT_VMS" ]; then
-	KUNIT_VMS=${DCONFIGS%% *}
-	[[ " $DCONFIGS " != *" nointremap "* ]] || KUNIT_VMS=nointremap
+T_DEBUG=$(date +%s)
+DEBUG_READY=no
+if has_lane debug && debug_lane_prepare; then
+	DEBUG_READY=yes
+	# shellcheck disable=SC2086 # a list of configurations
+	DCONFIGS=${PCIPASS_DEBUG_CONFIGS:-$(printf '%s\n' $CONFIGS | grep -vx nested | paste -sd' ')}
+	# KUnit tests pure logic: one VM is enough, the one with the least
+	# else to do (nointremap), or the first.
+	KUNIT_VMS=${PCIPASS_KUNIT_VMS:-}
+	if [ -z "$KUNIT_VMS" ]; then
+		KUNIT_VMS=${DCONFIGS%% *}
+		[[ " $DCONFIGS " != *" nointremap "* ]] || KUNIT_VMS=nointremap
+	fi
+	# la57=off: with 5-level paging an interrupt early in the debug
+	# kernel's boot gives a KASAN wild-memory-access report (before any
+	# pcipass code), and that report turns lockdep off for the run.
+	# shellcheck disable=SC2086 # a list of configurations
+	PCIPASS_KVER=$D_KVER PCIPASS_KERNEL=$D_KERNEL PCIPASS_MODDIR=$D_MODDIR \
+		PCIPASS_KDIR=$D_KDIR \
+		PCIPASS_KO=$DSRC/drivers/pcipass/pcipass.ko \
+		PCIPASS_KUNIT_KO=$DSRC/tests/kunit/pcipass_kunit.ko \
+		PCIPASS_KUNIT_VMS=$KUNIT_VMS \
+		PCIPASS_EXPECT_KUNIT=1 \
+		PCIPASS_QEMU_CPU=${PCIPASS_QEMU_CPU:-max,la57=off} \
+		PCIPASS_BUILD_DIR=$TOP/build/vm-debug \
+		PCIPASS_TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-900} \
+		PCIPASS_VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-1500} \
+		PCIPASS_VM_JOBS=$DEBUG_JOBS \
+		lane_start debug "$LOG/vm-debug.log" $DCONFIGS
 fi
-stage "debug kernel: VMs (KUnit in: $KUNIT_VMS)"
-# shellcheck disable=SC2086 # a list of configurations
-PCIPASS_KO=$DSRC/drivers/pcipass/pcipass.ko \
-	PCIPASS_KUNIT_KO=$DSRC/tests/kunit/pcipass_kunit.ko \
-	PCIPASS_KUNIT_VMS=$KUNIT_VMS \
-	PCIPASS_EXPECT_KUNIT=1 \
-	PCIPASS_BUILD_DIR=$TOP/build/vm-debug \
-	PCIPASS_TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-900} \
-	PCIPASS_VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-1500} \
-	vm_lane "debug kernel" "$LOG/vm-debug.log" $DCONFIGS
-timing "debug kernel VMs" $(($(date +%s) - t))
 
+# ---- host stages, beside the VMs ---------------------------------------------
+# lint's W=1 step cleans and rebuilds drivers/pcipass/: only once the lanes
+# have copied what they boot.
+lanes_started
+stage "host: lint and the tool's sysfs test"
+host_test "make lint" "$LOG/lint.log" make -C "$TOP" -s KDIR="$KDIR" lint
+host_test "pcipass-tool on a fake sysfs" "$LOG/tool.log" \
+	make -C "$TOP/tools/pcipass" -s test
+
+if has_lane deb; then
+	t=$(date +%s)
+	stage "deb: the Debian packages in a Debian 12 root (tests/deb/check.sh)"
+	"$TOP/tests/deb/check.sh" >"$LOG/deb.log" 2>&1
+	last=$(tail -n 1 "$LOG/deb.log")
+	grep -E '^(ok|not ok) ' "$LOG/deb.log" | sed 's/^/  /'
+	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		PASSED=$((PASSED + BASH_REMATCH[1]))
+		FAILED=$((FAILED + BASH_REMATCH[2]))
+		[ "${BASH_REMATCH[2]}" = 0 ] || echo "FAIL deb: see $LOG/deb.log"
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL deb: no verdict (log: $LOG/deb.log)"
+		tail -n 20 "$LOG/deb.log" | sed 's/^/    | /'
+	fi
+	timing "deb packages" $(($(date +%s) - t))
+fi
+
+# ---- the lanes' reports ------------------------------------------------------
+stage "waiting for the VM lanes"
+if has_lane stock; then
+	lane_end stock "$LOG/vm-stock.log" "stock kernel VMs" "$T_STOCK"
+fi
+if [ "$DEBUG_READY" = yes ]; then
+	lane_end debug "$LOG/vm-debug.log" "debug kernel VMs" "$T_DEBUG"
+fi
+trap - INT TERM
 verdict

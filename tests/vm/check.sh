@@ -12,6 +12,9 @@
 #
 # Environment: PCIPASS_VM_JOBS (VMs at once: 1 or 2; default 2, measured
 # faster on 2 cores), PCIPASS_BUILD_DIR (instead of build/vm),
+# PCIPASS_VM_STARTED (a file created once the initramfs are built, when
+# nothing reads the build products any more: tests/check.sh then runs its
+# host stages beside the VMs),
 # PCIPASS_VERBOSE=1 (list passing tests too), and those of mkinitramfs.sh,
 # run-vm.sh and kernel.sh.
 set -eu
@@ -59,6 +62,7 @@ if [[ " $CONFIGS " == *" nested "* ]]; then
 	PCIPASS_NESTED=1 "$VMDIR/mkinitramfs.sh" "$PCIPASS_NESTED_INITRAMFS"
 	timing "initramfs (nested)" "$(since "$t")"
 fi
+[ -z "${PCIPASS_VM_STARTED:-}" ] || : >"$PCIPASS_VM_STARTED"
 
 t=$(now)
 pids=""

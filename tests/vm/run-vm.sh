@@ -41,6 +41,8 @@
 #   PCIPASS_EXTRA_QEMU_ARGS more QEMU arguments (split on white space)
 #   PCIPASS_EXTRA_CMDLINE   more kernel command line
 #   PCIPASS_QEMU_ACCEL      -accel value (tcg,thread=multi)
+#   PCIPASS_QEMU_CPU        -cpu value (max; the debug lane gives
+#                           max,la57=off: see tests/check.sh)
 #   PCIPASS_PVH=0           boot the bzImage, not its vmlinux (see kernel.sh)
 #   PCIPASS_KERNEL, PCIPASS_MODDIR, PCIPASS_KVER: see kernel.sh
 set -eu
@@ -139,7 +141,7 @@ CMDLINE="$CMDLINE ${PCIPASS_EXTRA_CMDLINE:-}"
 # The IOMMU (in MACHINE) must come before the PCI devices.
 # shellcheck disable=SC2206 # PCIPASS_EXTRA_QEMU_ARGS is split on purpose
 QEMU=(qemu-system-x86_64 -no-user-config -nodefaults -display none -no-reboot
-	-accel "$ACCEL" -cpu max -smp 2 -m "$MEM"
+	-accel "$ACCEL" -cpu "${PCIPASS_QEMU_CPU:-max}" -smp 2 -m "$MEM"
 	"${MACHINE[@]}"
 	-device "edu,addr=03.0"
 	-drive "file=$IMG,if=none,id=nvm,format=raw"
