@@ -2,7 +2,8 @@
 # tests/vm/guest-run.sh - run mode of the test VM (busybox sh, started by
 # /init with the PCIPASS_* environment).
 #
-# Runs every executable /tests/* in sorted order, each under a timeout
+# Runs every executable /tests/* in sorted order (only those named in
+# /vm/tests-$PCIPASS_VM when there is such a file), each under a timeout
 # ($PCIPASS_TIMEOUT seconds, pcipassvm.timeout= on the kernel command line,
 # default 300) and with the arguments in /vm/test-args if any
 # (PCIPASS_TEST_ARGS of mkinitramfs.sh), and writes everything to the
@@ -98,6 +99,10 @@ kmemleak_report() {
 	for t in /tests/*; do
 		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
 		name=${t##*/}
+		if [ -r "/vm/tests-$PCIPASS_VM" ] &&
+			! grep -qx -- "$name" "/vm/tests-$PCIPASS_VM"; then
+			continue
+		fi
 		echo "# pcipass-test: $name"
 		echo "pcipass-vm: test $name: start" >/dev/kmsg
 		start=$(cut -d' ' -f1 /proc/uptime)

@@ -22,6 +22,9 @@
 #   PCIPASS_TEST_ARGS      arguments given to every test executable (e.g.
 #                          "-r FIXTURE.TEST" to run one kselftest test)
 #   PCIPASS_SELFTESTS_OUT  directory of test executables (tests/selftests/out)
+#   PCIPASS_VM_TESTS       which of them each VM configuration runs, as
+#                          "CONFIG:TEST,TEST... CONFIG:..." (default: every
+#                          VM runs every test; a VM not named runs all)
 #   PCIPASS_TOOL           pcipass-tool (default tools/pcipass/pcipass-tool)
 #   PCIPASS_VM_MODULES     more distro modules to include (space-separated)
 #   PCIPASS_ALLOW_NO_TESTS=1  go on when there is no test executable (else
@@ -107,6 +110,16 @@ install -m 755 "$VMDIR/init" "$ROOT/init"
 [ -z "${PCIPASS_TEST_ARGS:-}" ] || printf '%s\n' "$PCIPASS_TEST_ARGS" >"$ROOT/vm/test-args"
 [ -z "${PCIPASS_KUNIT_FILTER:-}" ] || printf '%s\n' "$PCIPASS_KUNIT_FILTER" >"$ROOT/vm/kunit-filter"
 [ -z "${PCIPASS_KUNIT_VMS:-}" ] || printf '%s\n' "$PCIPASS_KUNIT_VMS" >"$ROOT/vm/kunit-vms"
+for sel in ${PCIPASS_VM_TESTS:-}; do
+	case "$sel" in
+	*:*) ;;
+	*) die "PCIPASS_VM_TESTS: '$sel' is not CONFIG:TEST,..." ;;
+	esac
+	for t in $(echo "${sel#*:}" | tr ',' ' '); do
+		[ -x "$SELFTESTS_OUT/$t" ] || die "PCIPASS_VM_TESTS: no test executable $t in $SELFTESTS_OUT"
+	done
+	echo "${sel#*:}" | tr ',' '\n' >"$ROOT/vm/tests-${sel%%:*}"
+done
 install -m 755 "$VMDIR/guest-run.sh" "$VMDIR/guest-demo.sh" "$ROOT/vm/"
 install -m 755 "$VMDIR/guest-bench.sh" "$ROOT/vm/"
 [ "$NESTED" != 1 ] || install -m 755 "$VMDIR/guest-demo-nested.sh" "$ROOT/vm/"
