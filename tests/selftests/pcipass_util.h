@@ -44,7 +44,10 @@ int pp_dev_config_read(const char *addr, unsigned int off, void *buf,
 __u16 pp_dev_command(const char *addr);
 /* driver_override + unbind + drivers_probe; "" clears the override. */
 int pp_dev_rebind(const char *addr, const char *override);
-/* Poll up to @timeout_ms until @addr is bound to @drv ("" for none). */
+/*
+ * Poll up to @timeout_ms until @addr is bound to @drv ("" for none); false
+ * at once when no driver @drv is registered (its module is not loaded).
+ */
 bool pp_wait_driver(const char *addr, const char *drv, int timeout_ms);
 bool pp_wait_path(const char *path, bool present, int timeout_ms);
 
