@@ -336,7 +336,8 @@ l2_until() {
 		fi
 		sleep 1
 	done
-	diag "L2 said '$1' $(awk -v a="$T_START" '{ printf "%.0f", $1 - a }' /proc/uptime)s after QEMU started"
+	diag "L2 said '$1' $(awk -v a="$T_START" '{ printf "%.0f", $1 - a }' /proc/uptime)s after QEMU started" \
+		"(L2's uptime at /init: $(l2 'boot uptime=' | sed 's/.*=//' | tr '\n' ' ')s)"
 }
 
 # l2 RECORD: L2's records starting with RECORD, without the prefix.
