@@ -286,10 +286,6 @@ if has_lane debug && debug_lane_prepare; then
 	# la57=off: with 5-level paging an interrupt early in the debug
 	# kernel's boot gives a KASAN wild-memory-access report (before any
 	# pcipass code), and that report turns lockdep off for the run.
-	# thread=single: under multi-threaded TCG a vCPU of a debug VM once
-	# stopped taking its timer interrupts (RCU stalls every 26 s, the
-	# fault injection test stuck); one thread for both vCPUs costs the
-	# debug VMs little, they use one core each anyway.
 	# shellcheck disable=SC2086 # a list of configurations
 	PCIPASS_KVER=$D_KVER PCIPASS_KERNEL=$D_KERNEL PCIPASS_MODDIR=$D_MODDIR \
 		PCIPASS_KDIR=$D_KDIR \
@@ -298,11 +294,10 @@ if has_lane debug && debug_lane_prepare; then
 		PCIPASS_KUNIT_VMS=$KUNIT_VMS \
 		PCIPASS_EXPECT_KUNIT=1 \
 		PCIPASS_QEMU_CPU=${PCIPASS_QEMU_CPU:-max,la57=off} \
-		PCIPASS_QEMU_ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=single} \
 		PCIPASS_VM_TESTS=$DTESTS \
 		PCIPASS_BUILD_DIR=$TOP/build/vm-debug \
-		PCIPASS_TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-900} \
-		PCIPASS_VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-1500} \
+		PCIPASS_TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-1200} \
+		PCIPASS_VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-1800} \
 		PCIPASS_VM_JOBS=$DEBUG_JOBS \
 		lane_start debug "$LOG/vm-debug.log" $DCONFIGS
 fi

@@ -718,7 +718,11 @@ TEST_F(nvme, after_detach_the_nvme_driver_works_again)
 	close(self->ctx);
 	self->ctx = -1;
 
-	/* Reset and restored on detach: the host driver takes it back. */
+	/*
+	 * Reset and restored on detach: the host driver takes it back (load
+	 * it: no test before this one need have).
+	 */
+	ASSERT_EQ(0, pp_run("modprobe nvme"));
 	ASSERT_EQ(0, pp_dev_rebind(pp_nvme_addr(), ""));
 	ASSERT_TRUE(pp_wait_driver(pp_nvme_addr(), "nvme", 5000));
 	ASSERT_TRUE(pp_wait_path("/dev/nvme0n1", true, 10000));

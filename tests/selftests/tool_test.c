@@ -459,6 +459,10 @@ TEST(list_shows_the_qemu_devices)
 
 	if (!in_vm())
 		SKIP(return, NOT_IN_VM);
+	/* Whatever a test before left: without allow_noiommu, as loaded. */
+	if (pp_vm_is("noiommu") && pp_module_loaded())
+		ASSERT_EQ(0, pp_write_file("/sys/module/pcipass/parameters/allow_noiommu",
+					   "0"));
 	qemu_devices(d);
 	r = tool("list", NULL);
 	ASSERT_EQ(0, r.status) TH_LOG("stderr: %s", r.err);

@@ -55,7 +55,7 @@ status=$(tr -d '\r' <"$OUT/results.log" | sed -n 's/^# pcipass-bench-exit: //p')
 {
 	echo "# make bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
 	echo "# host: $(nproc) CPUs, load $load before, $load_after after; $(qemu-system-x86_64 --version | head -n1)"
-	echo "# VM: q35, intel-iommu intremap=on, TCG (${PCIPASS_QEMU_ACCEL:-tcg,thread=multi}), 2 vCPUs, 1 GiB"
+	echo "# VM: q35, intel-iommu intremap=on, TCG (${PCIPASS_QEMU_ACCEL:-tcg,thread=single}), 2 vCPUs, 1 GiB"
 	echo "# TCG exaggerates the cost of every trap and MMIO access: read the ratios, not the times."
 	grep -v '^pcipass-bench: ' <<<"$section" || true
 } >"$RESULTS"
