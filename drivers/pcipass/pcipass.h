@@ -372,7 +372,7 @@ bool pcipass_driver_owns(struct pci_dev *pdev);
 int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 			       struct file *vfio_group_file, struct file **out);
 int pcipass_device_attach(struct pcipass_ucmd *ucmd);
-struct device *pcipass_group_culprit(struct iommu_group *group);
+int pcipass_group_may_attach(struct iommu_group *group, const char *who);
 int pcipass_device_detach(struct pcipass_ucmd *ucmd);
 int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
