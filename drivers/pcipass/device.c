@@ -132,7 +132,7 @@ int pcipass_device_get_info(struct pcipass_ucmd *ucmd)
 	cmd->caps = 0;
 	if (ctx->mode != PCIPASS_CTX_MODE_IOMMU)
 		cmd->caps |= PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN;
-	if (pcipass_reset_available(pdev))
+	if (pcipass_reset_available(pdevice))
 		cmd->caps |= PCIPASS_DEVICE_RESET_AVAILABLE;
 	if (pdevice->msix_mmap_ok)
 		cmd->caps |= PCIPASS_DEVICE_MSIX_MMAP;
@@ -141,6 +141,9 @@ int pcipass_device_get_info(struct pcipass_ucmd *ucmd)
 	mutex_unlock(&ctx->lock);
 	if (!attached)
 		return -ENODEV;
+	/* Probed without the context lock: it may look at the bridge. */
+	if (pcipass_hot_reset_available(pdev))
+		cmd->caps |= PCIPASS_DEVICE_HOT_RESET_AVAILABLE;
 
 	cmd->addr = (struct pcipass_pci_addr) {
 		.segment = pci_domain_nr(pdev->bus),

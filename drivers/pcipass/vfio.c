@@ -819,6 +819,26 @@ static const struct file_operations pcipass_vfio_group_fops = {
 	.llseek = noop_llseek,
 };
 
+/**
+ * pcipass_vfio_file_iommu_group() - the IOMMU group of a VFIO group file
+ * @file: a file, held by the caller
+ *
+ * For VFIO_DEVICE_PCI_HOT_RESET, whose caller proves with group files
+ * which devices it may reset.
+ *
+ * Return: the IOMMU group, valid while @file is held, or NULL when @file
+ * is not a pcipass VFIO group file.
+ */
+struct iommu_group *pcipass_vfio_file_iommu_group(struct file *file)
+{
+	struct pcipass_vfio_group *vg;
+
+	if (file->f_op != &pcipass_vfio_group_fops)
+		return NULL;
+	vg = file->private_data;
+	return vg->group;
+}
+
 static void pcipass_vfio_group_free(struct device *dev)
 {
 	struct pcipass_vfio_group *vg =
