@@ -73,6 +73,11 @@ iommu)
 	# snoop-control=on: domains can force snooping (nointremap has not).
 	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=on,snoop-control=on")
 	CMDLINE="intel_iommu=on"
+	# Two functions behind the root port with no reset of their own, as
+	# a GPU and its HDMI audio: only a bus reset of both resets either.
+	# Bus 1 is enumerated after bus 0, so no group of bus 0 is renumbered.
+	BEHIND_BRIDGE=(-device "pci-testdev,bus=rp6,addr=00.0,multifunction=on"
+		-device "pci-testdev,bus=rp6,addr=00.1")
 	;;
 nointremap)
 	# VT-d without interrupt remapping: MSI is not isolated.
