@@ -83,7 +83,10 @@ FIXTURE_SETUP(pair)
 {
 	self->a0 = pp_pair0_addr();
 	self->a1 = pp_pair1_addr();
-	self->ctx = self->dev0 = self->dev1 = self->kmsg = -1;
+	self->ctx = -1;
+	self->dev0 = -1;
+	self->dev1 = -1;
+	self->kmsg = -1;
 	if (!pp_vm_is("iommu"))
 		SKIP(return, "the device pair is in the iommu VM");
 	ASSERT_EQ(0, pp_module_ensure());

@@ -1123,7 +1123,9 @@ TEST(vfio_hot_reset_of_a_bus)
 	EXPECT_EQ(-EBADF, hot_reset_fds(d0, fds, 1));
 	fds[0] = c;
 	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 1));
-	fds[0] = fds[1] = fds[2] = g;
+	fds[0] = g;
+	fds[1] = g;
+	fds[2] = g;
 	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 3));
 	/* pcipass: function 1 must be open too (vfio: its group suffices). */
 	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 1));
