@@ -132,7 +132,7 @@ int pcipass_device_get_info(struct pcipass_ucmd *ucmd)
 	cmd->caps = 0;
 	if (ctx->mode != PCIPASS_CTX_MODE_IOMMU)
 		cmd->caps |= PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN;
-	if (pcipass_reset_available(pdev))
+	if (pcipass_reset_available(pdevice))
 		cmd->caps |= PCIPASS_DEVICE_RESET_AVAILABLE;
 	if (pdevice->msix_mmap_ok)
 		cmd->caps |= PCIPASS_DEVICE_MSIX_MMAP;
@@ -141,6 +141,9 @@ int pcipass_device_get_info(struct pcipass_ucmd *ucmd)
 	mutex_unlock(&ctx->lock);
 	if (!attached)
 		return -ENODEV;
+	/* Probed without the context lock: it may look at the bridge. */
+	if (pcipass_hot_reset_available(pdev))
+		cmd->caps |= PCIPASS_DEVICE_HOT_RESET_AVAILABLE;
 
 	cmd->addr = (struct pcipass_pci_addr) {
 		.segment = pci_domain_nr(pdev->bus),
@@ -178,57 +181,67 @@ static struct pci_dev *pcipass_find_pci(const struct pcipass_pci_addr *addr)
 	       ERR_PTR(-ENODEV);
 }
 
+/* What makes an IOMMU group not viable: a member and its driver's name. */
+struct pcipass_group_culprit {
+	struct device *dev;
+	char driver[32];
+};
+
+/*
+ * Does @dev's driver stand in the way of a context taking its group? As in
+ * the IOMMU core (iommu_device_use_default_domain()), a driver stands in
+ * the way unless it manages DMA ownership itself (driver_managed_dma:
+ * pcipass, pci-stub, pcieport, vfio-pci): such a driver does no DMA
+ * through the group's default domain, and the IOMMU core refuses it a
+ * bind of a DMA-doing driver while the context owns the group. Runs under
+ * the group's mutex, so the driver found cannot finish its unbind (its
+ * dma_cleanup needs that mutex) while its name is copied.
+ */
 static int pcipass_group_member_in_the_way(struct device *dev, void *data)
 {
-	struct device **culprit = data;
+	struct pcipass_group_culprit *culprit = data;
+	struct device_driver *drv = READ_ONCE(dev->driver);
 
-	if (!READ_ONCE(dev->driver))
+	if (!drv)
 		return 0;
-	if (dev_is_pci(dev) && pcipass_driver_owns(to_pci_dev(dev)))
+	if (dev_is_pci(dev) && to_pci_driver(drv)->driver_managed_dma)
 		return 0;
-	*culprit = get_device(dev);
+	culprit->dev = get_device(dev);
+	strscpy(culprit->driver, drv->name, sizeof(culprit->driver));
 	return 1;
 }
 
 /**
- * pcipass_group_culprit() - what makes an IOMMU group not viable
- * @group: the group
+ * pcipass_group_may_attach() - the viability rules of an IOMMU group
+ * @group: the group a context would take
+ * @who: what to name in the kernel log line that says why not (a device
+ *	or a VFIO group), or NULL for no log line
  *
- * A group is viable when every member is bound to pcipass or to no driver.
+ * The one rule for PCIPASS_DEVICE_ATTACH, VFIO_GROUP_GET_STATUS and
+ * VFIO_GROUP_SET_CONTAINER: a group may be taken when every member is
+ * bound to no driver or to a driver with driver_managed_dma set (pcipass,
+ * pci-stub, pcieport, vfio-pci: the drivers that do no DMA of their own
+ * through the group's default domain), and when it isolates MSI writes
+ * or the admin set allow_unsafe_interrupts. Whether another owner (a
+ * context, VFIO, iommufd) holds the group is the IOMMU core's answer, at
+ * the claim (iommu_device_claim_dma_owner()) or from
+ * iommu_group_dma_owner_claimed().
  *
- * Return: a member bound to another driver, with a reference the caller
- * drops with put_device(), or NULL when the group is viable.
+ * Return: 0, or -EPERM when a member's driver uses DMA or MSI is not
+ * isolated.
  */
-struct device *pcipass_group_culprit(struct iommu_group *group)
+int pcipass_group_may_attach(struct iommu_group *group, const char *who)
 {
-	struct device *culprit = NULL;
+	struct pcipass_group_culprit culprit = {};
 
 	iommu_group_for_each_dev(group, &culprit,
 				 pcipass_group_member_in_the_way);
-	return culprit;
-}
-
-/* With both locks held: claim the device's group for the context. */
-static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
-				struct pcipass_device *pdevice,
-				struct iommu_group *group)
-{
-	struct pci_dev *pdev = pdevice->pdev;
-	struct device *culprit;
-	int ret;
-
-	if (ctx->mode == PCIPASS_CTX_MODE_NOIOMMU) {
-		dev_warn_ratelimited(&pdev->dev, "not attached: the context has no IOMMU and this device has one\n");
-		return -EPERM;
-	}
-
-	culprit = pcipass_group_culprit(group);
-	if (culprit) {
-		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
-				     iommu_group_id(group), dev_name(culprit),
-				     culprit->driver ? culprit->driver->name :
-				     "a driver");
-		put_device(culprit);
+	if (culprit.dev) {
+		if (who)
+			pr_warn_ratelimited("%s: IOMMU group %d is not viable: %s is bound to %s, a driver that does DMA (unbind it, or bind it to pcipass or pci-stub)\n",
+					    who, iommu_group_id(group),
+					    dev_name(culprit.dev), culprit.driver);
+		put_device(culprit.dev);
 		return -EPERM;
 	}
 
@@ -239,10 +252,32 @@ static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
 	 */
 	if (!iommu_group_has_isolated_msi(group) &&
 	    !pcipass_irq_unsafe_allowed()) {
-		dev_warn_ratelimited(&pdev->dev, "not attached: IOMMU group %d does not isolate MSI (no interrupt remapping): its DMA could raise host interrupts; load pcipass with allow_unsafe_interrupts=1 to attach it anyway\n",
-				     iommu_group_id(group));
+		if (who)
+			pr_warn_ratelimited("%s: IOMMU group %d does not isolate MSI (no interrupt remapping): its DMA could raise host interrupts; load pcipass with allow_unsafe_interrupts=1 to allow it anyway\n",
+					    who, iommu_group_id(group));
 		return -EPERM;
 	}
+	return 0;
+}
+
+/* With both locks held: claim the device's group for the context. */
+static int pcipass_attach_iommu(struct pcipass_ctx *ctx,
+				struct pcipass_device *pdevice,
+				struct iommu_group *group)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	char who[64];
+	int ret;
+
+	if (ctx->mode == PCIPASS_CTX_MODE_NOIOMMU) {
+		dev_warn_ratelimited(&pdev->dev, "not attached: the context has no IOMMU and this device has one\n");
+		return -EPERM;
+	}
+
+	snprintf(who, sizeof(who), "%s: not attached", dev_name(&pdev->dev));
+	ret = pcipass_group_may_attach(group, who);
+	if (ret)
+		return ret;
 
 	ret = iommu_device_claim_dma_owner(&pdev->dev, ctx);
 	if (ret) {

@@ -28,7 +28,8 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 /* What this build implements, reported in struct pcipass_info.features. */
 #define PCIPASS_FEATURES_SUPPORTED \
 	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
-	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET)
+	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET | \
+	 PCIPASS_FEATURE_HOT_RESET)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -92,6 +93,8 @@ union pcipass_ucmd_buffer {
 	struct pcipass_irq_set irq_set;
 	struct pcipass_region_info region_info;
 	struct pcipass_device_reset reset;
+	struct pcipass_device_hot_reset_info hot_reset_info;
+	struct pcipass_device_hot_reset hot_reset;
 };
 
 /* Context ioctls are numbered from 0x00, device ioctls from 0x40. */
@@ -144,6 +147,11 @@ static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
 			 struct pcipass_region_info, offset, 0, false),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_RESET, pcipass_device_reset,
 			 struct pcipass_device_reset, flags, 0, true),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_HOT_RESET_INFO,
+			 pcipass_device_hot_reset_info,
+			 struct pcipass_device_hot_reset_info, devices, 0, false),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_HOT_RESET, pcipass_device_hot_reset,
+			 struct pcipass_device_hot_reset, flags, 0, true),
 };
 
 /**

@@ -237,6 +237,9 @@ struct pcipass_group {
  *	without asking it again (context lock)
  * @bus_master_refusals: refused bus master enables (context lock)
  * @saved_state: the device's state when it was attached (both locks)
+ * @reset_works: the function reset made at attach succeeded, so
+ *	PCIPASS_DEVICE_RESET resets this device alone (constant while
+ *	attached)
  * @vfio_group_file: for a device file opened through a VFIO group
  *	(VFIO_GROUP_GET_DEVICE_FD), a reference on that group's file, so that
  *	the group outlives its open devices as in VFIO; else NULL (constant)
@@ -272,6 +275,7 @@ struct pcipass_device {
 	bool rom_failed;
 	u32 bus_master_refusals;
 	struct pci_saved_state *saved_state;
+	bool reset_works;
 	struct file *vfio_group_file;
 	struct mutex vfio_lock; /* see @vfio_lock above */
 };
@@ -372,7 +376,7 @@ bool pcipass_driver_owns(struct pci_dev *pdev);
 int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 			       struct file *vfio_group_file, struct file **out);
 int pcipass_device_attach(struct pcipass_ucmd *ucmd);
-struct device *pcipass_group_culprit(struct iommu_group *group);
+int pcipass_group_may_attach(struct iommu_group *group, const char *who);
 int pcipass_device_detach(struct pcipass_ucmd *ucmd);
 int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
@@ -423,8 +427,38 @@ void pcipass_memory_unlock_and_restore(struct pcipass_device *pdevice, u16 cmd);
 int pcipass_regions_init(struct pcipass_device *pdevice, bool msix_mmap_ok);
 void pcipass_regions_release(struct pcipass_device *pdevice);
 
+/**
+ * struct pcipass_hot_reset_set - the devices a hot reset affects
+ * @flags: &enum pcipass_hot_reset_info_flags
+ * @count: entries in @members
+ * @members: the devices, in the PCI core's order of the bus
+ * @members.pdev: a device, with a reference held
+ * @members.pdevice: its attachment to the context, or NULL (set and valid
+ *	under the context lock, by pcipass_hot_reset_set_attached())
+ */
+struct pcipass_hot_reset_set {
+	u32 flags;
+	u32 count;
+	struct {
+		struct pci_dev *pdev;
+		struct pcipass_device *pdevice;
+	} members[] __counted_by(count);
+};
+
+/* Whether a device a hot reset affects may be reset (VFIO: its group). */
+typedef bool (*pcipass_hot_reset_filter_t)(struct pci_dev *pdev, void *data);
+
 /* reset.c: device reset */
-bool pcipass_reset_available(struct pci_dev *pdev);
+bool pcipass_reset_available(struct pcipass_device *pdevice);
+bool pcipass_hot_reset_available(struct pci_dev *pdev);
+struct pcipass_hot_reset_set *pcipass_hot_reset_set_get(struct pci_dev *pdev);
+void pcipass_hot_reset_set_put(struct pcipass_hot_reset_set *set);
+struct pci_dev *pcipass_hot_reset_set_attached(struct pcipass_ctx *ctx,
+					       struct pcipass_hot_reset_set *set);
+int pcipass_hot_reset_cmd(struct pcipass_device *pdevice,
+			  pcipass_hot_reset_filter_t filter, void *data);
+int pcipass_device_hot_reset(struct pcipass_ucmd *ucmd);
+int pcipass_device_hot_reset_info(struct pcipass_ucmd *ucmd);
 int pcipass_reset_locked(struct pcipass_device *pdevice);
 struct pci_dev *pcipass_reset_lock_bridge(struct pci_dev *pdev);
 void pcipass_reset_unlock_bridge(struct pci_dev *bridge);
@@ -457,6 +491,7 @@ int pcipass_vfio_init(void);
 void pcipass_vfio_exit(void);
 void pcipass_vfio_pci_add(struct pci_dev *pdev);
 void pcipass_vfio_pci_del(struct pci_dev *pdev);
+struct iommu_group *pcipass_vfio_file_iommu_group(struct file *file);
 
 /* vfio_device.c: the VFIO ioctls of a device file */
 long pcipass_vfio_device_ioctl(struct pcipass_device *pdevice,

@@ -15,23 +15,51 @@
  * the device lock already held (detach even from remove(), under the
  * driver core's lock), so there the bridge can only be tried: when it is
  * busy the device is reset without it, as pci_try_reset_function() does.
+ *
+ * A device that cannot be reset alone (its only method a bus reset, its
+ * bus shared with other functions: a GPU and its HDMI audio) says so in
+ * its device info, and can be reset with the whole slot or bus by a *hot
+ * reset* (PCIPASS_DEVICE_HOT_RESET_INFO, PCIPASS_DEVICE_HOT_RESET, and
+ * vfio-pci's pair through the VFIO layer): only when every device it
+ * affects is attached to the same context. pci_reset_bus() trylocks those
+ * devices itself, so the hot reset holds the context lock only.
  */
 
+#include <linux/delay.h>
+#include <linux/overflow.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "pcipass.h"
 
 /**
- * pcipass_reset_available() - does the device have a reset method?
+ * pcipass_reset_available() - does PCIPASS_DEVICE_RESET reset the device?
+ * @pdevice: an attachment
+ *
+ * The truth is what the reset made at attach found (as vfio-pci decides
+ * at open): the PCI core's list of reset methods says which ones the
+ * device has, not whether they will work now (a bus reset is refused
+ * while the bus holds other devices).
+ *
+ * Return: true when the attach's function reset succeeded.
+ */
+bool pcipass_reset_available(struct pcipass_device *pdevice)
+{
+	return pdevice->reset_works;
+}
+
+/**
+ * pcipass_hot_reset_available() - can the device's slot or bus be reset?
  * @pdev: the device
  *
- * Return: true when pci_reset_function_locked() can reset it.
+ * Return: true when pci_reset_bus() has a slot or a bus reset for it.
  */
-bool pcipass_reset_available(struct pci_dev *pdev)
+bool pcipass_hot_reset_available(struct pci_dev *pdev)
 {
-	return pdev->reset_methods[0] != 0;
+	return !pci_probe_reset_slot(pdev->slot) ||
+	       !pci_probe_reset_bus(pdev->bus);
 }
 
 /**
@@ -72,7 +100,7 @@ static int pcipass_reset_function(struct pci_dev *pdev, bool bridge_locked)
 	int ret;
 
 	device_lock_assert(&pdev->dev);
-	if (!pcipass_reset_available(pdev))
+	if (!pdev->reset_methods[0])
 		return -EOPNOTSUPP;
 	if (bridge && bridge_locked)
 		device_lock_assert(&bridge->dev);
@@ -93,7 +121,8 @@ static int pcipass_reset_function(struct pci_dev *pdev, bool bridge_locked)
  *	(pcipass_reset_lock_bridge()), then the device lock and the context
  *	lock held
  *
- * Return: 0, -EOPNOTSUPP without a reset method, or the reset's errno.
+ * Return: 0, -EOPNOTSUPP when the device cannot be reset alone
+ * (pcipass_reset_available()), or the reset's errno.
  */
 int pcipass_reset_locked(struct pcipass_device *pdevice)
 {
@@ -102,7 +131,7 @@ int pcipass_reset_locked(struct pcipass_device *pdevice)
 	device_lock_assert(&pdevice->pdev->dev);
 	lockdep_assert_held(&pdevice->ctx->lock);
 
-	if (!pcipass_reset_available(pdevice->pdev))
+	if (!pcipass_reset_available(pdevice))
 		return -EOPNOTSUPP;
 	pcipass_bars_block(pdevice);
 	ret = pcipass_reset_function(pdevice->pdev, true);
@@ -154,8 +183,9 @@ int pcipass_device_reset(struct pcipass_ucmd *ucmd)
  * pcipass_reset_on_attach() - save the host's state, then reset
  * @pdevice: the attachment being made, both locks held
  *
- * A device without a reset method is used as it is (the device info says
- * so).
+ * Decides &pcipass_device.reset_works. A device that cannot be reset
+ * alone (no reset method, or -ENOTTY: a bus reset of a bus with other
+ * devices) is used as it is, and its device info says so.
  *
  * Return: 0, or -ENOMEM.
  */
@@ -169,7 +199,8 @@ int pcipass_reset_on_attach(struct pcipass_device *pdevice)
 	if (!pdevice->saved_state)
 		return -ENOMEM;
 	ret = pcipass_reset_function(pdev, false);
-	if (ret && ret != -EOPNOTSUPP)
+	pdevice->reset_works = !ret;
+	if (ret && ret != -EOPNOTSUPP && ret != -ENOTTY)
 		dev_warn_ratelimited(&pdev->dev, "reset on attach failed (%d); using the device as it is\n",
 				     ret);
 	return 0;
@@ -178,18 +209,321 @@ int pcipass_reset_on_attach(struct pcipass_device *pdevice)
 /**
  * pcipass_reset_on_detach() - reset, then restore the host's state
  * @pdevice: the attachment being undone, both locks held
+ *
+ * Only a device the attach could reset is reset again.
  */
 void pcipass_reset_on_detach(struct pcipass_device *pdevice)
 {
 	struct pci_dev *pdev = pdevice->pdev;
 	int ret;
 
-	ret = pcipass_reset_function(pdev, false);
-	if (ret && ret != -EOPNOTSUPP)
-		dev_warn_ratelimited(&pdev->dev, "reset on detach failed (%d)\n",
-				     ret);
+	if (pdevice->reset_works) {
+		ret = pcipass_reset_function(pdev, false);
+		if (ret)
+			dev_warn_ratelimited(&pdev->dev, "reset on detach failed (%d)\n",
+					     ret);
+	}
 	if (pdevice->saved_state) {
 		pci_load_and_free_saved_state(pdev, &pdevice->saved_state);
 		pci_restore_state(pdev);
 	}
+}
+
+/* ---- hot reset: a slot or bus reset of devices of one context ---- */
+
+/* Tries of a hot reset whose devices another path holds a moment. */
+#define PCIPASS_HOT_RESET_TRIES	5
+
+struct pcipass_hot_reset_walk {
+	struct pci_dev *pdev;
+	bool slot;
+	struct pcipass_hot_reset_set *set;	/* NULL: count only */
+	u32 count;
+	bool overflow;
+};
+
+/* Is @pdev in @slot, or below a bridge that is? */
+static bool pcipass_dev_below_slot(struct pci_dev *pdev, struct pci_slot *slot)
+{
+	for (; pdev; pdev = pdev->bus->self)
+		if (pdev->bus == slot->bus)
+			return pdev->slot == slot;
+	return false;
+}
+
+static int pcipass_hot_reset_walk_one(struct pci_dev *pdev, void *data)
+{
+	struct pcipass_hot_reset_walk *walk = data;
+
+	if (walk->slot && !pcipass_dev_below_slot(pdev, walk->pdev->slot))
+		return 0;
+	if (walk->set) {
+		/* A device was added since the count. */
+		if (walk->count >= walk->set->count) {
+			walk->overflow = true;
+			return 1;
+		}
+		walk->set->members[walk->count].pdev = pci_dev_get(pdev);
+	}
+	walk->count++;
+	return 0;
+}
+
+/**
+ * pcipass_hot_reset_set_put() - drop what pcipass_hot_reset_set_get() got
+ * @set: the set, or an ERR_PTR() or NULL
+ */
+void pcipass_hot_reset_set_put(struct pcipass_hot_reset_set *set)
+{
+	u32 i;
+
+	if (IS_ERR_OR_NULL(set))
+		return;
+	for (i = 0; i < set->count; i++)
+		pci_dev_put(set->members[i].pdev);
+	kfree(set);
+}
+
+/**
+ * pcipass_hot_reset_set_get() - the devices a hot reset of a device affects
+ * @pdev: the device, no lock held
+ *
+ * As pci_reset_bus() chooses: the devices of the device's hotplug slot
+ * when it has a slot reset, else every device on its bus and below.
+ *
+ * Return: the set, each device with a reference (&pcipass_hot_reset_set
+ * .flags has %PCIPASS_HOT_RESET_SLOT, the members' @pdevice are not set
+ * yet); ERR_PTR(-EOPNOTSUPP) without a slot or bus reset, -EAGAIN when the
+ * bus changed while it was read, or -ENOMEM.
+ */
+struct pcipass_hot_reset_set *pcipass_hot_reset_set_get(struct pci_dev *pdev)
+{
+	struct pcipass_hot_reset_walk walk = { .pdev = pdev };
+	struct pcipass_hot_reset_set *set;
+
+	if (!pci_probe_reset_slot(pdev->slot))
+		walk.slot = true;
+	else if (pci_probe_reset_bus(pdev->bus))
+		return ERR_PTR(-EOPNOTSUPP);
+
+	pci_walk_bus(pdev->bus, pcipass_hot_reset_walk_one, &walk);
+	if (WARN_ON_ONCE(!walk.count))
+		return ERR_PTR(-EAGAIN);
+	set = kzalloc(struct_size(set, members, walk.count), GFP_KERNEL);
+	if (!set)
+		return ERR_PTR(-ENOMEM);
+	set->count = walk.count;
+	set->flags = walk.slot ? PCIPASS_HOT_RESET_SLOT : 0;
+	walk.set = set;
+	walk.count = 0;
+	pci_walk_bus(pdev->bus, pcipass_hot_reset_walk_one, &walk);
+	/* Only the members filled are put; a bus that shrank is fine. */
+	set->count = walk.count;
+	if (walk.overflow || !walk.count) {
+		pcipass_hot_reset_set_put(set);
+		return ERR_PTR(-EAGAIN);
+	}
+	return set;
+}
+
+/* The context's attachment of @pdev, or NULL. */
+static struct pcipass_device *pcipass_ctx_find(struct pcipass_ctx *ctx,
+					       struct pci_dev *pdev)
+{
+	struct pcipass_device *pdevice;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(pdevice, &ctx->devices, node)
+		if (pdevice->pdev == pdev && pdevice->ppci)
+			return pdevice;
+	return NULL;
+}
+
+/**
+ * pcipass_hot_reset_set_attached() - which members are in the context
+ * @ctx: the context, locked
+ * @set: a set of pcipass_hot_reset_set_get()
+ *
+ * Sets each member's @pdevice (valid while the context lock is held), and
+ * %PCIPASS_HOT_RESET_ALL_ATTACHED in @set's flags when none is missing.
+ *
+ * Return: the first member not attached to @ctx, or NULL.
+ */
+struct pci_dev *pcipass_hot_reset_set_attached(struct pcipass_ctx *ctx,
+					       struct pcipass_hot_reset_set *set)
+{
+	struct pci_dev *missing = NULL;
+	u32 i;
+
+	lockdep_assert_held(&ctx->lock);
+	for (i = 0; i < set->count; i++) {
+		set->members[i].pdevice = pcipass_ctx_find(ctx,
+							   set->members[i].pdev);
+		if (!set->members[i].pdevice && !missing)
+			missing = set->members[i].pdev;
+	}
+	if (missing)
+		set->flags &= ~PCIPASS_HOT_RESET_ALL_ATTACHED;
+	else
+		set->flags |= PCIPASS_HOT_RESET_ALL_ATTACHED;
+	return missing;
+}
+
+/* The context lock held: check ownership, then reset the slot or bus. */
+static int pcipass_hot_reset_locked(struct pcipass_device *pdevice,
+				    struct pcipass_hot_reset_set *set,
+				    pcipass_hot_reset_filter_t filter,
+				    void *data)
+{
+	struct pci_dev *missing;
+	int ret;
+	u32 i;
+
+	lockdep_assert_held(&pdevice->ctx->lock);
+	if (!pdevice->ppci)
+		return -ENODEV;
+	missing = pcipass_hot_reset_set_attached(pdevice->ctx, set);
+	for (i = 0; !missing && filter && i < set->count; i++)
+		if (!filter(set->members[i].pdev, data))
+			missing = set->members[i].pdev;
+	if (missing) {
+		dev_warn_ratelimited(&pdevice->pdev->dev, "hot reset refused: %s, which it would reset too, is not attached to this context\n",
+				     pci_name(missing));
+		return -EBUSY;
+	}
+
+	for (i = 0; i < set->count; i++)
+		pcipass_bars_block(set->members[i].pdevice);
+	/*
+	 * The PCI core trylocks every device of the slot or bus and the
+	 * bridge, saves, resets and restores them. A pcipass path that holds
+	 * one of those device locks waits for the context lock held here:
+	 * its trylock fails (-EAGAIN) and the caller tries again without it.
+	 */
+	ret = pci_reset_bus(pdevice->pdev);
+	for (i = 0; i < set->count; i++)
+		pcipass_bars_unblock(set->members[i].pdevice);
+	return ret;
+}
+
+/**
+ * pcipass_hot_reset_cmd() - reset the slot or bus of a device file's device
+ * @pdevice: the device file's attachment, unlocked
+ * @filter: for the VFIO compatibility layer, a further test every device
+ *	the reset affects must pass (in one of the VFIO groups given); or NULL
+ * @data: @filter's argument
+ *
+ * The core of PCIPASS_DEVICE_HOT_RESET and VFIO_DEVICE_PCI_HOT_RESET: every
+ * device the reset affects must be attached to the device file's context.
+ *
+ * Return: 0 or an errno documented with &struct pcipass_device_hot_reset.
+ */
+int pcipass_hot_reset_cmd(struct pcipass_device *pdevice,
+			  pcipass_hot_reset_filter_t filter, void *data)
+{
+	struct pcipass_ctx *ctx = pdevice->ctx;
+	struct pcipass_hot_reset_set *set;
+	int tries = 0, ret;
+
+	for (;;) {
+		set = pcipass_hot_reset_set_get(pdevice->pdev);
+		if (IS_ERR(set)) {
+			ret = PTR_ERR(set);
+		} else {
+			mutex_lock(&ctx->lock);
+			ret = pcipass_hot_reset_locked(pdevice, set, filter,
+						       data);
+			mutex_unlock(&ctx->lock);
+			pcipass_hot_reset_set_put(set);
+		}
+		if (ret != -EAGAIN || ++tries == PCIPASS_HOT_RESET_TRIES)
+			return ret;
+		msleep(20);
+	}
+}
+
+/**
+ * pcipass_device_hot_reset() - PCIPASS_DEVICE_HOT_RESET on a device file
+ * @ucmd: the ioctl call, a &struct pcipass_device_hot_reset
+ *
+ * Return: 0 or an errno documented with &struct pcipass_device_hot_reset.
+ */
+int pcipass_device_hot_reset(struct pcipass_ucmd *ucmd)
+{
+	return pcipass_hot_reset_cmd(ucmd->dev, NULL, NULL);
+}
+
+/**
+ * pcipass_device_hot_reset_info() - PCIPASS_DEVICE_HOT_RESET_INFO
+ * @ucmd: the ioctl call, a &struct pcipass_device_hot_reset_info
+ *
+ * Return: 0 or an errno documented with &struct
+ * pcipass_device_hot_reset_info.
+ */
+int pcipass_device_hot_reset_info(struct pcipass_ucmd *ucmd)
+{
+	struct pcipass_device_hot_reset_info *cmd = ucmd->cmd;
+	struct pcipass_device *pdevice = ucmd->dev;
+	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_hot_reset_dev __user *out;
+	struct pcipass_hot_reset_dev *devs;
+	struct pcipass_hot_reset_set *set;
+	int ret = 0;
+	u32 i;
+
+	set = pcipass_hot_reset_set_get(pdevice->pdev);
+	if (IS_ERR(set))
+		return PTR_ERR(set);
+	devs = kcalloc(set->count, sizeof(*devs), GFP_KERNEL);
+	if (!devs) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+
+	mutex_lock(&ctx->lock);
+	if (pdevice->ppci)
+		pcipass_hot_reset_set_attached(ctx, set);
+	else
+		ret = -ENODEV;
+	for (i = 0; !ret && i < set->count; i++) {
+		struct pci_dev *pdev = set->members[i].pdev;
+
+		devs[i] = (struct pcipass_hot_reset_dev) {
+			.addr = {
+				.segment = pci_domain_nr(pdev->bus),
+				.bus = pdev->bus->number,
+				.device = PCI_SLOT(pdev->devfn),
+				.function = PCI_FUNC(pdev->devfn),
+			},
+			.vendor = pdev->vendor,
+			.device = pdev->device,
+			.dev_flags = set->members[i].pdevice ?
+				     PCIPASS_HOT_RESET_DEV_ATTACHED : 0,
+		};
+	}
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		goto out_free;
+
+	/* No lock held from here: the user copies may fault. */
+	cmd->info_flags = set->flags;
+	if (set->count > cmd->num_devices) {
+		cmd->num_devices = set->count;
+		ret = pcipass_ucmd_respond(ucmd);
+		if (!ret)
+			ret = -EMSGSIZE;
+		goto out_free;
+	}
+	out = u64_to_user_ptr(cmd->devices);
+	if (copy_to_user(out, devs, set->count * sizeof(*devs))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	cmd->num_devices = set->count;
+	ret = pcipass_ucmd_respond(ucmd);
+out_free:
+	kfree(devs);
+out_put:
+	pcipass_hot_reset_set_put(set);
+	return ret;
 }

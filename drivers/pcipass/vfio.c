@@ -183,19 +183,19 @@ static int pcipass_vfio_group_attach_domain(struct pcipass_vfio_group *vg,
 					    struct pcipass_ctx *ctx)
 {
 	struct pci_dev *pdev = NULL;
+	char who[48];
 	int ret;
 
 	lockdep_assert_held(&pcipass_vfio_lock);
 	/*
-	 * As type1: without interrupt remapping the group's DMA could raise
-	 * host interrupts, so no domain for it without the admin's opt-in.
+	 * Checked at VFIO_GROUP_SET_CONTAINER already; again here, as type1
+	 * does, since allow_unsafe_interrupts may have been turned off since.
 	 */
-	if (!iommu_group_has_isolated_msi(vg->group) &&
-	    !pcipass_irq_unsafe_allowed()) {
-		pr_warn_ratelimited("VFIO group %d: no IOMMU for it: it does not isolate MSI (no interrupt remapping); load pcipass with allow_unsafe_interrupts=1 to allow it anyway\n",
-				    iommu_group_id(vg->group));
-		return -EPERM;
-	}
+	snprintf(who, sizeof(who), "VFIO group %d: no IOMMU for it",
+		 iommu_group_id(vg->group));
+	ret = pcipass_group_may_attach(vg->group, who);
+	if (ret)
+		return ret;
 	iommu_group_for_each_dev(vg->group, &pdev,
 				 pcipass_vfio_group_find_pci);
 	if (!pdev)
@@ -550,7 +550,6 @@ static int pcipass_vfio_group_get_status(struct pcipass_vfio_group *vg,
 {
 	unsigned long minsz = offsetofend(struct vfio_group_status, flags);
 	struct vfio_group_status status;
-	struct device *culprit;
 
 	if (copy_from_user(&status, arg, minsz))
 		return -EFAULT;
@@ -568,10 +567,9 @@ static int pcipass_vfio_group_get_status(struct pcipass_vfio_group *vg,
 				VFIO_GROUP_FLAGS_VIABLE;
 	} else {
 		/* Viable exactly when a pcipass attach would accept it. */
-		culprit = pcipass_group_culprit(vg->group);
-		if (!culprit && !iommu_group_dma_owner_claimed(vg->group))
+		if (!pcipass_group_may_attach(vg->group, NULL) &&
+		    !iommu_group_dma_owner_claimed(vg->group))
 			status.flags |= VFIO_GROUP_FLAGS_VIABLE;
-		put_device(culprit);
 	}
 	mutex_unlock(&pcipass_vfio_lock);
 
@@ -581,20 +579,15 @@ static int pcipass_vfio_group_get_status(struct pcipass_vfio_group *vg,
 static int pcipass_vfio_group_attach(struct pcipass_vfio_group *vg,
 				     struct pcipass_vfio_container *container)
 {
-	struct device *culprit;
+	char who[32];
 	int ret;
 
 	lockdep_assert_held(&pcipass_vfio_lock);
-	culprit = pcipass_group_culprit(vg->group);
-	if (culprit) {
-		pr_warn_ratelimited("VFIO group %d is not viable: %s is bound to %s (unbind it, or bind it to pcipass)\n",
-				    iommu_group_id(vg->group),
-				    dev_name(culprit),
-				    culprit->driver ? culprit->driver->name :
-						      "a driver");
-		put_device(culprit);
-		return -EPERM;
-	}
+	snprintf(who, sizeof(who), "VFIO group %d",
+		 iommu_group_id(vg->group));
+	ret = pcipass_group_may_attach(vg->group, who);
+	if (ret)
+		return ret;
 	/* The context is the owner, so that its device attaches match. */
 	ret = iommu_group_claim_dma_owner(vg->group, container->ctx);
 	if (ret)
@@ -825,6 +818,26 @@ static const struct file_operations pcipass_vfio_group_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
+
+/**
+ * pcipass_vfio_file_iommu_group() - the IOMMU group of a VFIO group file
+ * @file: a file, held by the caller
+ *
+ * For VFIO_DEVICE_PCI_HOT_RESET, whose caller proves with group files
+ * which devices it may reset.
+ *
+ * Return: the IOMMU group, valid while @file is held, or NULL when @file
+ * is not a pcipass VFIO group file.
+ */
+struct iommu_group *pcipass_vfio_file_iommu_group(struct file *file)
+{
+	struct pcipass_vfio_group *vg;
+
+	if (file->f_op != &pcipass_vfio_group_fops)
+		return NULL;
+	vg = file->private_data;
+	return vg->group;
+}
 
 static void pcipass_vfio_group_free(struct device *dev)
 {

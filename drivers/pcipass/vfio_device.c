@@ -15,7 +15,9 @@
  * &pcipass_device.vfio_lock so that two VFIO callers cannot interleave.
  */
 
+#include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/iommu.h>
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -61,7 +63,7 @@ static long pcipass_vfio_device_get_info(struct pcipass_device *pdevice,
 		return -ENODEV;
 
 	info.flags = VFIO_DEVICE_FLAGS_PCI;
-	if (pcipass_reset_available(pdevice->pdev))
+	if (pcipass_reset_available(pdevice))
 		info.flags |= VFIO_DEVICE_FLAGS_RESET;
 	info.num_regions = VFIO_PCI_NUM_REGIONS;
 	info.num_irqs = VFIO_PCI_NUM_IRQS;
@@ -456,41 +458,173 @@ static long pcipass_vfio_device_reset(struct pcipass_device *pdevice)
 {
 	int ret;
 
-	if (!pcipass_reset_available(pdevice->pdev))
+	if (!pcipass_reset_available(pdevice))
 		return -EINVAL;
 	ret = pcipass_device_reset_cmd(pdevice);
 	return ret == -EOPNOTSUPP ? -EINVAL : ret;
 }
 
 /*
- * pcipass resets one function at a time (VFIO_DEVICE_RESET, which already
- * uses a bus or slot reset when the function is alone on its bus): it
- * offers no reset of a set of devices, and answers as vfio-pci does for a
- * device with no slot or bus reset.
+ * VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: pcipass's hot reset set, each device
+ * named by its IOMMU group as vfio-pci does for a group-opened device.
  */
-static long pcipass_vfio_device_hot_reset_info(void __user *arg)
+static long pcipass_vfio_device_hot_reset_info(struct pcipass_device *pdevice,
+					       void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_pci_hot_reset_info,
 					  count);
+	struct vfio_pci_hot_reset_info __user *uinfo = arg;
+	struct vfio_pci_dependent_device *devs = NULL;
+	struct pcipass_hot_reset_set *set;
 	struct vfio_pci_hot_reset_info hdr;
+	long ret = 0;
+	u32 i;
 
 	if (copy_from_user(&hdr, arg, minsz))
 		return -EFAULT;
 	if (hdr.argsz < minsz)
 		return -EINVAL;
-	return -ENODEV;
+	hdr.flags = 0;
+	if (!pcipass_vfio_attached(pdevice))
+		return -ENODEV;
+
+	set = pcipass_hot_reset_set_get(pdevice->pdev);
+	if (IS_ERR(set))	/* vfio-pci: ENODEV without a slot or bus reset */
+		return PTR_ERR(set) == -EOPNOTSUPP ? -ENODEV : PTR_ERR(set);
+	if (set->count > (hdr.argsz - sizeof(hdr)) / sizeof(*devs)) {
+		hdr.count = set->count;
+		ret = -ENOSPC;
+		goto out_header;
+	}
+	devs = kcalloc(set->count, sizeof(*devs), GFP_KERNEL);
+	if (!devs) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	for (i = 0; i < set->count; i++) {
+		struct pci_dev *pdev = set->members[i].pdev;
+		struct iommu_group *group = iommu_group_get(&pdev->dev);
+
+		/* vfio-pci: a device no IOMMU isolates cannot be reset. */
+		if (!group) {
+			ret = -EPERM;
+			goto out_free;
+		}
+		devs[i].group_id = iommu_group_id(group);
+		iommu_group_put(group);
+		devs[i].segment = pci_domain_nr(pdev->bus);
+		devs[i].bus = pdev->bus->number;
+		devs[i].devfn = pdev->devfn;
+	}
+	if (copy_to_user(uinfo->devices, devs, set->count * sizeof(*devs))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	hdr.count = set->count;
+out_header:
+	if (copy_to_user(arg, &hdr, minsz))
+		ret = -EFAULT;
+out_free:
+	kfree(devs);
+out_put:
+	pcipass_hot_reset_set_put(set);
+	return ret;
 }
 
-static long pcipass_vfio_device_hot_reset(void __user *arg)
+struct pcipass_vfio_hot_reset_groups {
+	struct iommu_group **groups;
+	u32 count;
+};
+
+/* Is @pdev in one of the VFIO groups the caller gave? */
+static bool pcipass_vfio_hot_reset_in_groups(struct pci_dev *pdev, void *data)
+{
+	struct pcipass_vfio_hot_reset_groups *given = data;
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	bool found = false;
+	u32 i;
+
+	for (i = 0; group && !found && i < given->count; i++)
+		found = given->groups[i] == group;
+	iommu_group_put(group);
+	return found;
+}
+
+/*
+ * VFIO_DEVICE_PCI_HOT_RESET: vfio-pci's checks of the group fds (a pcipass
+ * VFIO group file each, no more than the devices affected), then
+ * pcipass's hot reset with "in one of those groups" as a further rule.
+ */
+static long pcipass_vfio_device_hot_reset(struct pcipass_device *pdevice,
+					  void __user *arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_pci_hot_reset, count);
+	struct vfio_pci_hot_reset __user *ureset = arg;
+	struct pcipass_vfio_hot_reset_groups given = {};
+	struct pcipass_hot_reset_set *set;
 	struct vfio_pci_hot_reset hdr;
+	struct file **files = NULL;
+	s32 *fds = NULL;
+	u32 nfiles = 0;
+	long ret;
 
 	if (copy_from_user(&hdr, arg, minsz))
 		return -EFAULT;
-	if (hdr.argsz < minsz || hdr.flags)
+	/* No iommufd cdev here: a zero-length array is never valid. */
+	if (hdr.argsz < minsz || hdr.flags || !hdr.count)
 		return -EINVAL;
-	return -ENODEV;
+	if (!pcipass_vfio_attached(pdevice))
+		return -ENODEV;
+	set = pcipass_hot_reset_set_get(pdevice->pdev);
+	if (IS_ERR(set))
+		return PTR_ERR(set) == -EOPNOTSUPP ? -ENODEV : PTR_ERR(set);
+	/* One group per device at most, as vfio-pci bounds the copy. */
+	ret = hdr.count > set->count ? -EINVAL : 0;
+	pcipass_hot_reset_set_put(set);
+	if (ret)
+		return ret;
+
+	fds = memdup_array_user(ureset->group_fds, hdr.count, sizeof(*fds));
+	if (IS_ERR(fds))
+		return PTR_ERR(fds);
+	files = kcalloc(hdr.count, sizeof(*files), GFP_KERNEL);
+	given.groups = kcalloc(hdr.count, sizeof(*given.groups), GFP_KERNEL);
+	if (!files || !given.groups) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	for (nfiles = 0; nfiles < hdr.count; nfiles++) {
+		struct file *file = fget(fds[nfiles]);
+
+		if (!file) {
+			ret = -EBADF;
+			goto out_put;
+		}
+		files[nfiles] = file;
+		given.groups[nfiles] = pcipass_vfio_file_iommu_group(file);
+		if (!given.groups[nfiles]) {
+			nfiles++;
+			ret = -EINVAL;
+			goto out_put;
+		}
+	}
+	given.count = nfiles;
+
+	ret = pcipass_hot_reset_cmd(pdevice, pcipass_vfio_hot_reset_in_groups,
+				    &given);
+	/* vfio-pci's answer for a device the caller does not own. */
+	if (ret == -EBUSY)
+		ret = -EINVAL;
+	else if (ret == -EOPNOTSUPP)
+		ret = -ENODEV;
+out_put:
+	while (nfiles)
+		fput(files[--nfiles]);
+out_free:
+	kfree(given.groups);
+	kfree(files);
+	kfree(fds);
+	return ret;
 }
 
 /**
@@ -523,9 +657,9 @@ long pcipass_vfio_device_ioctl(struct pcipass_device *pdevice,
 	case VFIO_DEVICE_RESET:
 		return pcipass_vfio_device_reset(pdevice);
 	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
-		return pcipass_vfio_device_hot_reset_info(uarg);
+		return pcipass_vfio_device_hot_reset_info(pdevice, uarg);
 	case VFIO_DEVICE_PCI_HOT_RESET:
-		return pcipass_vfio_device_hot_reset(uarg);
+		return pcipass_vfio_device_hot_reset(pdevice, uarg);
 	default:
 		return -ENOTTY;
 	}

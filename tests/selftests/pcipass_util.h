@@ -23,7 +23,10 @@ const char *pp_env(const char *name, const char *fallback);
 #define pp_serial_addr()	pp_env("PCIPASS_SERIAL", "0000:00:05.0")
 #define pp_bridge_addr()	pp_env("PCIPASS_BRIDGE", "0000:00:06.0")
 /* noiommu VM only: a device alone behind the bridge, reset by bus reset. */
-#define pp_testdev_addr()	pp_env("PCIPASS_TESTDEV", "0000:01:00.0")
+/* Behind the root port: "none" (no such device) where the VM has none. */
+#define pp_testdev_addr()	pp_env("PCIPASS_TESTDEV", "none")
+#define pp_pair0_addr()		pp_env("PCIPASS_PAIR0", "none")
+#define pp_pair1_addr()		pp_env("PCIPASS_PAIR1", "none")
 
 /*
  * The test VMs (PCIPASS_VM): "iommu" (VT-d with interrupt remapping),

@@ -777,8 +777,10 @@ TEST(reset_behind_a_bridge_locks_the_bridge)
 {
 	const char *addr = pp_testdev_addr();
 	struct pcipass_device_reset reset = { .size = sizeof(reset) };
+	struct pcipass_device_info info = { .size = sizeof(info) };
 	char path[256], methods[128];
 	int ctx, dev = -1, kmsg;
+	__u32 zero = 0, name;
 
 	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/reset_method", addr);
 	if (!pp_path_exists(path))
@@ -792,7 +794,20 @@ TEST(reset_behind_a_bridge_locks_the_bridge)
 	kmsg = pp_kmsg_open();
 	ASSERT_LE(0, kmsg);
 	ASSERT_EQ(0, open_and_attach(addr, &ctx, &dev));
+	/* Alone on its bus: the bus reset works, and the flag says so. */
+	ASSERT_EQ(0, pp_ioctl(dev, PCIPASS_DEVICE_GET_INFO, &info));
+	EXPECT_EQ(PCIPASS_DEVICE_RESET_AVAILABLE,
+		  info.caps & PCIPASS_DEVICE_RESET_AVAILABLE);
+	EXPECT_EQ(PCIPASS_DEVICE_HOT_RESET_AVAILABLE,
+		  info.caps & PCIPASS_DEVICE_HOT_RESET_AVAILABLE);
+	/* Selected test 0 (its name readable); a reset deselects it. */
+	ASSERT_EQ(4, pwrite(dev, &zero, 4, BAR(0, 0)));
+	name = 0;
+	ASSERT_EQ(4, pread(dev, &name, 4, BAR(0, 16)));
+	EXPECT_NE(0, name);
 	EXPECT_EQ(0, pp_ioctl(dev, PCIPASS_DEVICE_RESET, &reset));
+	ASSERT_EQ(4, pread(dev, &name, 4, BAR(0, 16)));
+	EXPECT_EQ(0, name);
 	close(dev);
 	close(ctx);
 	EXPECT_FALSE(pp_kmsg_find(kmsg, "unlocked secondary bus reset"));

@@ -704,6 +704,50 @@ TEST(bind_refuses_the_host_bridge_and_asks_for_groups)
 	EXPECT_TRUE(pp_wait_driver(nvme, "nvme", 10000));
 }
 
+/*
+ * The driver's viability rule: a group member on pcieport or no driver
+ * (the root port and function 1 of the pair, as a GPU's root port and
+ * audio) is harmless, one on ahci (a driver that does DMA) is not.
+ */
+TEST(verdict_follows_the_drivers_dma_rule)
+{
+	const char *a0 = pp_pair0_addr();
+	char line[1024];
+	struct result r;
+
+	if (!pp_vm_is("iommu"))
+		SKIP(return, "the device pair is in the iommu VM");
+	ASSERT_EQ(0, pp_run("modprobe pcipass"));
+	r = tool("list", NULL);
+	ASSERT_TRUE(line_after(r.out, a0, line, sizeof(line))) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(line, "needs bind")) TH_LOG("%s", line);
+	result_free(&r);
+	r = tool("bind", a0, NULL);
+	EXPECT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	result_free(&r);
+	r = tool("unbind", a0, NULL);
+	EXPECT_EQ(0, r.status) TH_LOG("%s%s", r.out, r.err);
+	result_free(&r);
+
+	if (pp_run("modprobe ahci"))
+		SKIP(return, "no ahci (the debug kernel has no ATA)");
+	ASSERT_EQ(0, pp_dev_rebind("0000:00:1f.2", "ahci"));
+	ASSERT_TRUE(pp_wait_driver("0000:00:1f.2", "ahci", 5000));
+	r = tool("list", NULL);
+	ASSERT_TRUE(line_after(r.out, "0000:00:1f.3", line, sizeof(line)))
+		TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(line, "also holds 0000:00:1f.2 bound to ahci"))
+		TH_LOG("%s", line);
+	result_free(&r);
+	r = tool("bind", "0000:00:1f.3", NULL);
+	EXPECT_EQ(6, r.status) TH_LOG("%s%s", r.out, r.err);
+	EXPECT_NE(NULL, strstr(r.err, "bound to ahci;")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "or use --group")) TH_LOG("%s", r.err);
+	result_free(&r);
+	pp_run("rmmod ahci 2>/dev/null");
+	pp_dev_rebind("0000:00:1f.2", "");
+}
+
 TEST(bind_and_unbind_move_nvme)
 {
 	const char *nvme = pp_nvme_addr();

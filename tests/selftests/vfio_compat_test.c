@@ -39,6 +39,7 @@
 #define EDU_IRQ_RAISE	0x60
 #define EDU_IRQ_ACK	0x64
 #define CFG_OFF		((__u64)VFIO_PCI_CONFIG_REGION_INDEX << 40)
+#define BAR0_OFF	((__u64)VFIO_PCI_BAR0_REGION_INDEX << 40)
 
 /* ioctl() returning its value, or -errno. */
 static long vio(int fd, unsigned long num, void *arg)
@@ -511,13 +512,16 @@ TEST_F_TIMEOUT(vfio, qemu_sequence_edu_dma_and_msi, 300)
 	irq.argsz = 8;
 	EXPECT_EQ(-EINVAL, vio(d, VFIO_DEVICE_GET_IRQ_INFO, &irq));
 
-	/* The hot reset pair: no multi-device reset in pcipass. */
+	/* The hot reset pair: edu is on the root bus, no bus to reset. */
 	EXPECT_EQ(-ENODEV, vio(d, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hri));
 	hri.argsz = 4;
 	EXPECT_EQ(-EINVAL, vio(d, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hri));
 	hr.flags = 1;
 	EXPECT_EQ(-EINVAL, vio(d, VFIO_DEVICE_PCI_HOT_RESET, &hr));
 	hr.flags = 0;
+	/* No group fd: only an iommufd cdev may pass none (vfio-pci). */
+	EXPECT_EQ(-EINVAL, vio(d, VFIO_DEVICE_PCI_HOT_RESET, &hr));
+	hr.count = 1;
 	EXPECT_EQ(-ENODEV, vio(d, VFIO_DEVICE_PCI_HOT_RESET, &hr));
 
 	/* Memory decoding and bus mastering, as the guest sets them. */
@@ -801,11 +805,15 @@ TEST_F_TIMEOUT(vfio, native_and_vfio_exclude_each_other, 120)
 	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE, flags);
 }
 
-/* A group with a member bound to a host driver, and node life time. */
+/*
+ * A group with a member bound to a host driver, and node life time. A
+ * member on pci-stub (driver_managed_dma) leaves the group viable, as in
+ * vfio; one on ahci, a driver that does DMA, does not.
+ */
 TEST_F_TIMEOUT(vfio, non_viable_group_and_node_removal, 120)
 {
 	char orig2[64] = "", orig3[64] = "", path[64];
-	int c, g, grp;
+	int c, g, grp, d;
 	__u32 flags;
 
 	if (pp_run("modprobe pci-stub") ||
@@ -829,8 +837,27 @@ TEST_F_TIMEOUT(vfio, non_viable_group_and_node_removal, 120)
 	g = open(path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, g);
 	ASSERT_EQ(0, group_status(g, &flags));
-	EXPECT_EQ(0, flags);
-	EXPECT_EQ(-EPERM, vio(g, VFIO_GROUP_SET_CONTAINER, &c));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE, flags);
+	EXPECT_EQ(0, vio(g, VFIO_GROUP_SET_CONTAINER, &c));
+	EXPECT_EQ(0, vio_val(c, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, "0000:00:1f.3");
+	EXPECT_LE(0, d);
+	if (d >= 0)
+		close(d);
+	EXPECT_EQ(0, vio(g, VFIO_GROUP_UNSET_CONTAINER, NULL));
+
+	if (pp_run("modprobe ahci") == 0) {
+		ASSERT_EQ(0, pp_dev_rebind("0000:00:1f.2", "ahci"));
+		ASSERT_TRUE(pp_wait_driver("0000:00:1f.2", "ahci", 5000));
+		ASSERT_EQ(0, group_status(g, &flags));
+		EXPECT_EQ(0, flags);
+		EXPECT_EQ(-EPERM, vio(g, VFIO_GROUP_SET_CONTAINER, &c));
+	} else {
+		/* The debug kernel has no ATA. */
+		TH_LOG("no ahci: the DMA-driver case is not run");
+	}
+	/* Or a rebind would give 0000:00:1f.2 to ahci again. */
+	pp_run("rmmod ahci 2>/dev/null");
 
 	/* The last pcipass member leaves: node gone, the open fd is dead. */
 	pp_dev_rebind("0000:00:1f.3", "");
@@ -1030,6 +1057,96 @@ TEST_F(vfio, memlock_limit_gives_enomem)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* VFIO_DEVICE_PCI_HOT_RESET with group fds, as QEMU resets a GPU. */
+static long hot_reset_fds(int dev, const __s32 *fds, __u32 count)
+{
+	struct {
+		struct vfio_pci_hot_reset hr;
+		__s32 fds[4];
+	} r = { .hr = { .argsz = sizeof(r), .count = count } };
+
+	memcpy(r.fds, fds, count * sizeof(*fds));
+	return vio(dev, VFIO_DEVICE_PCI_HOT_RESET, &r);
+}
+
+/*
+ * The two pci-testdev functions behind the root port: a bus reset of
+ * both, through VFIO. The group is the pair's, with the root port on
+ * pcieport when the port does not isolate them (then also the GPU
+ * layout: viable without unbinding the root port).
+ */
+TEST(vfio_hot_reset_of_a_bus)
+{
+	struct {
+		struct vfio_pci_hot_reset_info info;
+		struct vfio_pci_dependent_device devs[4];
+	} hi;
+	struct vfio_device_info di = { .argsz = sizeof(di) };
+	const char *a0 = pp_pair0_addr(), *a1 = pp_pair1_addr();
+	__u32 zero = 0, name = 0, flags;
+	int c, g, d0, d1, grp;
+	__s32 fds[4];
+
+	if (!pp_vm_is("iommu"))
+		SKIP(return, "the device pair is in the iommu VM");
+	ASSERT_EQ(0, pp_module_ensure());
+	ASSERT_TRUE(claim(a0));
+	ASSERT_TRUE(claim(a1));
+	grp = group_of(a0);
+	ASSERT_EQ(grp, group_of(a1));
+	ASSERT_EQ(0, vfio_open(a0, &c, &g));
+	ASSERT_EQ(0, group_status(g, &flags));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET,
+		  flags);
+	d0 = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)a0);
+	ASSERT_LE(0, d0);
+	/* Function 0 alone cannot be reset: no VFIO_DEVICE_FLAGS_RESET. */
+	ASSERT_EQ(0, vio(d0, VFIO_DEVICE_GET_INFO, &di));
+	EXPECT_EQ(0, di.flags & VFIO_DEVICE_FLAGS_RESET);
+	EXPECT_EQ(-EINVAL, vio(d0, VFIO_DEVICE_RESET, NULL));
+
+	memset(&hi, 0, sizeof(hi));
+	hi.info.argsz = sizeof(hi.info);
+	EXPECT_EQ(-ENOSPC, vio(d0, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hi));
+	EXPECT_EQ(2, hi.info.count);
+	hi.info.argsz = sizeof(hi);
+	ASSERT_EQ(0, vio(d0, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hi));
+	ASSERT_EQ(2, hi.info.count);
+	EXPECT_EQ(grp, (int)hi.devs[0].group_id);
+	EXPECT_EQ(grp, (int)hi.devs[1].group_id);
+	EXPECT_EQ(1, hi.devs[0].bus);
+	EXPECT_EQ(0, hi.devs[0].devfn);
+	EXPECT_EQ(1, hi.devs[1].devfn);
+
+	/* vfio-pci's checks of the fds. */
+	fds[0] = -1;
+	EXPECT_EQ(-EBADF, hot_reset_fds(d0, fds, 1));
+	fds[0] = c;
+	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 1));
+	fds[0] = g;
+	fds[1] = g;
+	fds[2] = g;
+	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 3));
+	/* pcipass: function 1 must be open too (vfio: its group suffices). */
+	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 1));
+
+	d1 = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)a1);
+	ASSERT_LE(0, d1);
+	ASSERT_EQ(4, pwrite(d0, &zero, 4, BAR0_OFF));
+	ASSERT_EQ(4, pread(d0, &name, 4, BAR0_OFF + 16));
+	EXPECT_NE(0, name);
+	EXPECT_EQ(0, hot_reset_fds(d0, fds, 1));
+	ASSERT_EQ(4, pread(d0, &name, 4, BAR0_OFF + 16));
+	EXPECT_EQ(0, name);
+
+	close(d1);
+	close(d0);
+	close(g);
+	close(c);
+	pp_dev_rebind(a1, "");
+	pp_dev_rebind(a0, "");
 }
 
 /* A viable group of several devices, one of them bound to pcipass. */

@@ -74,11 +74,20 @@ DEVICES=()
 ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=single}
 
 BEHIND_BRIDGE=()
+RP6_OPTS=
 case "$CONFIG" in
 iommu)
 	# snoop-control=on: domains can force snooping (nointremap has not).
 	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=on,snoop-control=on")
 	CMDLINE="intel_iommu=on"
+	# Two functions behind the root port with no reset of their own, as
+	# a GPU and its HDMI audio: only a bus reset of both resets either.
+	# Without ACS the root port (pcieport) shares their IOMMU group, the
+	# usual GPU layout. Bus 1 is enumerated after bus 0: no group of bus 0
+	# is renumbered, group 4 (the root port's) gains the two functions.
+	RP6_OPTS=",disable-acs=on"
+	BEHIND_BRIDGE=(-device "pci-testdev,bus=rp6,addr=00.0,multifunction=on"
+		-device "pci-testdev,bus=rp6,addr=00.1")
 	;;
 nointremap)
 	# VT-d without interrupt remapping: MSI is not isolated.
@@ -153,7 +162,7 @@ QEMU=(qemu-system-x86_64 -no-user-config -nodefaults -display none -no-reboot
 	-drive "file=$IMG,if=none,id=nvm,format=raw"
 	-device "nvme,serial=pcipass0,drive=nvm,addr=04.0"
 	-device "pci-serial,addr=05.0"
-	-device "pcie-root-port,id=rp6,chassis=6,addr=06.0"
+	-device "pcie-root-port,id=rp6,chassis=6,addr=06.0$RP6_OPTS"
 	"${BEHIND_BRIDGE[@]}"
 	"${DEVICES[@]}"
 	-serial "file:$OUTDIR/console.log"

@@ -223,28 +223,35 @@ static struct plan *make_plan(struct pci_list *list, struct opts *o,
 	return plan;
 }
 
-/* Would moving @dev leave member @m of its group on the other side? */
+/*
+ * Would moving @dev leave member @m of its group on the other side? With
+ * --group every member is in the plan already, but a bridge (never moved)
+ * bound to a driver that does DMA: the hint then says so, not "--group".
+ */
 static int split_group(struct plan *plan, int n, const struct pci_dev *dev,
-		       const struct group_member *m, bool binding)
+		       const struct group_member *m, bool binding, bool group)
 {
 	if (!strcmp(m->addr, dev->addr) || in_plan(plan, n, m->addr))
 		return 0;
 	if (binding && !driver_is_harmless(m->driver))
 		return fail(EX_REFUSED,
 			    "%s: IOMMU group %d also holds %s, bound to %s;"
-			    " it would stay with the host: bind it too, or use --group",
-			    dev->addr, dev->group, m->addr, m->driver);
+			    " it would stay with the host: %s",
+			    dev->addr, dev->group, m->addr, m->driver,
+			    group ? "bridges are not moved: unbind it, or bind it to pci-stub" :
+			    "bind it too, bind it to pci-stub, or use --group");
 	if (!binding && !strcmp(m->driver, PCIPASS_DRIVER))
 		return fail(EX_REFUSED,
 			    "%s: IOMMU group %d also holds %s, bound to pcipass;"
-			    " the group would be split: unbind it too, or use --group",
-			    dev->addr, dev->group, m->addr);
+			    " the group would be split: unbind it too%s",
+			    dev->addr, dev->group, m->addr,
+			    group ? "" : ", or use --group");
 	return 0;
 }
 
 /* Would acting on the plan leave a group split? */
 static int check_groups(struct pci_list *list, struct plan *plan, int n,
-			bool binding)
+			bool binding, bool group)
 {
 	struct group_member *m;
 	int i, j, nm, status = 0;
@@ -256,7 +263,8 @@ static int check_groups(struct pci_list *list, struct plan *plan, int n,
 			continue;
 		nm = pci_group_members(list, dev->group, &m);
 		for (j = 0; j < nm; j++) {
-			int st = split_group(plan, n, dev, &m[j], binding);
+			int st = split_group(plan, n, dev, &m[j], binding,
+					     group);
 
 			if (!status)
 				status = st;
@@ -656,7 +664,7 @@ int cmd_bind(struct opts *o)
 	if (!status)
 		status = check_host_needs(plan, n, o->force);
 	if (!status)
-		status = check_groups(&list, plan, n, true);
+		status = check_groups(&list, plan, n, true, o->group);
 	if (!status)
 		status = bind_preflight(plan, n, o);
 	if (!status && o->group && !o->yes)
@@ -784,7 +792,7 @@ int cmd_unbind(struct opts *o)
 		else
 			driver_before(p->dev, p->to, p->saved_override);
 	}
-	status = check_groups(&list, plan, n, false);
+	status = check_groups(&list, plan, n, false, o->group);
 	if (!status)
 		status = unbind_preflight(plan, n, o);
 	if (status)

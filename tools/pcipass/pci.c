@@ -14,22 +14,26 @@
 
 #include "pcipass-tool.h"
 
-/* Drivers that may share an IOMMU group with a passed-through device. */
 /*
- * The driver's own rule (drivers/pcipass/device.c): every other device of
- * an IOMMU group must be bound to pcipass or to no driver at all.
+ * Drivers that may share an IOMMU group with a passed-through device: the
+ * driver's rule (pcipass_group_may_attach() in drivers/pcipass/device.c)
+ * accepts a member bound to no driver or to a driver that sets
+ * driver_managed_dma, which sysfs does not show. In Linux 6.12 those are
+ * pcipass, pci-stub, pcieport and vfio-pci with its variant drivers (all
+ * named "*vfio-pci*" or "*vfio_pci*"; a member vfio opened still keeps
+ * the group, which the attach then reports as busy).
  */
 bool driver_is_harmless(const char *driver)
 {
 	static const char * const ok[] = {
-		"", PCIPASS_DRIVER,
+		"", PCIPASS_DRIVER, "pci-stub", "pcieport",
 	};
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(ok); i++)
 		if (!strcmp(driver, ok[i]))
 			return true;
-	return false;
+	return strstr(driver, "vfio-pci") || strstr(driver, "vfio_pci");
 }
 
 bool pci_is_bridge(const struct pci_dev *dev)

@@ -111,6 +111,8 @@ enum {
 	PCIPASS_CMD_DEVICE_SET_IRQS = 0x42,
 	PCIPASS_CMD_DEVICE_GET_REGION_INFO = 0x43,
 	PCIPASS_CMD_DEVICE_RESET = 0x44,
+	PCIPASS_CMD_DEVICE_HOT_RESET_INFO = 0x45,
+	PCIPASS_CMD_DEVICE_HOT_RESET = 0x46,
 };
 
 /**
@@ -161,6 +163,8 @@ enum pcipass_host_caps {
  *	space.
  * @PCIPASS_FEATURE_RESET: PCIPASS_DEVICE_RESET, and reset on attach and
  *	detach.
+ * @PCIPASS_FEATURE_HOT_RESET: PCIPASS_DEVICE_HOT_RESET_INFO and
+ *	PCIPASS_DEVICE_HOT_RESET: a slot or bus reset of several devices.
  */
 enum pcipass_features {
 	PCIPASS_FEATURE_DEVICE_ATTACH = 1 << 0,
@@ -168,6 +172,7 @@ enum pcipass_features {
 	PCIPASS_FEATURE_IRQS = 1 << 2,
 	PCIPASS_FEATURE_REGIONS = 1 << 3,
 	PCIPASS_FEATURE_RESET = 1 << 4,
+	PCIPASS_FEATURE_HOT_RESET = 1 << 5,
 };
 
 /**
@@ -482,16 +487,26 @@ struct pcipass_iova_ranges {
  *	the bus master enable bit fails with ``EPERM`` (and counts in
  *	&struct pcipass_device_info.bus_master_refusals), so the device can
  *	do no DMA and raise no MSI.
- * @PCIPASS_DEVICE_RESET_AVAILABLE: the device has a reset method
- *	(PCIPASS_DEVICE_RESET works); without one, the device works but is
- *	not reset on attach and detach: state can leak between users.
+ * @PCIPASS_DEVICE_RESET_AVAILABLE: PCIPASS_DEVICE_RESET resets the
+ *	device alone: the reset made when it was attached succeeded. Clear
+ *	when the device has no reset method, or when its only one is a bus
+ *	reset and its bus holds other devices (the PCI core then refuses a
+ *	reset of this one function); the device then works, but is not
+ *	reset on attach and detach (state can leak between users) unless a
+ *	hot reset is used, see %PCIPASS_DEVICE_HOT_RESET_AVAILABLE.
  * @PCIPASS_DEVICE_MSIX_MMAP: the MSI-X table and PBA may be mmapped and
  *	written directly, because the IOMMU group isolates MSI.
+ * @PCIPASS_DEVICE_HOT_RESET_AVAILABLE: the device's slot or bus can be
+ *	reset (a hotplug slot reset, or a secondary bus reset of its
+ *	upstream bridge): PCIPASS_DEVICE_HOT_RESET_INFO lists the devices
+ *	such a reset affects, and PCIPASS_DEVICE_HOT_RESET does it when all
+ *	of them are attached to the context.
  */
 enum pcipass_device_caps {
 	PCIPASS_DEVICE_BUS_MASTER_FORBIDDEN = 1 << 0,
 	PCIPASS_DEVICE_RESET_AVAILABLE = 1 << 1,
 	PCIPASS_DEVICE_MSIX_MMAP = 1 << 2,
+	PCIPASS_DEVICE_HOT_RESET_AVAILABLE = 1 << 3,
 };
 
 /**
@@ -783,10 +798,13 @@ struct pcipass_region_info {
  * The call waits for the device's lock while another reset or a config
  * write is in progress; it does not fail because the device is busy.
  *
- * Return: 0 or an errno: ``EOPNOTSUPP`` the device has no reset method
- * (%PCIPASS_DEVICE_RESET_AVAILABLE is clear); ``ENODEV`` the device was
- * detached; other errnos of the PCI core's reset (``ENOTTY`` when every
- * reset method declined, ``EIO``...).
+ * Return: 0 or an errno: ``EOPNOTSUPP`` the device cannot be reset alone
+ * (%PCIPASS_DEVICE_RESET_AVAILABLE is clear: no reset method, or only a
+ * bus reset on a bus shared with other devices; PCIPASS_DEVICE_HOT_RESET
+ * may still reset it with them); ``ENODEV`` the device was detached;
+ * other errnos of the PCI core's reset (``ENOTTY`` when every reset method
+ * declined although the attach's reset had worked, as when a device was
+ * added to the bus since; ``EIO``...).
  */
 struct pcipass_device_reset {
 	__u32 size;
@@ -794,5 +812,116 @@ struct pcipass_device_reset {
 };
 
 #define PCIPASS_DEVICE_RESET _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_RESET)
+
+/**
+ * DOC: Hot reset
+ *
+ * A device that cannot be reset alone (a GPU whose only reset is a bus
+ * reset, on a bus it shares with its HDMI audio function) can be reset
+ * together with every other device of its slot or bus: a *hot reset*,
+ * vfio-pci's VFIO_DEVICE_PCI_HOT_RESET. The reset is a hotplug slot reset
+ * when the device's slot has one, else a secondary bus reset of the
+ * upstream bridge; it resets every function on the bus (or in the slot)
+ * and everything below them.
+ *
+ * PCIPASS_DEVICE_HOT_RESET_INFO lists the devices the reset affects;
+ * PCIPASS_DEVICE_HOT_RESET does it only when every one of them is attached
+ * to the calling context, so that no other user's device is touched. The
+ * config space of every affected device is saved before and restored
+ * after, as for PCIPASS_DEVICE_RESET; BAR mappings of the attached
+ * devices are removed during the reset and come back on the next access.
+ */
+
+/**
+ * enum pcipass_hot_reset_dev_flags - &struct pcipass_hot_reset_dev.dev_flags
+ * @PCIPASS_HOT_RESET_DEV_ATTACHED: the device is attached to this context
+ */
+enum pcipass_hot_reset_dev_flags {
+	PCIPASS_HOT_RESET_DEV_ATTACHED = 1 << 0,
+};
+
+/**
+ * struct pcipass_hot_reset_dev - one device a hot reset affects
+ * @addr: its PCI address
+ * @vendor: its PCI vendor ID
+ * @device: its PCI device ID
+ * @dev_flags: &enum pcipass_hot_reset_dev_flags
+ */
+struct pcipass_hot_reset_dev {
+	struct pcipass_pci_addr addr;
+	__u16 vendor;
+	__u16 device;
+	__u32 dev_flags;
+};
+
+/**
+ * enum pcipass_hot_reset_info_flags - &struct
+ *	pcipass_device_hot_reset_info.info_flags
+ * @PCIPASS_HOT_RESET_SLOT: the reset is a hotplug slot reset; otherwise a
+ *	secondary bus reset of the upstream bridge
+ * @PCIPASS_HOT_RESET_ALL_ATTACHED: every listed device is attached to this
+ *	context: PCIPASS_DEVICE_HOT_RESET would go ahead (at the time of the
+ *	answer)
+ */
+enum pcipass_hot_reset_info_flags {
+	PCIPASS_HOT_RESET_SLOT = 1 << 0,
+	PCIPASS_HOT_RESET_ALL_ATTACHED = 1 << 1,
+};
+
+/**
+ * struct pcipass_device_hot_reset_info - ioctl(PCIPASS_DEVICE_HOT_RESET_INFO)
+ *	on a device
+ * @size: sizeof(struct pcipass_device_hot_reset_info)
+ * @flags: must be 0
+ * @num_devices: input: the number of entries @devices has room for;
+ *	output: the number of devices the reset affects, this one included
+ * @info_flags: output: &enum pcipass_hot_reset_info_flags
+ * @devices: user pointer to an array of &struct pcipass_hot_reset_dev,
+ *	in the PCI core's order of the bus
+ *
+ * Return: 0 or an errno: ``EOPNOTSUPP`` the device's slot and bus cannot
+ * be reset (%PCIPASS_DEVICE_HOT_RESET_AVAILABLE is clear: a device on a
+ * root bus, a bridge that forbids it...); ``EMSGSIZE`` @num_devices is too
+ * small (it is updated to the number needed, with @info_flags, and nothing
+ * else is written); ``EAGAIN`` the bus changed while it was read (a device
+ * was added); ``ENODEV`` the device was detached.
+ */
+struct pcipass_device_hot_reset_info {
+	__u32 size;
+	__u32 flags;
+	__u32 num_devices;
+	__u32 info_flags;
+	__aligned_u64 devices;
+};
+
+#define PCIPASS_DEVICE_HOT_RESET_INFO \
+	_IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_HOT_RESET_INFO)
+
+/**
+ * struct pcipass_device_hot_reset - ioctl(PCIPASS_DEVICE_HOT_RESET) on a
+ *	device
+ * @size: sizeof(struct pcipass_device_hot_reset)
+ * @flags: must be 0
+ *
+ * Resets the device's slot or bus, and with it every device that
+ * PCIPASS_DEVICE_HOT_RESET_INFO lists. Refused, with nothing changed,
+ * unless every one of them is attached to the context the device file
+ * belongs to.
+ *
+ * Return: 0 or an errno: ``EOPNOTSUPP`` no slot or bus reset (as for
+ * PCIPASS_DEVICE_HOT_RESET_INFO); ``EBUSY`` a device the reset affects is
+ * not attached to this context (bound to another driver, to no driver,
+ * or attached to another context; the kernel log names it); ``EAGAIN``
+ * another user of the PCI core held an affected device or the bridge
+ * (a sysfs reset, a removal in progress): try again; ``ENODEV`` the
+ * device was detached; other errnos of the PCI core's reset.
+ */
+struct pcipass_device_hot_reset {
+	__u32 size;
+	__u32 flags;
+};
+
+#define PCIPASS_DEVICE_HOT_RESET \
+	_IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_HOT_RESET)
 
 #endif /* _UAPI_LINUX_PCIPASS_H */
