@@ -28,7 +28,8 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 /* What this build implements, reported in struct pcipass_info.features. */
 #define PCIPASS_FEATURES_SUPPORTED \
 	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
-	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET)
+	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET | \
+	 PCIPASS_FEATURE_RELEASE_REQ)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -388,9 +389,12 @@ static int __init pcipass_init(void)
 	int ret;
 
 	pcipass_stat_init();
-	ret = pcipass_vfio_init();
+	ret = pcipass_release_init();
 	if (ret)
 		goto err_stat_exit;
+	ret = pcipass_vfio_init();
+	if (ret)
+		goto err_release_exit;
 	ret = pcipass_driver_register(ids);
 	if (ret)
 		goto err_vfio_exit;
@@ -403,6 +407,8 @@ err_driver_unregister:
 	pcipass_driver_unregister();
 err_vfio_exit:
 	pcipass_vfio_exit();
+err_release_exit:
+	pcipass_release_exit();
 err_stat_exit:
 	pcipass_stat_exit();
 	return ret;
@@ -413,6 +419,7 @@ static void __exit pcipass_exit(void)
 	misc_deregister(&pcipass_miscdev);
 	pcipass_driver_unregister();
 	pcipass_vfio_exit();
+	pcipass_release_exit();
 	pcipass_stat_exit();
 }
 
