@@ -236,7 +236,6 @@ TEST_F(release, holder_that_lets_go_is_not_waited_for)
 	/* It waits for us... */
 	usleep(100000);
 	EXPECT_FALSE(writer_done(&w));
-	EXPECT_TRUE(pp_wait_driver(pp_edu_addr(), "pcipass", 0));
 	/* ...and not a moment longer once we let go. */
 	close(self->dev);
 	self->dev = -1;
@@ -263,7 +262,8 @@ TEST_F(release, detach_and_context_close_let_go_too)
 	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
 	unbind_start(&w, pp_edu_addr());
 	ASSERT_EQ(1, efd_wait(self->efd, pp_bound_ms(5000)));
-	EXPECT_EQ(0, pp_detach(self->ctx, pp_edu_addr()));
+	/* Released: by the time DETACH could look, the device was gone. */
+	EXPECT_EQ(ENODEV, pp_detach(self->ctx, pp_edu_addr()));
 	pthread_join(w.thread, NULL);
 	EXPECT_EQ(0, w.ret);
 	EXPECT_GT(pp_bound_ms(3000), w.took);

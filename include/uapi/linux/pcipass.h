@@ -326,9 +326,13 @@ struct pcipass_device_attach {
  * the context, the group goes back to its default domain and the context
  * releases its DMA ownership. The mappings of the context stay.
  *
+ * A DETACH releases a device whose removal waits for the VMM (see
+ * "Release requests"): the removal then revokes the device at once, and
+ * the DETACH returns ``ENODEV``.
+ *
  * Return: 0 or an errno: ``EINVAL`` a malformed address (as for
  * PCIPASS_DEVICE_ATTACH); ``ENODEV`` no such device, or it is not attached
- * to this context.
+ * to this context (any more).
  */
 struct pcipass_device_detach {
 	__u32 size;
