@@ -287,6 +287,7 @@ TEST_F(release, detach_and_context_close_let_go_too)
 /* (b) The holder ignores the request. */
 TEST_F(release, holder_that_ignores_it_is_revoked_after_the_timeout)
 {
+	off_t cfg = PCIPASS_REGION_OFFSET(PCIPASS_REGION_CONFIG);
 	struct pcipass_device_info dinfo = { .size = sizeof(dinfo) };
 	char line[128];
 	__u8 cmd;
@@ -305,10 +306,10 @@ TEST_F(release, holder_that_ignores_it_is_revoked_after_the_timeout)
 	EXPECT_EQ(ENODEV, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO, &dinfo));
 	EXPECT_EQ(ENODEV, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				     PCIPASS_IRQ_REQ, 0, 1, NULL));
-	EXPECT_EQ(-1, pread(self->dev, &cmd, 1, PCIPASS_REGION_OFFSET(
-				    PCIPASS_REGION_CONFIG) + 4));
+	EXPECT_EQ(-1, pread(self->dev, &cmd, 1, cfg + 4));
 	EXPECT_EQ(ENODEV, errno);
-	snprintf(line, sizeof(line), "%s: revoked from release_test[%d]: not released within 500 ms",
+	snprintf(line, sizeof(line),
+		 "%s: revoked from release_test[%d]: not released within 500 ms",
 		 pp_edu_addr(), getpid());
 	EXPECT_TRUE(pp_kmsg_wait(self->kmsg, line, 1000));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & 0x4);
