@@ -87,9 +87,12 @@ void pcipass_release_announce(struct pcipass_device *pdevice)
 
 /* Why the VMM lost the device without releasing it: one line, limited. */
 static void pcipass_release_log(struct pci_dev *pdev, struct pcipass_ctx *ctx,
-				unsigned int ms, bool asked, long left)
+				unsigned int ms, bool asked, long left, bool gone)
 {
-	if (!ms)
+	if (gone)
+		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d] at once: the device is gone\n",
+				     ctx->owner_comm, ctx->owner_pid);
+	else if (!ms)
 		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d] at once (release_timeout_ms is 0)\n",
 				     ctx->owner_comm, ctx->owner_pid);
 	else if (READ_ONCE(pcipass_shutting_down))
@@ -113,7 +116,9 @@ static void pcipass_release_log(struct pci_dev *pdev, struct pcipass_ctx *ctx,
  * VMM is asked to (its %PCIPASS_IRQ_REQ eventfd is signalled) and given
  * release_timeout_ms to do it; the wait ends early when the VMM releases
  * the device, the removing task gets a fatal signal or the host shuts
- * down. Then the attachment is undone. The context and the device file
+ * down. A device that is no longer there (a surprise removal) is asked
+ * for but not waited for: nothing the VMM does can help it. Then the
+ * attachment is undone. The context and the device file
  * stay; the file's ioctls then fail with ENODEV.
  */
 void pcipass_pci_revoke(struct pcipass_pci *ppci)
@@ -124,14 +129,19 @@ void pcipass_pci_revoke(struct pcipass_pci *ppci)
 	struct pcipass_ctx *ctx;
 	bool asked = false;
 	long left = 0;
+	bool gone;
 
 	device_lock_assert(&pdev->dev);
 	if (!pdevice)
 		return;
 	ctx = pdevice->ctx;
+	gone = !pci_device_is_present(pdev);
 
 	mutex_lock(&ctx->lock);
-	if (ms && !pdevice->releasing && !READ_ONCE(pcipass_shutting_down)) {
+	if (gone && !pdevice->releasing)
+		pcipass_irq_req_signal(pdevice);
+	if (ms && !gone && !pdevice->releasing &&
+	    !READ_ONCE(pcipass_shutting_down)) {
 		asked = pcipass_irq_req_signal(pdevice);
 		pdevice->release_requested = true;
 		mutex_unlock(&ctx->lock);
@@ -148,7 +158,7 @@ void pcipass_pci_revoke(struct pcipass_pci *ppci)
 		mutex_lock(&ctx->lock);
 	}
 	if (!pdevice->releasing)
-		pcipass_release_log(pdev, ctx, ms, asked, left);
+		pcipass_release_log(pdev, ctx, ms, asked, left, gone);
 	pdevice->release_requested = false;
 	pcipass_device_detach_locked(pdevice);
 	mutex_unlock(&ctx->lock);

@@ -711,7 +711,8 @@ struct pcipass_irq_set {
  *     closes the context. The wait lasts at most the module parameter
  *     ``release_timeout_ms`` (default 10000, at most 60000; 0 takes the
  *     device at once), and ends early when the process removing the device
- *     gets a fatal signal or the host shuts down.
+ *     gets a fatal signal or the host shuts down. A device that is already
+ *     gone (a surprise removal) is not waited for.
  *  3. It revokes the attachment, released or not: BAR mappings are removed
  *     (an access then raises SIGBUS), interrupts freed, the device reset,
  *     quiesced and taken out of the context's IOMMU domain. The context's
