@@ -118,8 +118,8 @@ static void pcipass_release_log(struct pci_dev *pdev, struct pcipass_ctx *ctx,
  * the device, the removing task gets a fatal signal or the host shuts
  * down. A device that is no longer there (a surprise removal) is asked
  * for but not waited for: nothing the VMM does can help it. Then the
- * attachment is undone. The context and the device file
- * stay; the file's ioctls then fail with ENODEV.
+ * attachment is undone. The context and the device file stay; the file's
+ * ioctls then fail with ENODEV.
  */
 void pcipass_pci_revoke(struct pcipass_pci *ppci)
 {
