@@ -618,6 +618,9 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 	    (cfg->af_pos &&
 	     pcipass_write_sets(pos, len, val, cfg->af_pos + PCI_AF_CTRL,
 				PCI_AF_CTRL_FLR))) {
+		/* Without the device lock: the device is about to go. */
+		if (pdevice->release_requested)
+			return -ENODEV;
 		ret = pcipass_reset_locked(pdevice);
 		if (ret)
 			return ret;
@@ -721,7 +724,8 @@ ssize_t pcipass_config_access(struct pcipass_device *pdevice, void *buf,
 	int ret;
 
 	lockdep_assert_held(&pdevice->ctx->lock);
-	if (write)
+	/* Or a waiting removal holds it (pcipass_cfg_write_lock()). */
+	if (write && !pdevice->release_requested)
 		device_lock_assert(&pdevice->pdev->dev);
 	if (!count || pos >= pdevice->cfg.size ||
 	    count > pdevice->cfg.size - pos)

@@ -2,12 +2,16 @@
 /*
  * Devices in contexts: PCIPASS_DEVICE_ATTACH and PCIPASS_DEVICE_DETACH,
  * the DMA-ownership and IOMMU-group viability rules of an attach, the
- * no-IOMMU opt-in, the device file an attach returns, and the revocation
- * of an attachment when the device leaves the pcipass driver.
+ * no-IOMMU opt-in, and the device file an attach returns. The revocation
+ * of an attachment when the device leaves the pcipass driver is
+ * release.c's.
  *
  * Every change of an attachment holds device_lock() of the PCI device and
  * then the context's lock, so that remove() (which runs under device_lock)
- * always finds a stable &pcipass_pci.attached.
+ * always finds a stable &pcipass_pci.attached. Each way a VMM detaches
+ * first announces it under the context lock alone
+ * (pcipass_release_announce()), so that a remove() waiting for the VMM
+ * with device_lock held stops waiting instead of blocking it.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -41,8 +45,13 @@ static void pcipass_device_quiesce(struct pci_dev *pdev)
 	pci_write_config_word(pdev, PCI_COMMAND, cmd);
 }
 
-/* Both locks held: undo an attachment, leaving the device file dead. */
-static void pcipass_device_detach_locked(struct pcipass_device *pdevice)
+/**
+ * pcipass_device_detach_locked() - undo an attachment
+ * @pdevice: the attachment, with device_lock() and the context lock held
+ *
+ * The device file stays, dead: its ioctls fail with ENODEV.
+ */
+void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 {
 	struct pcipass_ctx *ctx = pdevice->ctx;
 	struct pci_dev *pdev = pdevice->pdev;
@@ -78,6 +87,9 @@ static int pcipass_device_release(struct inode *inode, struct file *file)
 	if (!pdevice)
 		return 0;
 	ctx = pdevice->ctx;
+	mutex_lock(&ctx->lock);
+	pcipass_release_announce(pdevice);
+	mutex_unlock(&ctx->lock);
 	device_lock(&pdevice->pdev->dev);
 	mutex_lock(&ctx->lock);
 	if (pdevice->ppci)
@@ -538,6 +550,7 @@ int pcipass_device_detach(struct pcipass_ucmd *ucmd)
 {
 	struct pcipass_device_detach *cmd = ucmd->cmd;
 	struct pcipass_ctx *ctx = ucmd->ctx;
+	struct pcipass_device *pdevice;
 	struct pcipass_pci *ppci;
 	struct pci_dev *pdev;
 	int ret = -ENODEV;
@@ -545,6 +558,12 @@ int pcipass_device_detach(struct pcipass_ucmd *ucmd)
 	pdev = pcipass_find_pci(&cmd->addr);
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
+
+	mutex_lock(&ctx->lock);
+	list_for_each_entry(pdevice, &ctx->devices, node)
+		if (pdevice->pdev == pdev)
+			pcipass_release_announce(pdevice);
+	mutex_unlock(&ctx->lock);
 
 	device_lock(&pdev->dev);
 	mutex_lock(&ctx->lock);
@@ -567,8 +586,14 @@ int pcipass_device_detach(struct pcipass_ucmd *ucmd)
  */
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx)
 {
+	struct pcipass_device *pdevice;
+
+	mutex_lock(&ctx->lock);
+	list_for_each_entry(pdevice, &ctx->devices, node)
+		pcipass_release_announce(pdevice);
+	mutex_unlock(&ctx->lock);
+
 	for (;;) {
-		struct pcipass_device *pdevice;
 		struct pci_dev *pdev;
 
 		mutex_lock(&ctx->lock);
@@ -592,25 +617,4 @@ void pcipass_ctx_detach_all(struct pcipass_ctx *ctx)
 		device_unlock(&pdev->dev);
 		pci_dev_put(pdev);
 	}
-}
-
-/**
- * pcipass_pci_revoke() - detach a device that is leaving the driver
- * @ppci: the device, with device_lock() held (from remove())
- *
- * The context and the device file stay; the file's ioctls then fail with
- * ENODEV.
- */
-void pcipass_pci_revoke(struct pcipass_pci *ppci)
-{
-	struct pcipass_device *pdevice = ppci->attached;
-	struct pcipass_ctx *ctx;
-
-	device_lock_assert(&ppci->pdev->dev);
-	if (!pdevice)
-		return;
-	ctx = pdevice->ctx;
-	mutex_lock(&ctx->lock);
-	pcipass_device_detach_locked(pdevice);
-	mutex_unlock(&ctx->lock);
 }

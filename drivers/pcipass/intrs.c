@@ -4,7 +4,8 @@
  * eventfds from the hard interrupt handler, per-vector masking with
  * delivery of what fired while masked, INTx automasking and its unmask
  * eventfd, the MSI isolation rule, and the ordered tear-down of all that
- * (PCIPASS_DEVICE_GET_IRQ_INFO, PCIPASS_DEVICE_SET_IRQS).
+ * (PCIPASS_DEVICE_GET_IRQ_INFO, PCIPASS_DEVICE_SET_IRQS); and the eventfd
+ * of the release request (%PCIPASS_IRQ_REQ), which release.c signals.
  *
  * Locking: the set of vectors changes under the context's lock. The state a
  * handler reads (mask, pending, trigger) is under &pcipass_device.irq_lock,
@@ -70,6 +71,8 @@ static u32 pcipass_irq_type_count(struct pci_dev *pdev, u32 type)
 	case PCIPASS_IRQ_MSIX:
 		n = pci_msix_vec_count(pdev);
 		return n > 0 ? n : 0;
+	case PCIPASS_IRQ_REQ:
+		return 1;
 	default:
 		return 0;
 	}
@@ -638,7 +641,9 @@ int pcipass_irq_info_cmd(struct pcipass_device *pdevice,
 	}
 	cmd->count = pcipass_irq_type_count(pdev, cmd->type);
 	if (cmd->count)
-		flags |= PCIPASS_IRQ_INFO_EVENTFD | PCIPASS_IRQ_INFO_MASKABLE;
+		flags |= PCIPASS_IRQ_INFO_EVENTFD;
+	if (cmd->count && cmd->type != PCIPASS_IRQ_REQ)
+		flags |= PCIPASS_IRQ_INFO_MASKABLE;
 	if (cmd->type == PCIPASS_IRQ_INTX && cmd->count) {
 		flags |= PCIPASS_IRQ_INFO_AUTOMASKED;
 		if (pcipass_intx_maskable(pdev))
@@ -651,6 +656,9 @@ int pcipass_irq_info_cmd(struct pcipass_device *pdevice,
 	if (pdevice->irq_type == cmd->type) {
 		flags |= PCIPASS_IRQ_INFO_ENABLED;
 		cmd->enabled_count = pdevice->irq_count;
+	} else if (cmd->type == PCIPASS_IRQ_REQ && pdevice->req_trigger) {
+		flags |= PCIPASS_IRQ_INFO_ENABLED;
+		cmd->enabled_count = 1;
 	}
 	cmd->info_flags = flags;
 	mutex_unlock(&ctx->lock);
@@ -682,6 +690,68 @@ static int pcipass_irq_check_range(struct pcipass_device *pdevice,
 	return 0;
 }
 
+/* With the context lock: drop the release request eventfd, if any. */
+static void pcipass_irq_req_clear(struct pcipass_device *pdevice)
+{
+	lockdep_assert_held(&pdevice->ctx->lock);
+	if (pdevice->req_trigger)
+		eventfd_ctx_put(pdevice->req_trigger);
+	pdevice->req_trigger = NULL;
+}
+
+/*
+ * With the context lock: SET_IRQS of %PCIPASS_IRQ_REQ, whose one vector is
+ * always there. Only the context lock guards the eventfd: it is signalled
+ * from process context (release.c), never from an interrupt.
+ */
+static int pcipass_irq_set_req(struct pcipass_device *pdevice,
+			       const struct pcipass_irq_set *cmd,
+			       const s32 *fds)
+{
+	struct eventfd_ctx *trigger = NULL;
+
+	switch (cmd->flags) {
+	case PCIPASS_IRQ_SET_EVENTFD:
+		if (cmd->start || cmd->count != 1)
+			return -EINVAL;
+		if (fds[0] < -1)
+			return -EBADF;
+		if (fds[0] >= 0) {
+			trigger = eventfd_ctx_fdget(fds[0]);
+			if (IS_ERR(trigger))
+				return PTR_ERR(trigger);
+		}
+		pcipass_irq_req_clear(pdevice);
+		pdevice->req_trigger = trigger;
+		return 0;
+	case PCIPASS_IRQ_SET_DISABLE:
+		if (cmd->start || cmd->count)
+			return -EINVAL;
+		pcipass_irq_req_clear(pdevice);
+		return 0;
+	case PCIPASS_IRQ_SET_TRIGGER:
+		if (cmd->start || cmd->count != 1)
+			return -EINVAL;
+		pcipass_irq_signal(pdevice->req_trigger);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/**
+ * pcipass_irq_req_signal() - ask the VMM to release a device
+ * @pdevice: the attachment, with the context lock held
+ *
+ * Return: true when the VMM had set a %PCIPASS_IRQ_REQ eventfd (it was
+ * signalled), false when it had none.
+ */
+bool pcipass_irq_req_signal(struct pcipass_device *pdevice)
+{
+	lockdep_assert_held(&pdevice->ctx->lock);
+	pcipass_irq_signal(pdevice->req_trigger);
+	return pdevice->req_trigger;
+}
+
 /*
  * With the context lock. @fds: for the actions that take eventfds, the
  * cmd->count descriptors copied from user space before the lock was taken.
@@ -695,6 +765,9 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
 	int ret;
 
 	lockdep_assert_held(&pdevice->ctx->lock);
+
+	if (cmd->type == PCIPASS_IRQ_REQ)
+		return pcipass_irq_set_req(pdevice, cmd, fds);
 
 	switch (action) {
 	case PCIPASS_IRQ_SET_ENABLE:
@@ -816,4 +889,5 @@ void pcipass_irq_release(struct pcipass_device *pdevice)
 {
 	lockdep_assert_held(&pdevice->ctx->lock);
 	pcipass_irq_teardown(pdevice);
+	pcipass_irq_req_clear(pdevice);
 }

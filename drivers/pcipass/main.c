@@ -29,7 +29,7 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 #define PCIPASS_FEATURES_SUPPORTED \
 	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
 	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET | \
-	 PCIPASS_FEATURE_HOT_RESET)
+	 PCIPASS_FEATURE_HOT_RESET | PCIPASS_FEATURE_RELEASE_REQ)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -396,9 +396,12 @@ static int __init pcipass_init(void)
 	int ret;
 
 	pcipass_stat_init();
-	ret = pcipass_vfio_init();
+	ret = pcipass_release_init();
 	if (ret)
 		goto err_stat_exit;
+	ret = pcipass_vfio_init();
+	if (ret)
+		goto err_release_exit;
 	ret = pcipass_driver_register(ids);
 	if (ret)
 		goto err_vfio_exit;
@@ -411,6 +414,8 @@ err_driver_unregister:
 	pcipass_driver_unregister();
 err_vfio_exit:
 	pcipass_vfio_exit();
+err_release_exit:
+	pcipass_release_exit();
 err_stat_exit:
 	pcipass_stat_exit();
 	return ret;
@@ -421,6 +426,7 @@ static void __exit pcipass_exit(void)
 	misc_deregister(&pcipass_miscdev);
 	pcipass_driver_unregister();
 	pcipass_vfio_exit();
+	pcipass_release_exit();
 	pcipass_stat_exit();
 }
 

@@ -19,6 +19,11 @@
  *   never held while taking a device_lock.
  *   mmap() and BAR faults: mmap_lock -> memory_lock; they never take the
  *   context lock.
+ *   A removal (remove(), under the driver core's device_lock) waits for the
+ *   VMM to release the device holding no lock of pcipass (release.c): the
+ *   VMM's ways out (closing the device file or the context, DETACH)
+ *   announce themselves under the context lock before they take
+ *   device_lock, and config writes borrow the removal's device_lock.
  */
 #ifndef _PCIPASS_H
 #define _PCIPASS_H
@@ -246,6 +251,13 @@ struct pcipass_group {
  * @vfio_lock: serializes the VFIO ioctls of the device file that read the
  *	interrupt state then act on it (VFIO_DEVICE_SET_IRQS); user memory may
  *	be read under it, it nests outside the context lock
+ * @req_trigger: the eventfd of %PCIPASS_IRQ_REQ, or NULL (context lock)
+ * @releasing: the VMM is releasing the device (closing its file or the
+ *	context, or DETACH): a removal waiting for it revokes at once
+ *	(context lock to set; read without it by that removal)
+ * @release_requested: a removal holds the device lock and waits for the
+ *	VMM: config writes go on under the context lock alone, without
+ *	resets (context lock)
  */
 struct pcipass_device {
 	struct pcipass_ctx *ctx;
@@ -278,6 +290,9 @@ struct pcipass_device {
 	bool reset_works;
 	struct file *vfio_group_file;
 	struct mutex vfio_lock; /* see @vfio_lock above */
+	struct eventfd_ctx *req_trigger;
+	bool releasing;
+	bool release_requested;
 };
 
 /**
@@ -380,8 +395,18 @@ int pcipass_group_may_attach(struct iommu_group *group, const char *who);
 int pcipass_device_detach(struct pcipass_ucmd *ucmd);
 int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
-void pcipass_pci_revoke(struct pcipass_pci *ppci);
+void pcipass_device_detach_locked(struct pcipass_device *pdevice);
 extern bool pcipass_allow_noiommu;
+
+/* release.c: release requests and the bounded wait of a removal */
+void pcipass_release_announce(struct pcipass_device *pdevice);
+void pcipass_pci_revoke(struct pcipass_pci *ppci);
+bool pcipass_cfg_write_lock(struct pcipass_device *pdevice,
+			    struct pci_dev **bridge);
+void pcipass_cfg_write_unlock(struct pcipass_device *pdevice, bool locked,
+			      struct pci_dev *bridge);
+int pcipass_release_init(void);
+void pcipass_release_exit(void);
 
 /* intrs.c: interrupts */
 void pcipass_irq_init(struct pcipass_device *pdevice);
@@ -393,6 +418,7 @@ int pcipass_irq_set_cmd(struct pcipass_device *pdevice,
 			const struct pcipass_irq_set *cmd);
 int pcipass_irq_set(struct pcipass_ucmd *ucmd);
 bool pcipass_irq_unsafe_allowed(void);
+bool pcipass_irq_req_signal(struct pcipass_device *pdevice);
 
 /* config.c: config space virtualization */
 int pcipass_config_init(struct pcipass_device *pdevice);

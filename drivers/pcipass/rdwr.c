@@ -310,17 +310,15 @@ static ssize_t pcipass_region_access(struct pcipass_device *pdevice,
 				     u32 index, u8 *buf, size_t count, u64 off,
 				     bool write)
 {
-	struct pci_dev *pdev = pdevice->pdev;
 	struct pcipass_ctx *ctx = pdevice->ctx;
 	bool cfg_write = index == PCIPASS_REGION_CONFIG && write;
 	struct pci_dev *bridge = NULL;
+	bool locked = false;
 	ssize_t ret;
 
 	/* A config write may reset the device: take the locks in order. */
-	if (cfg_write) {
-		bridge = pcipass_reset_lock_bridge(pdev);
-		device_lock(&pdev->dev);
-	}
+	if (cfg_write)
+		locked = pcipass_cfg_write_lock(pdevice, &bridge);
 	mutex_lock(&ctx->lock);
 	if (!pdevice->ppci)
 		ret = -ENODEV;
@@ -331,10 +329,8 @@ static ssize_t pcipass_region_access(struct pcipass_device *pdevice,
 	else
 		ret = pcipass_bar_access(pdevice, index, buf, count, off, write);
 	mutex_unlock(&ctx->lock);
-	if (cfg_write) {
-		device_unlock(&pdev->dev);
-		pcipass_reset_unlock_bridge(bridge);
-	}
+	if (cfg_write)
+		pcipass_cfg_write_unlock(pdevice, locked, bridge);
 	return ret;
 }
 

@@ -428,6 +428,8 @@ static void pp_check_not_blocked(struct __test_metadata *_metadata,
 	pp_job_start(&other, pp_job_map_other, ctx, mem);
 	EXPECT_TRUE(pp_job_wait(&other, STALL_MS))
 		TH_LOG("DMA_MAP of other memory waits for the stalled call");
+	/* The holder is stalled: it answers no release request. */
+	EXPECT_EQ(0, pp_release_timeout(0));
 	pp_job_start(&unbind, pp_job_unbind, ctx, NULL);
 	EXPECT_TRUE(pp_job_wait(&unbind, STALL_MS))
 		TH_LOG("unbinding the device waits for the stalled call");
@@ -442,6 +444,7 @@ static void pp_check_not_blocked(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, other.ret);
 	EXPECT_EQ(0, unbind.ret);
 	EXPECT_TRUE(pp_wait_driver(pp_edu_addr(), "", 5000));
+	EXPECT_EQ(0, pp_release_timeout(10000));
 }
 
 TEST_F(stall, a_map_of_stalled_memory_blocks_nobody_else)

@@ -663,8 +663,11 @@ TEST_F(edu, unbinding_a_device_revokes_its_attachment)
 			    PCIPASS_DMA_MAP_READ));
 	munmap(self->bar, self->bar_len);
 	self->bar = NULL;
+	/* Revoked at once: release requests are release_test's. */
+	ASSERT_EQ(0, pp_release_timeout(0));
 	ASSERT_EQ(0, pp_dev_rebind(pp_edu_addr(), "none"));
 	ASSERT_TRUE(pp_wait_driver(pp_edu_addr(), "", 5000));
+	EXPECT_EQ(0, pp_release_timeout(10000));
 	EXPECT_EQ(ENODEV, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO, &dinfo));
 	ASSERT_EQ(0, pp_ctx_info(self->ctx, &info));
 	EXPECT_EQ(0, info.num_devices);

@@ -267,6 +267,15 @@ int pp_module_ensure(void)
 	return pp_module_loaded_as_vm_needs(pp_run("modprobe pcipass ids=1234:11e8"));
 }
 
+int pp_release_timeout(unsigned int ms)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%u", ms);
+	return pp_write_file("/sys/module/pcipass/parameters/release_timeout_ms",
+			     val);
+}
+
 int pp_kmsg_open(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);

@@ -61,6 +61,11 @@ bool pp_module_loaded(void);
 int pp_module_reload(const char *params);
 /* Make sure pcipass is loaded (with ids= for edu when it was not). */
 int pp_module_ensure(void);
+/*
+ * How long a removal waits for the VMM (release_timeout_ms): a test that
+ * unbinds an attached device sets what it needs; 0 or -errno.
+ */
+int pp_release_timeout(unsigned int ms);
 
 /* Kernel log: open at the current end, then search what arrives. */
 int pp_kmsg_open(void);

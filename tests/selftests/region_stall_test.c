@@ -258,8 +258,11 @@ TEST_F_TIMEOUT(stall, the_device_can_be_unbound, 180)
 	struct other_op op;
 
 	TH_LOG("stalled: a pwrite of %s", variant->what);
+	/* The holder is stalled: no release request is answered. */
+	ASSERT_EQ(0, pp_release_timeout(0));
 	EXPECT_TRUE(run_bounded(&op, unbind_edu, NULL));
 	EXPECT_EQ(0, op.ret);
+	EXPECT_EQ(0, pp_release_timeout(10000));
 	pp_uffd_release(&self->uffd, false);
 	EXPECT_TRUE(wait_done(&self->call.done, STALL_MS));
 	EXPECT_TRUE(wait_done(&op.done, STALL_MS));

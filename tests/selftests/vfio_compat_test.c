@@ -500,9 +500,11 @@ TEST_F_TIMEOUT(vfio, qemu_sequence_edu_dma_and_msi, 300)
 	irq.index = VFIO_PCI_MSIX_IRQ_INDEX;
 	ASSERT_EQ(0, vio(d, VFIO_DEVICE_GET_IRQ_INFO, &irq));
 	EXPECT_EQ(0, irq.count);
+	/* The request index, QEMU's request notifier: as vfio-pci. */
 	irq.index = VFIO_PCI_REQ_IRQ_INDEX;
 	ASSERT_EQ(0, vio(d, VFIO_DEVICE_GET_IRQ_INFO, &irq));
-	EXPECT_EQ(0, irq.count);
+	EXPECT_EQ(1, irq.count);
+	EXPECT_EQ(VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, irq.flags);
 	/* edu is conventional PCI: no error index (as vfio-pci). */
 	irq.index = VFIO_PCI_ERR_IRQ_INDEX;
 	EXPECT_EQ(-EINVAL, vio(d, VFIO_DEVICE_GET_IRQ_INFO, &irq));
@@ -871,12 +873,19 @@ TEST_F_TIMEOUT(vfio, non_viable_group_and_node_removal, 120)
 	pp_wait_driver("0000:00:1f.3", orig3, 5000);
 }
 
-/* The device leaves pcipass while QEMU holds everything open. */
+/*
+ * The device leaves pcipass while QEMU holds everything open: its request
+ * eventfd is signalled, and when it does not let go, the device is revoked
+ * after release_timeout_ms.
+ */
 TEST_F_TIMEOUT(vfio, unbind_revokes_the_vfio_user, 120)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
-	int c, g, d;
+	struct vfio_irq_info irq = { .argsz = sizeof(irq),
+				     .index = VFIO_PCI_REQ_IRQ_INDEX };
+	int c, g, d, efd;
 	__u32 flags;
+	long t0, took;
 
 	ASSERT_EQ(0, vfio_open(pp_edu_addr(), &c, &g));
 	self->container = c;
@@ -886,10 +895,50 @@ TEST_F_TIMEOUT(vfio, unbind_revokes_the_vfio_user, 120)
 	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)pp_edu_addr());
 	ASSERT_LE(0, d);
 	self->dev = d;
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	self->efd = efd;
+
+	/* QEMU's vfio_register_req_notifier(), and its errors. */
+	ASSERT_EQ(0, vio(d, VFIO_DEVICE_GET_IRQ_INFO, &irq));
+	ASSERT_EQ(1, irq.count);
+	EXPECT_EQ(-EINVAL, set_irqs(d, VFIO_IRQ_SET_DATA_EVENTFD |
+				    VFIO_IRQ_SET_ACTION_TRIGGER,
+				    VFIO_PCI_REQ_IRQ_INDEX, 1, 1, &efd, 4));
+	EXPECT_EQ(-ENOTTY, set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
+				    VFIO_IRQ_SET_ACTION_MASK,
+				    VFIO_PCI_REQ_IRQ_INDEX, 0, 1, NULL, 0));
+	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_EVENTFD |
+			      VFIO_IRQ_SET_ACTION_TRIGGER,
+			      VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &efd, 4));
+	/* A loopback trigger reaches it; count 0 with NONE removes it. */
+	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
+			      VFIO_IRQ_SET_ACTION_TRIGGER,
+			      VFIO_PCI_REQ_IRQ_INDEX, 0, 1, NULL, 0));
+	EXPECT_EQ(1, efd_wait(efd, 1000));
+	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
+			      VFIO_IRQ_SET_ACTION_TRIGGER,
+			      VFIO_PCI_REQ_IRQ_INDEX, 0, 0, NULL, 0));
+	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
+			      VFIO_IRQ_SET_ACTION_TRIGGER,
+			      VFIO_PCI_REQ_IRQ_INDEX, 0, 1, NULL, 0));
+	EXPECT_EQ(0, efd_wait(efd, 100));
+	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_EVENTFD |
+			      VFIO_IRQ_SET_ACTION_TRIGGER,
+			      VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &efd, 4));
+
 	/* Unbound, not reprobed: ids= would bind it to pcipass again. */
+	ASSERT_EQ(0, pp_release_timeout(300));
+	t0 = pp_now_ms();
 	ASSERT_EQ(0, pp_write_file(PP_SYSFS_PCI "/0000:00:03.0/driver/unbind",
 				   pp_edu_addr()));
+	took = pp_now_ms() - t0;
+	EXPECT_EQ(0, pp_release_timeout(10000));
 	ASSERT_TRUE(pp_wait_driver(pp_edu_addr(), "", 5000));
+	/* Asked, not answered: revoked after the timeout. */
+	EXPECT_EQ(1, efd_wait(efd, 0));
+	EXPECT_LE(290, took);
+	EXPECT_GT(pp_bound_ms(3000), took);
 	EXPECT_EQ(-ENODEV, vio(d, VFIO_DEVICE_GET_INFO, &di));
 	EXPECT_EQ(-ENODEV, group_status(g, &flags));
 	/* The container lost its last group: its mappings went with it. */

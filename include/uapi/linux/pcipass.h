@@ -165,6 +165,9 @@ enum pcipass_host_caps {
  *	detach.
  * @PCIPASS_FEATURE_HOT_RESET: PCIPASS_DEVICE_HOT_RESET_INFO and
  *	PCIPASS_DEVICE_HOT_RESET: a slot or bus reset of several devices.
+ * @PCIPASS_FEATURE_RELEASE_REQ: %PCIPASS_IRQ_REQ: before a device leaves
+ *	pcipass (unbind, hot-unplug), its VMM is asked to release it and
+ *	given time to (see "Release requests").
  */
 enum pcipass_features {
 	PCIPASS_FEATURE_DEVICE_ATTACH = 1 << 0,
@@ -173,6 +176,7 @@ enum pcipass_features {
 	PCIPASS_FEATURE_REGIONS = 1 << 3,
 	PCIPASS_FEATURE_RESET = 1 << 4,
 	PCIPASS_FEATURE_HOT_RESET = 1 << 5,
+	PCIPASS_FEATURE_RELEASE_REQ = 1 << 6,
 };
 
 /**
@@ -284,7 +288,9 @@ struct pcipass_pci_addr {
  *
  * The device is detached by PCIPASS_DEVICE_DETACH, by closing the device
  * file, or by closing the context, whichever comes first; after that the
- * device file's ioctls fail with ENODEV.
+ * device file's ioctls fail with ENODEV. It is also revoked when it leaves
+ * the pcipass driver (unbind, hot-unplug), after a release request (see
+ * "Release requests").
  *
  * Return: 0 or an errno: ``EINVAL`` a malformed address (@addr.device
  * above 31, @addr.function above 7, a non-zero @addr.__reserved) or a
@@ -325,9 +331,13 @@ struct pcipass_device_attach {
  * the context, the group goes back to its default domain and the context
  * releases its DMA ownership. The mappings of the context stay.
  *
+ * A DETACH releases a device whose removal waits for the VMM (see
+ * "Release requests"): the removal then revokes the device at once, and
+ * the DETACH returns ``ENODEV``.
+ *
  * Return: 0 or an errno: ``EINVAL`` a malformed address (as for
  * PCIPASS_DEVICE_ATTACH); ``ENODEV`` no such device, or it is not attached
- * to this context.
+ * to this context (any more).
  */
 struct pcipass_device_detach {
 	__u32 size;
@@ -572,7 +582,9 @@ struct pcipass_device_info {
  * @PCIPASS_IRQ_MSI: MSI vectors
  * @PCIPASS_IRQ_MSIX: MSI-X vectors
  * @PCIPASS_IRQ_ERR: reserved for AER error reporting; no vectors yet
- * @PCIPASS_IRQ_REQ: reserved for device release requests; no vectors yet
+ * @PCIPASS_IRQ_REQ: the release request: one vector, an eventfd that
+ *	pcipass signals when the device is about to be taken away (see
+ *	"Release requests"); always enabled, neither maskable nor automasked
  * @PCIPASS_IRQ_NUM_TYPES: number of types
  */
 enum pcipass_irq_type {
@@ -671,6 +683,13 @@ enum pcipass_irq_set_action {
  *
  * A failed call changes nothing.
  *
+ * %PCIPASS_IRQ_REQ has one vector, independent of the INTx, MSI or MSI-X
+ * vectors enabled: it needs no %PCIPASS_IRQ_SET_ENABLE and takes only
+ * %PCIPASS_IRQ_SET_EVENTFD (@start 0, @count 1; -1 removes the eventfd),
+ * %PCIPASS_IRQ_SET_DISABLE (@start and @count 0: removes the eventfd) and
+ * %PCIPASS_IRQ_SET_TRIGGER (@start 0, @count 1: signals it now, a
+ * loopback); any other action on it fails with ``EINVAL``.
+ *
  * Return: 0 or an errno: ``EINVAL`` not exactly one action, an unknown
  * @type, a vector range outside the device's (or, once enabled, outside the
  * enabled vectors), a type that is not enabled, @data given where it is not
@@ -692,6 +711,38 @@ struct pcipass_irq_set {
 };
 
 #define PCIPASS_DEVICE_SET_IRQS _IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_SET_IRQS)
+
+/**
+ * DOC: Release requests
+ *
+ * A device attached to a context can be taken away by the host: the admin
+ * unbinds it from pcipass, removes it (``/sys/bus/pci/devices/.../remove``)
+ * or unplugs it. pcipass then asks the VMM to give the device back, and
+ * waits for it a bounded time before it takes the device by force:
+ *
+ *  1. It signals the eventfd the VMM set for %PCIPASS_IRQ_REQ, if any.
+ *  2. It waits until the VMM *releases* the device: closes the device file
+ *     (every descriptor of it), detaches it with PCIPASS_DEVICE_DETACH, or
+ *     closes the context. The wait lasts at most the module parameter
+ *     ``release_timeout_ms`` (default 10000, at most 60000; 0 takes the
+ *     device at once), and ends early when the process removing the device
+ *     gets a fatal signal or the host shuts down. A device that is already
+ *     gone (a surprise removal) is not waited for.
+ *  3. It revokes the attachment, released or not: BAR mappings are removed
+ *     (an access then raises SIGBUS), interrupts freed, the device reset,
+ *     quiesced and taken out of the context's IOMMU domain. The context's
+ *     DMA mappings stay. The device file's ioctls then fail with
+ *     ``ENODEV``. A revoke the VMM did not ask for is logged once, naming
+ *     the device and the context's process.
+ *
+ * While pcipass waits, the device keeps working for the VMM (BARs,
+ * interrupts, DMA, config space), so that the guest can finish with it,
+ * except that it cannot be reset: a function level reset requested in
+ * config space fails with ``ENODEV``, and PCIPASS_DEVICE_RESET waits for
+ * the end of the wait (then fails with ``ENODEV``). A VMM should answer the
+ * request by unplugging the device from its guest, then closing the device
+ * file.
+ */
 
 /**
  * DOC: Regions
