@@ -11,11 +11,7 @@
 # port at 06.0 (so that it can be unplugged: ACPI hotplug, L2 ejects it).
 # L2 reads sectors 8-9, fills sector 16 with a token from its command line,
 # brings its e1000e link up, reports, and waits ("end=unplug"); L1 checks
-# the report, then unbinds the e1000e from the backend: the backend signals
-# QEMU's request notifier (VFIO_PCI_REQ_IRQ_INDEX), QEMU unplugs the device
-# as device_del does and closes it once L2 ejected it, and only then does
-# the unbind return (before pcipass's release_timeout_ms); L2 sees it go
-# and waits;
+# the report, sends device_del for the e1000e; L2 sees it go and waits;
 # L1 checks that the e1000e is released while QEMU runs on and tells L2 to
 # power off (l2_send); then checks that the NVMe controller is released
 # and reads sector 16 back.
@@ -25,7 +21,7 @@
 . /nested/lib.sh
 
 TESTS="ready nvme-addr nvme-read nvme-write nvme-msix net-probe net-msix busy
-release-req unplugged del-released poweroff pins released readback log novfio"
+device-del unplugged del-released poweroff pins released readback log novfio"
 echo "1..17"
 log_mark nvme
 if ! backend_load direct; then
@@ -73,42 +69,14 @@ busy() {
 }
 check "busy: while QEMU holds them, their group nodes do not open" busy
 
-# The host takes the e1000e back: the unbind asks QEMU (REQ), QEMU unplugs.
-release_req() {
-	[ "$BACKEND" != pcipass ] ||
-		echo 60000 >/sys/module/pcipass/parameters/release_timeout_ms
+qmp_del() {
 	nested-qmp -t 300 -e DEVICE_DELETED "$DIR/qmp.sock" \
-		'{"execute":"query-status"}' >"$DIR/qmp.log" 2>&1 &
-	qmp=$!
-	sleep 1
-	t0=$(cut -d. -f1 /proc/uptime)
-	rm -f "$DIR/unbind.end"
-	(echo "$NET" >"/sys/bus/pci/devices/$NET/driver/unbind"
-	 cut -d. -f1 /proc/uptime >"$DIR/unbind.end") &
-	r=0
-	wait "$qmp" && grep -q '"device": "net0"' "$DIR/qmp.log" ||
-		{ sed 's/^/#   qmp: /' "$DIR/qmp.log"; r=1; }
-	i=0
-	while [ ! -s "$DIR/unbind.end" ] && [ $i -lt 900 ]; do
-		i=$((i + 1))
-		usleep 100000
-	done
-	[ -s "$DIR/unbind.end" ] || { diag "the unbind did not return"; return 1; }
-	took=$(($(cat "$DIR/unbind.end") - t0))
-	diag "the unbind returned after ${took} s, once QEMU let go"
-	[ "$took" -lt 60 ] || r=1
-	if dmesg | sed -n '/nested: mark nvme$/,$p' | grep -q 'revoked from'; then
-		diag "pcipass revoked the e1000e: QEMU did not release it"
-		r=1
-	fi
-	[ "$BACKEND" != pcipass ] ||
-		echo 10000 >/sys/module/pcipass/parameters/release_timeout_ms
-	# Back to the backend's driver, for the checks below.
-	rebind "$NET" "$DRV" || r=1
-	return $r
+		'{"execute":"device_del","arguments":{"id":"net0"}}' >"$DIR/qmp.log" 2>&1 &&
+		grep -q '"device": "net0"' "$DIR/qmp.log" && return 0
+	sed 's/^/#   qmp: /' "$DIR/qmp.log"
+	return 1
 }
-check "release-req: unbinding the e1000e on the host signals QEMU's request notifier: QEMU unplugs it (DEVICE_DELETED) and lets go, and the unbind returns" \
-	release_req
+check "device-del: QMP device_del of the e1000e: QEMU answers and reports DEVICE_DELETED" qmp_del
 # DEVICE_DELETED comes when L2 ejected the slot; L2's /init looks every
 # second.
 unplugged() { l2_until waiting 300 && l2_has "removed 0000:01:00.0"; }
