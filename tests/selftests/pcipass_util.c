@@ -630,14 +630,24 @@ int pp_irq_lines(const char *addr)
 	return n;
 }
 
-int pp_uffd_create(struct pp_uffd *u, size_t len)
+/*
+ * A userfaultfd and an anonymous mapping of @len registered with it:
+ * missing-page faults wait, or with @wp, the mapping is populated, starts
+ * with @init and write faults wait.
+ */
+static int pp_uffd_setup(struct pp_uffd *u, size_t len, bool wp,
+			 const void *init, size_t init_len)
 {
-	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = wp ? UFFD_FEATURE_PAGEFAULT_FLAG_WP : 0,
+	};
 	struct uffdio_register reg = {};
+	struct uffdio_writeprotect prot = {};
 	int ret;
 
 	u->len = len;
-	u->wp = false;
+	u->wp = wp;
 	u->addr = MAP_FAILED;
 	u->fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->fd < 0)
@@ -645,14 +655,23 @@ int pp_uffd_create(struct pp_uffd *u, size_t len)
 	if (ioctl(u->fd, UFFDIO_API, &api))
 		goto err;
 	u->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS | (wp ? MAP_POPULATE : 0),
+		       -1, 0);
 	if (u->addr == MAP_FAILED)
 		goto err;
+	if (wp)
+		memcpy(u->addr, init, init_len);
 	reg.range.start = (unsigned long)u->addr;
 	reg.range.len = len;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	reg.mode = wp ? UFFDIO_REGISTER_MODE_WP : UFFDIO_REGISTER_MODE_MISSING;
 	if (ioctl(u->fd, UFFDIO_REGISTER, &reg))
 		goto err;
+	if (wp) {
+		prot.range = reg.range;
+		prot.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+		if (ioctl(u->fd, UFFDIO_WRITEPROTECT, &prot))
+			goto err;
+	}
 	return 0;
 err:
 	ret = -errno;
@@ -660,44 +679,15 @@ err:
 	return ret;
 }
 
+int pp_uffd_create(struct pp_uffd *u, size_t len)
+{
+	return pp_uffd_setup(u, len, false, NULL, 0);
+}
+
 int pp_uffd_create_wp(struct pp_uffd *u, size_t len, const void *init,
 		      size_t init_len)
 {
-	struct uffdio_api api = {
-		.api = UFFD_API,
-		.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP,
-	};
-	struct uffdio_register reg = {};
-	struct uffdio_writeprotect wp = {};
-	int ret;
-
-	u->len = len;
-	u->wp = true;
-	u->addr = MAP_FAILED;
-	u->fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (u->fd < 0)
-		return -errno;
-	if (ioctl(u->fd, UFFDIO_API, &api))
-		goto err;
-	u->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (u->addr == MAP_FAILED)
-		goto err;
-	memcpy(u->addr, init, init_len);
-	reg.range.start = (unsigned long)u->addr;
-	reg.range.len = len;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	if (ioctl(u->fd, UFFDIO_REGISTER, &reg))
-		goto err;
-	wp.range = reg.range;
-	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-	if (ioctl(u->fd, UFFDIO_WRITEPROTECT, &wp))
-		goto err;
-	return 0;
-err:
-	ret = -errno;
-	pp_uffd_destroy(u);
-	return ret;
+	return pp_uffd_setup(u, len, true, init, init_len);
 }
 
 int pp_uffd_waiters(struct pp_uffd *u, int timeout_ms)
