@@ -26,17 +26,6 @@
 #define EDU_IRQ_ACK	0x64
 #define CMD_INTX_DISABLE 0x400
 
-/* Wait up to @ms for @efd; returns its count, 0 when nothing came. */
-static __u64 efd_wait(int efd, int ms)
-{
-	struct pollfd pfd = { .fd = efd, .events = POLLIN };
-	__u64 cnt = 0;
-
-	if (poll(&pfd, 1, ms) == 1 && read(efd, &cnt, sizeof(cnt)) != 8)
-		cnt = 0;
-	return cnt;
-}
-
 static int irq_enable_with_eventfds(int dev, __u32 type, __u32 count,
 				    int *efds)
 {
@@ -139,14 +128,14 @@ TEST_F(edu, msi_raised_by_the_device_reaches_the_eventfd)
 	EXPECT_EQ(1, pp_irq_lines(pp_edu_addr()));
 
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
-	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 3000));
 	EXPECT_EQ(0x1, pp_edu_read(self->bar, EDU_IRQ_STATUS));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
 	EXPECT_EQ(0, pp_edu_read(self->bar, EDU_IRQ_STATUS));
 
 	/* Once more: edges, not a level. */
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x4);
-	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 3000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x4);
 
 	EXPECT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
@@ -171,7 +160,7 @@ TEST_F(edu, dma_completion_interrupt_arrives)
 	pp_mmio_write64(self->bar, 0x90, 64);
 	/* Start, device to RAM, interrupt when done. */
 	pp_mmio_write64(self->bar, 0x98, 0x1 | 0x2 | 0x4);
-	EXPECT_EQ(1, efd_wait(self->efd, 5000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 5000));
 	EXPECT_EQ(0x100, pp_edu_read(self->bar, EDU_IRQ_STATUS));
 	for (i = 0; i < 100 && (pp_edu_read(self->bar, 0x98) & 1); i++)
 		usleep(10000);
@@ -188,14 +177,14 @@ TEST_F(edu, masked_msi_is_held_then_delivered_on_unmask)
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
 	/* The device raised it (its status says so), nothing arrived. */
 	EXPECT_EQ(0x1, pp_edu_read(self->bar, EDU_IRQ_STATUS));
-	EXPECT_EQ(0, efd_wait(self->efd, 500));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 500));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
 				PCIPASS_IRQ_MSI, 0, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 	/* Unmasking again delivers nothing more. */
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
 				PCIPASS_IRQ_MSI, 0, 1, NULL));
-	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 200));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
 }
 
@@ -205,7 +194,7 @@ TEST_F(edu, loopback_trigger_on_msi_and_intx)
 					      &self->efd));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_MSI, 0, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
 				PCIPASS_IRQ_MSI, 0, 0, NULL));
 	close(self->efd);
@@ -214,20 +203,20 @@ TEST_F(edu, loopback_trigger_on_msi_and_intx)
 					      &self->efd));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_INTX, 0, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 	/* As if the device raised it: automasked. */
 	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_INTX, 0, 1, NULL));
-	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 200));
 	/* Held while masked, delivered (and masked again) on unmask. */
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
 				PCIPASS_IRQ_INTX, 0, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
 				PCIPASS_IRQ_INTX, 0, 1, NULL));
-	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 200));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 }
 
@@ -242,16 +231,16 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
-	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 3000));
 	/* Automasked: the device's INTx is disabled until unmask. */
 	EXPECT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 
 	/* Still asserted while masked: held. */
-	EXPECT_EQ(0, efd_wait(self->efd, 300));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 300));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
 				PCIPASS_IRQ_INTX, 0, 1, NULL));
 	/* The line is still asserted: delivered again at unmask. */
-	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 3000));
 
 	/* The guest acks, then unmasks through the unmask eventfd. */
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
@@ -260,7 +249,7 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK_EVENTFD,
 				PCIPASS_IRQ_INTX, 0, 1, &fd));
 	ASSERT_EQ(8, write(unmask_fd, &(__u64){1}, 8));
-	EXPECT_EQ(0, efd_wait(self->efd, 300));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 300));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 
 	/* A bad descriptor is refused and keeps the unmask eventfd. */
@@ -271,10 +260,10 @@ TEST_F(edu, intx_is_automasked_and_held_until_unmask)
 
 	/* A new interrupt, automasked, unmasked by the eventfd. */
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x2);
-	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 3000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x2);
 	ASSERT_EQ(8, write(unmask_fd, &(__u64){1}, 8));
-	EXPECT_EQ(0, efd_wait(self->efd, 300));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 300));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 	close(unmask_fd);
 }
@@ -293,7 +282,7 @@ TEST_F(edu, intx_unmask_eventfd_signalled_before_it_is_set)
 	ASSERT_EQ(0, irq_enable_with_eventfds(self->dev, PCIPASS_IRQ_INTX, 1,
 					      &self->efd));
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x1);
-	ASSERT_EQ(1, efd_wait(self->efd, 3000));
+	ASSERT_EQ(1, pp_efd_wait(self->efd, 3000));
 	ASSERT_NE(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x1);
 
@@ -307,10 +296,10 @@ TEST_F(edu, intx_unmask_eventfd_signalled_before_it_is_set)
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & CMD_INTX_DISABLE);
 	EXPECT_EQ(-1, read(unmask_fd, &cnt, 8));
 	EXPECT_EQ(EAGAIN, errno);
-	EXPECT_EQ(0, efd_wait(self->efd, 200));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 200));
 	/* And INTx works: the next one arrives. */
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 0x2);
-	EXPECT_EQ(1, efd_wait(self->efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 3000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 0x2);
 	close(unmask_fd);
 }
@@ -360,7 +349,7 @@ static void intx_storm(struct __test_metadata *_metadata, int dev, void *bar,
 	while (pp_now_ms() < end) {
 		pp_edu_write(bar, EDU_IRQ_RAISE, 0x1);
 		raised++;
-		got += efd_wait(efd, 2) ? 1 : 0;
+		got += pp_efd_wait(efd, 2) ? 1 : 0;
 		pp_edu_write(bar, EDU_IRQ_ACK, 0x1);
 		pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX, 0,
 			   1, NULL);
@@ -380,18 +369,18 @@ static void intx_storm(struct __test_metadata *_metadata, int dev, void *bar,
 	for (i = 0; i < 8; i++) {
 		ASSERT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK,
 					PCIPASS_IRQ_INTX, 0, 1, NULL));
-		if (!efd_wait(efd, 300))
+		if (!pp_efd_wait(efd, 300))
 			break;
 	}
 	ASSERT_GT(8, i) TH_LOG("INTx keeps firing after the storm");
 	/* Interrupts still arrive, one per raise. */
 	pp_edu_write(bar, EDU_IRQ_RAISE, 0x1);
-	EXPECT_EQ(1, efd_wait(efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(efd, 3000));
 	pp_edu_write(bar, EDU_IRQ_ACK, 0x1);
 	ASSERT_EQ(0, pp_irq_set(dev, PCIPASS_IRQ_SET_UNMASK, PCIPASS_IRQ_INTX,
 				0, 1, NULL));
 	pp_edu_write(bar, EDU_IRQ_RAISE, 0x2);
-	EXPECT_EQ(1, efd_wait(efd, 3000));
+	EXPECT_EQ(1, pp_efd_wait(efd, 3000));
 	pp_edu_write(bar, EDU_IRQ_ACK, 0x2);
 }
 
@@ -504,7 +493,7 @@ TEST_F(edu, set_irqs_refuses_bad_input)
 	/* None of the failures changed anything: a trigger reaches nobody. */
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_MSI, 0, 1, NULL));
-	EXPECT_EQ(0, efd_wait(efd, 100));
+	EXPECT_EQ(0, pp_efd_wait(efd, 100));
 	/* And -1 is a valid "no eventfd". */
 	fds[0] = -1;
 	EXPECT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
@@ -672,27 +661,27 @@ TEST_F(nvme, msix_completion_arrives_on_its_vector_and_masking_holds_it)
 
 	/* The admin completion queue raises vector 0, not vector 1. */
 	nvme_submit_identify(&self->q, 0x11);
-	EXPECT_EQ(1, efd_wait(self->efd[0], 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd[0], 3000));
 	EXPECT_EQ(0x11, nvme_reap(&self->q));
-	EXPECT_EQ(0, efd_wait(self->efd[1], 100));
+	EXPECT_EQ(0, pp_efd_wait(self->efd[1], 100));
 
 	/* Masked: the completion is posted, the interrupt held. */
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_MASK,
 				PCIPASS_IRQ_MSIX, 0, 1, NULL));
 	nvme_submit_identify(&self->q, 0x22);
-	for (cid = -1; cid < 0 && efd_wait(self->efd[0], 20) == 0;)
+	for (cid = -1; cid < 0 && pp_efd_wait(self->efd[0], 20) == 0;)
 		cid = nvme_reap(&self->q);
 	EXPECT_EQ(0x22, cid);
-	EXPECT_EQ(0, efd_wait(self->efd[0], 300));
+	EXPECT_EQ(0, pp_efd_wait(self->efd[0], 300));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_UNMASK,
 				PCIPASS_IRQ_MSIX, 0, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd[0], 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd[0], 1000));
 
 	/* Loopback on the second vector. */
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_MSIX, 1, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd[1], 1000));
-	EXPECT_EQ(0, efd_wait(self->efd[0], 100));
+	EXPECT_EQ(1, pp_efd_wait(self->efd[1], 1000));
+	EXPECT_EQ(0, pp_efd_wait(self->efd[0], 100));
 }
 
 /*
@@ -723,7 +712,7 @@ TEST_F(nvme, msix_enabled_while_memory_decoding_is_off_still_fires)
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
 	ASSERT_TRUE(nvme_start(&self->q));
 	nvme_submit_identify(&self->q, 0x33);
-	EXPECT_EQ(1, efd_wait(self->efd[0], 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd[0], 3000));
 	EXPECT_EQ(0x33, nvme_reap(&self->q));
 
 	/* Disabled with decoding off, enabled again with it off: the same. */
@@ -742,7 +731,7 @@ TEST_F(nvme, msix_enabled_while_memory_decoding_is_off_still_fires)
 	memset(self->q.sq, 0, 2 * PAGE_SZ);
 	ASSERT_TRUE(nvme_start(&self->q));
 	nvme_submit_identify(&self->q, 0x44);
-	EXPECT_EQ(1, efd_wait(self->efd[0], 3000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd[0], 3000));
 	EXPECT_EQ(0x44, nvme_reap(&self->q));
 	close(self->efd[0]);
 }
@@ -830,7 +819,7 @@ TEST(noiommu_msi_is_refused_and_serial_intx_works)
 	ASSERT_EQ(1, pwrite(dev, &v, 1, io + 1));
 	v = 'x';
 	ASSERT_EQ(1, pwrite(dev, &v, 1, io + 0));
-	EXPECT_LE(1, efd_wait(efd, 3000));
+	EXPECT_LE(1, pp_efd_wait(efd, 3000));
 	v = 0;
 	pwrite(dev, &v, 1, io + 1);
 	close(efd);

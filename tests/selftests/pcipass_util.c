@@ -208,6 +208,16 @@ bool pp_wait_driver(const char *addr, const char *drv, int timeout_ms)
 	return false;
 }
 
+__u64 pp_efd_wait(int efd, int ms)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	__u64 cnt = 0;
+
+	if (poll(&pfd, 1, ms) == 1 && read(efd, &cnt, sizeof(cnt)) != 8)
+		cnt = 0;
+	return cnt;
+}
+
 bool pp_wait_path(const char *path, bool present, int timeout_ms)
 {
 	long end = pp_now_ms() + timeout_ms;

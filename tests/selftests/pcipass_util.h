@@ -53,6 +53,8 @@ int pp_dev_rebind(const char *addr, const char *override);
  */
 bool pp_wait_driver(const char *addr, const char *drv, int timeout_ms);
 bool pp_wait_path(const char *path, bool present, int timeout_ms);
+/* Wait up to @ms for @efd; returns its count, 0 when nothing came. */
+__u64 pp_efd_wait(int efd, int ms);
 
 /* Run a shell command, return its exit status (or -1). */
 int pp_run(const char *fmt, ...);

@@ -46,16 +46,6 @@ static bool claim(const char *addr)
 	       pp_wait_driver(addr, "pcipass", 5000);
 }
 
-static __u64 efd_wait(int efd, int ms)
-{
-	struct pollfd pfd = { .fd = efd, .events = POLLIN };
-	__u64 cnt = 0;
-
-	if (poll(&pfd, 1, ms) == 1 && read(efd, &cnt, sizeof(cnt)) != 8)
-		cnt = 0;
-	return cnt;
-}
-
 /* A sysfs write in another thread, timed. */
 struct writer {
 	pthread_t thread;
@@ -192,14 +182,14 @@ TEST_F(release, req_type_follows_the_errno_contract)
 				    PCIPASS_IRQ_REQ, 0, 1, &bad));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_REQ, 0, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 
 	/* REQ beside MSI: independent of the enabled type. */
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_ENABLE,
 				PCIPASS_IRQ_MSI, 0, 1, NULL));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_REQ, 0, 1, NULL));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_DISABLE,
 				PCIPASS_IRQ_MSI, 0, 0, NULL));
 
@@ -211,7 +201,7 @@ TEST_F(release, req_type_follows_the_errno_contract)
 	EXPECT_EQ(0, info.info_flags & PCIPASS_IRQ_INFO_ENABLED);
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_REQ, 0, 1, NULL));
-	EXPECT_EQ(0, efd_wait(self->efd, 100));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 100));
 	fd = self->efd;
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_EVENTFD,
 				PCIPASS_IRQ_REQ, 0, 1, &fd));
@@ -219,7 +209,7 @@ TEST_F(release, req_type_follows_the_errno_contract)
 				PCIPASS_IRQ_REQ, 0, 0, NULL));
 	ASSERT_EQ(0, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
 				PCIPASS_IRQ_REQ, 0, 1, NULL));
-	EXPECT_EQ(0, efd_wait(self->efd, 100));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 100));
 
 	/* The parameter is bounded. */
 	EXPECT_EQ(-EINVAL, pp_release_timeout(60001));
@@ -232,7 +222,7 @@ TEST_F(release, holder_that_lets_go_is_not_waited_for)
 
 	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
 	unbind_start(&w, pp_edu_addr());
-	ASSERT_EQ(1, efd_wait(self->efd, pp_bound_ms(5000)));
+	ASSERT_EQ(1, pp_efd_wait(self->efd, pp_bound_ms(5000)));
 	/* It waits for us... */
 	usleep(100000);
 	EXPECT_FALSE(writer_done(&w));
@@ -261,7 +251,7 @@ TEST_F(release, detach_and_context_close_let_go_too)
 
 	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
 	unbind_start(&w, pp_edu_addr());
-	ASSERT_EQ(1, efd_wait(self->efd, pp_bound_ms(5000)));
+	ASSERT_EQ(1, pp_efd_wait(self->efd, pp_bound_ms(5000)));
 	/* Released: by the time DETACH could look, the device was gone. */
 	EXPECT_EQ(ENODEV, pp_detach(self->ctx, pp_edu_addr()));
 	pthread_join(w.thread, NULL);
@@ -301,7 +291,7 @@ TEST_F(release, holder_that_ignores_it_is_revoked_after_the_timeout)
 	TH_LOG("unbind took %ld ms with the holder holding on", took);
 	EXPECT_LE(490, took);
 	EXPECT_GT(pp_bound_ms(2500), took);
-	EXPECT_EQ(1, efd_wait(self->efd, 0));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 0));
 	EXPECT_TRUE(pp_wait_driver(pp_edu_addr(), "", 1000));
 	EXPECT_EQ(ENODEV, pp_ioctl(self->dev, PCIPASS_DEVICE_GET_INFO, &dinfo));
 	EXPECT_EQ(ENODEV, pp_irq_set(self->dev, PCIPASS_IRQ_SET_TRIGGER,
@@ -329,7 +319,7 @@ TEST_F(release, zero_timeout_revokes_at_once)
 				   pp_edu_addr()));
 	EXPECT_GT(pp_bound_ms(1000), pp_now_ms() - t0);
 	/* Nothing to wait for: the VMM is not asked. */
-	EXPECT_EQ(0, efd_wait(self->efd, 0));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 0));
 	EXPECT_TRUE(pp_kmsg_wait(self->kmsg, "at once (release_timeout_ms is 0)",
 				 1000));
 }
@@ -346,7 +336,7 @@ TEST_F(release, another_device_and_context_do_not_wait)
 	ASSERT_TRUE(claim(pp_nvme_addr()));
 	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
 	unbind_start(&w, pp_edu_addr());
-	ASSERT_EQ(1, efd_wait(self->efd, pp_bound_ms(5000)));
+	ASSERT_EQ(1, pp_efd_wait(self->efd, pp_bound_ms(5000)));
 
 	t0 = pp_now_ms();
 	ctx2 = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
@@ -391,7 +381,7 @@ TEST_F(release, config_writes_go_on_while_a_removal_waits)
 	ASSERT_EQ(0, pp_cfg_set_bus_master(self->dev, true));
 	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
 	unbind_start(&w, pp_edu_addr());
-	ASSERT_EQ(1, efd_wait(self->efd, pp_bound_ms(5000)));
+	ASSERT_EQ(1, pp_efd_wait(self->efd, pp_bound_ms(5000)));
 	t0 = pp_now_ms();
 	ASSERT_EQ(0, pp_cfg_set_bus_master(self->dev, false));
 	EXPECT_GT(pp_bound_ms(1000), pp_now_ms() - t0);
@@ -415,7 +405,7 @@ TEST_F(release, sysfs_remove_asks_too)
 	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
 	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/remove", pp_edu_addr());
 	writer_start(&w, path, "1");
-	ASSERT_EQ(1, efd_wait(self->efd, pp_bound_ms(5000)));
+	ASSERT_EQ(1, pp_efd_wait(self->efd, pp_bound_ms(5000)));
 	usleep(100000);
 	EXPECT_FALSE(writer_done(&w));
 	close(self->dev);

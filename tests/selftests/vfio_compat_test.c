@@ -78,16 +78,6 @@ static int open_group(const char *addr)
 	return open(path, O_RDWR | O_CLOEXEC);
 }
 
-static __u64 efd_wait(int efd, int ms)
-{
-	struct pollfd pfd = { .fd = efd, .events = POLLIN };
-	__u64 cnt = 0;
-
-	if (poll(&pfd, 1, ms) == 1 && read(efd, &cnt, sizeof(cnt)) != 8)
-		cnt = 0;
-	return cnt;
-}
-
 static long group_status(int group, __u32 *flags)
 {
 	struct vfio_group_status st = { .argsz = sizeof(st) };
@@ -558,30 +548,30 @@ TEST_F_TIMEOUT(vfio, qemu_sequence_edu_dma_and_msi, 300)
 	EXPECT_EQ(-EINVAL, trigger_eventfd(d, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
 					   &fd));
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 1);
-	EXPECT_EQ(1, efd_wait(self->efd, 2000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 2000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 1);
 	/* Masked through VFIO: held, then delivered on unmask. */
 	ASSERT_EQ(0, irq_none(d, VFIO_IRQ_SET_ACTION_MASK,
 			      VFIO_PCI_MSI_IRQ_INDEX, 0, 1));
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 1);
-	EXPECT_EQ(0, efd_wait(self->efd, 300));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 300));
 	ASSERT_EQ(0, irq_none(d, VFIO_IRQ_SET_ACTION_UNMASK,
 			      VFIO_PCI_MSI_IRQ_INDEX, 0, 1));
-	EXPECT_EQ(1, efd_wait(self->efd, 2000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 2000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 1);
 	/* Loopback triggers: NONE, BOOL false, BOOL true. */
 	ASSERT_EQ(0, irq_none(d, VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_MSI_IRQ_INDEX, 0, 1));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_BOOL |
 			      VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &b, 1));
-	EXPECT_EQ(0, efd_wait(self->efd, 100));
+	EXPECT_EQ(0, pp_efd_wait(self->efd, 100));
 	b = 1;
 	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_BOOL |
 			      VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &b, 1));
-	EXPECT_EQ(1, efd_wait(self->efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 1000));
 	/* MSI masking with an eventfd makes no sense: ENOTTY. */
 	EXPECT_EQ(-ENOTTY, set_irqs(d, VFIO_IRQ_SET_DATA_EVENTFD |
 				    VFIO_IRQ_SET_ACTION_MASK,
@@ -596,12 +586,12 @@ TEST_F_TIMEOUT(vfio, qemu_sequence_edu_dma_and_msi, 300)
 	/* INTx the way QEMU drives it under TCG: unmask after each. */
 	ASSERT_EQ(0, trigger_eventfd(d, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &fd));
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 1);
-	EXPECT_EQ(1, efd_wait(self->efd, 2000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 2000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 1);
 	ASSERT_EQ(0, irq_none(d, VFIO_IRQ_SET_ACTION_UNMASK,
 			      VFIO_PCI_INTX_IRQ_INDEX, 0, 1));
 	pp_edu_write(self->bar, EDU_IRQ_RAISE, 1);
-	EXPECT_EQ(1, efd_wait(self->efd, 2000));
+	EXPECT_EQ(1, pp_efd_wait(self->efd, 2000));
 	pp_edu_write(self->bar, EDU_IRQ_ACK, 1);
 	ASSERT_EQ(0, irq_none(d, VFIO_IRQ_SET_ACTION_UNMASK,
 			      VFIO_PCI_INTX_IRQ_INDEX, 0, 1));
@@ -915,14 +905,14 @@ TEST_F_TIMEOUT(vfio, unbind_revokes_the_vfio_user, 120)
 	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
 			      VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_REQ_IRQ_INDEX, 0, 1, NULL, 0));
-	EXPECT_EQ(1, efd_wait(efd, 1000));
+	EXPECT_EQ(1, pp_efd_wait(efd, 1000));
 	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
 			      VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_REQ_IRQ_INDEX, 0, 0, NULL, 0));
 	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_NONE |
 			      VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_REQ_IRQ_INDEX, 0, 1, NULL, 0));
-	EXPECT_EQ(0, efd_wait(efd, 100));
+	EXPECT_EQ(0, pp_efd_wait(efd, 100));
 	ASSERT_EQ(0, set_irqs(d, VFIO_IRQ_SET_DATA_EVENTFD |
 			      VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_REQ_IRQ_INDEX, 0, 1, &efd, 4));
@@ -936,7 +926,7 @@ TEST_F_TIMEOUT(vfio, unbind_revokes_the_vfio_user, 120)
 	EXPECT_EQ(0, pp_release_timeout(10000));
 	ASSERT_TRUE(pp_wait_driver(pp_edu_addr(), "", 5000));
 	/* Asked, not answered: revoked after the timeout. */
-	EXPECT_EQ(1, efd_wait(efd, 0));
+	EXPECT_EQ(1, pp_efd_wait(efd, 0));
 	EXPECT_LE(290, took);
 	EXPECT_GT(pp_bound_ms(3000), took);
 	EXPECT_EQ(-ENODEV, vio(d, VFIO_DEVICE_GET_INFO, &di));
@@ -1038,15 +1028,15 @@ TEST_F_TIMEOUT(plain, nvme_msix_and_regions, 120)
 	EXPECT_EQ(2, pp_irq_lines(pp_nvme_addr()));
 	ASSERT_EQ(0, irq_none(d, VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_MSIX_IRQ_INDEX, 1, 1));
-	EXPECT_EQ(1, efd_wait(efd[1], 1000));
-	EXPECT_EQ(0, efd_wait(efd[0], 100));
+	EXPECT_EQ(1, pp_efd_wait(efd[1], 1000));
+	EXPECT_EQ(0, pp_efd_wait(efd[0], 100));
 	/* -1 drops vector 0's eventfd only. */
 	fds[0] = -1;
 	ASSERT_EQ(0, trigger_eventfd(d, VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, fds));
 	ASSERT_EQ(0, irq_none(d, VFIO_IRQ_SET_ACTION_TRIGGER,
 			      VFIO_PCI_MSIX_IRQ_INDEX, 0, 2));
-	EXPECT_EQ(0, efd_wait(efd[0], 100));
-	EXPECT_EQ(1, efd_wait(efd[1], 1000));
+	EXPECT_EQ(0, pp_efd_wait(efd[0], 100));
+	EXPECT_EQ(1, pp_efd_wait(efd[1], 1000));
 
 	/* A process in the middle of all that just closes the container. */
 	close(c);
