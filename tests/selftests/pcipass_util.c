@@ -252,7 +252,8 @@ bool pp_module_loaded(void)
 
 /*
  * In the VM without interrupt remapping every attach needs the admin's
- * opt-in; the tests of the refusal itself turn it off again.
+ * opt-in; the tests of the refusal itself turn it off again (after their
+ * pp_module_ensure(), which gives it back to the tests that follow).
  */
 static int pp_module_loaded_as_vm_needs(int ret)
 {
@@ -273,7 +274,7 @@ int pp_module_reload(const char *params)
 int pp_module_ensure(void)
 {
 	if (pp_module_loaded())
-		return 0;
+		return pp_module_loaded_as_vm_needs(0);
 	return pp_module_loaded_as_vm_needs(pp_run("modprobe pcipass ids=1234:11e8"));
 }
 
