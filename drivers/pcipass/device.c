@@ -61,6 +61,9 @@ void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 
 	/* No interrupt, no BAR access and no DMA may be in flight from here. */
 	pcipass_irq_release(pdevice);
+	/* What the VMM left stays until pcipass_reset_handover() resets it. */
+	if (!pdevice->reset_works)
+		pdevice->ppci->needs_reset = true;
 	pdevice->ppci->attached = NULL;
 	pdevice->ppci = NULL;
 	pcipass_bars_revoke(pdevice);
@@ -96,6 +99,7 @@ static int pcipass_device_release(struct inode *inode, struct file *file)
 		pcipass_device_detach_locked(pdevice);
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdevice->pdev->dev);
+	pcipass_reset_handover(pdevice->pdev);
 
 	if (pdevice->vfio_group_file)
 		fput(pdevice->vfio_group_file);
@@ -371,6 +375,8 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 	struct file *file;
 	int ret;
 
+	/* A device the last context left dirty is reset first, if it can be. */
+	pcipass_reset_handover(pdev);
 	device_lock(&pdev->dev);
 	if (!pcipass_driver_owns(pdev)) {
 		ret = -ENODEV;
@@ -430,6 +436,8 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 	ret = pcipass_reset_on_attach(pdevice);
 	if (ret)
 		goto err_release_regions;
+	if (ppci->needs_reset && !pdevice->reset_works)
+		dev_warn_ratelimited(&pdev->dev, "attached without a reset since its previous context: a device its slot or bus reset affects is in use\n");
 	ret = pcipass_config_init(pdevice);
 	if (ret)
 		goto err_restore;
@@ -465,6 +473,8 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 	ctx->num_devices++;
 	pdevice->ppci = ppci;
 	ppci->attached = pdevice;
+	if (pdevice->reset_works)
+		ppci->needs_reset = false;
 	pcipass_bars_unblock(pdevice);
 	dev_info_ratelimited(&pdev->dev, "attached to a context (%s%s)\n",
 			     pdevice->pgroup ? "IOMMU" : "no IOMMU",
@@ -576,6 +586,8 @@ int pcipass_device_detach(struct pcipass_ucmd *ucmd)
 	}
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdev->dev);
+	if (!ret)
+		pcipass_reset_handover(pdev);
 	pci_dev_put(pdev);
 	return ret;
 }
@@ -615,6 +627,7 @@ void pcipass_ctx_detach_all(struct pcipass_ctx *ctx)
 		}
 		mutex_unlock(&ctx->lock);
 		device_unlock(&pdev->dev);
+		pcipass_reset_handover(pdev);
 		pci_dev_put(pdev);
 	}
 }

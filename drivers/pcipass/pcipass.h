@@ -178,12 +178,16 @@ struct pcipass_ctx {
  *	device_lock() and the context's lock
  * @owner: the user whose contexts may attach the device without
  *	CAP_SYS_ADMIN, or INVALID_UID (sysfs pcipass_owner; device_lock)
+ * @needs_reset: a context used the device and no reset has cleared what
+ *	it left since, because the device cannot be reset alone: the slot
+ *	or bus reset of pcipass_reset_handover() is due (device_lock)
  */
 struct pcipass_pci {
 	struct pci_dev *pdev;
 	u16 saved_decode;
 	struct pcipass_device *attached;
 	kuid_t owner;
+	bool needs_reset;
 };
 
 /**
@@ -492,6 +496,7 @@ int pcipass_device_reset_cmd(struct pcipass_device *pdevice);
 int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
 void pcipass_reset_on_detach(struct pcipass_device *pdevice);
+void pcipass_reset_handover(struct pci_dev *pdev);
 
 struct pcipass_iova_span;
 

@@ -23,6 +23,12 @@
  * vfio-pci's pair through the VFIO layer): only when every device it
  * affects is attached to the same context. pci_reset_bus() trylocks those
  * devices itself, so the hot reset holds the context lock only.
+ *
+ * Such a device would carry what one VMM left in it to the next. As
+ * vfio-pci does when the last device of a reset set closes, its slot or
+ * bus is reset at *hand-over* (pcipass_reset_handover()): after a detach,
+ * and before an attach, once no context uses any device that reset
+ * affects.
  */
 
 #include <linux/delay.h>
@@ -526,4 +532,91 @@ out_free:
 out_put:
 	pcipass_hot_reset_set_put(set);
 	return ret;
+}
+
+/* ---- hand-over: the reset of a device that cannot be reset alone ---- */
+
+/* Serializes hand-over resets: one looks at a set at a time. */
+static DEFINE_MUTEX(pcipass_handover_lock);
+
+/*
+ * Is @pdev bound to pcipass and attached to no context? Its lock is only
+ * tried: a device whose lock is busy (an attach, a removal waiting for its
+ * VMM) counts as in use, so that no hand-over waits for one. A device
+ * that needs the hand-over reset sets *@dirty.
+ */
+static bool pcipass_handover_idle(struct pci_dev *pdev, bool *dirty)
+{
+	struct pcipass_pci *ppci;
+	bool idle = false;
+
+	if (!device_trylock(&pdev->dev))
+		return false;
+	if (pcipass_driver_owns(pdev)) {
+		ppci = pci_get_drvdata(pdev);
+		idle = !ppci->attached;
+		*dirty |= ppci->needs_reset;
+	}
+	device_unlock(&pdev->dev);
+	return idle;
+}
+
+/* After the reset: nothing a context left is in @pdev any more. */
+static void pcipass_handover_done(struct pci_dev *pdev)
+{
+	struct pcipass_pci *ppci;
+
+	/* A device busy again keeps its mark: one reset too many at worst. */
+	if (!device_trylock(&pdev->dev))
+		return;
+	if (pcipass_driver_owns(pdev)) {
+		ppci = pci_get_drvdata(pdev);
+		if (!ppci->attached)
+			ppci->needs_reset = false;
+	}
+	device_unlock(&pdev->dev);
+}
+
+/**
+ * pcipass_reset_handover() - reset a used device's slot or bus while idle
+ * @pdev: a device just detached, or about to be attached; no lock held
+ *
+ * When @pdev needs it (&pcipass_pci.needs_reset: a context used it and it
+ * cannot be reset alone) and every device the slot or bus reset would
+ * affect is bound to pcipass and attached to no context, that reset is
+ * made, so the next context finds the devices as the host left them.
+ * Best effort, as vfio-pci's: a set with a device in use, or of another
+ * driver, is left as it is, and the next attach tries again.
+ */
+void pcipass_reset_handover(struct pci_dev *pdev)
+{
+	struct pcipass_hot_reset_set *set;
+	bool dirty = false;
+	int ret;
+	u32 i;
+
+	mutex_lock(&pcipass_handover_lock);
+	if (!pcipass_handover_idle(pdev, &dirty) || !dirty)
+		goto out_unlock;
+	set = pcipass_hot_reset_set_get(pdev);
+	if (IS_ERR(set))
+		goto out_unlock;
+	for (i = 0; i < set->count; i++)
+		if (!pcipass_handover_idle(set->members[i].pdev, &dirty))
+			goto out_put;
+	/* It trylocks every device: an attach that started in between wins. */
+	ret = pci_reset_bus(pdev);
+	if (ret) {
+		dev_dbg(&pdev->dev, "hand-over reset not done (%d)\n", ret);
+		goto out_put;
+	}
+	for (i = 0; i < set->count; i++)
+		pcipass_handover_done(set->members[i].pdev);
+	dev_info_ratelimited(&pdev->dev, "%s reset at hand-over: %u device(s), none in use\n",
+			     set->flags & PCIPASS_HOT_RESET_SLOT ? "slot" : "bus",
+			     set->count);
+out_put:
+	pcipass_hot_reset_set_put(set);
+out_unlock:
+	mutex_unlock(&pcipass_handover_lock);
 }

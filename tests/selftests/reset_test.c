@@ -260,4 +260,71 @@ TEST_F(pair, hot_reset_resets_the_bus_and_restores_config)
 	EXPECT_EQ(EBUSY, hot_reset(self->dev1));
 }
 
+/*
+ * Hand-over: what a context left in the pair is gone when the next context
+ * attaches it, by a bus reset made as soon as neither function is in use.
+ */
+TEST_F(pair, handover_resets_the_bus_when_both_are_free)
+{
+	int ctx2, d0 = -1, d1 = -1;
+
+	ASSERT_EQ(0, pp_attach(self->ctx, self->a1, &self->dev1));
+	ASSERT_EQ(0, testdev_select(self->dev0));
+	ASSERT_EQ(0, testdev_select(self->dev1));
+
+	/* Function 1 is in use: function 0's detach resets nothing. */
+	ASSERT_EQ(0, pp_detach(self->ctx, self->a0));
+	EXPECT_NE(0, testdev_name(self->dev1));
+	EXPECT_FALSE(pp_kmsg_find(self->kmsg, "reset at hand-over"));
+
+	/* The last one out: both are reset. */
+	ASSERT_EQ(0, pp_detach(self->ctx, self->a1));
+	EXPECT_TRUE(pp_kmsg_find(self->kmsg,
+				 "reset at hand-over: 2 device(s)"));
+
+	ctx2 = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctx2);
+	EXPECT_EQ(0, pp_attach(ctx2, self->a0, &d0));
+	EXPECT_EQ(0, pp_attach(ctx2, self->a1, &d1));
+	EXPECT_EQ(0, testdev_name(d0));
+	EXPECT_EQ(0, testdev_name(d1));
+	EXPECT_FALSE(pp_kmsg_find(self->kmsg, "attached without a reset"));
+	if (d1 >= 0)
+		close(d1);
+	if (d0 >= 0)
+		close(d0);
+	close(ctx2);
+}
+
+/*
+ * Closing the context is a hand-over too; a function on no driver keeps
+ * the bus from being reset, and the next attach says so.
+ */
+TEST_F(pair, handover_needs_every_device_idle_on_pcipass)
+{
+	int ctx2, d0 = -1;
+
+	ASSERT_EQ(0, testdev_select(self->dev0));
+	ASSERT_EQ(0, pp_dev_rebind(self->a1, ""));
+	close(self->dev0);
+	self->dev0 = -1;
+	close(self->ctx);
+	self->ctx = -1;
+	EXPECT_FALSE(pp_kmsg_find(self->kmsg, "reset at hand-over"));
+
+	ctx2 = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, ctx2);
+	ASSERT_EQ(0, pp_attach(ctx2, self->a0, &d0));
+	EXPECT_NE(0, testdev_name(d0));
+	EXPECT_TRUE(pp_kmsg_find(self->kmsg,
+				 "attached without a reset since its previous context"));
+
+	/* Function 1 back on pcipass: the next close resets both. */
+	ASSERT_TRUE(claim(self->a1));
+	close(d0);
+	EXPECT_TRUE(pp_kmsg_find(self->kmsg,
+				 "reset at hand-over: 2 device(s)"));
+	close(ctx2);
+}
+
 TEST_HARNESS_MAIN
