@@ -165,13 +165,15 @@ void pcipass_pci_revoke(struct pcipass_pci *ppci)
 }
 
 /**
- * pcipass_cfg_write_lock() - lock a device for a VMM's config write
+ * pcipass_cfg_write_lock() - lock a device for a VMM's config write or
+ *	reset
  * @pdevice: the attachment, unlocked
  * @bridge: set to the upstream bridge locked for the write, or NULL
  *
  * A config write may reset the device, so it holds the upstream bridge's
- * lock and the device lock. But while a removal holds the device lock and
- * waits for the VMM to release the device, the write must not wait for it:
+ * lock and the device lock, as PCIPASS_DEVICE_RESET does (which fails
+ * with -ENODEV without them). But while a removal holds the device lock
+ * and waits for the VMM to release the device, the write must not wait:
  * the guest may need that very write to let the device go. It then takes
  * neither lock and runs under the context lock alone, which is safe: the
  * waiting removal keeps every other user of the device lock out, and takes

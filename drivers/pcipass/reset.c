@@ -158,19 +158,23 @@ int pcipass_device_reset_cmd(struct pcipass_device *pdevice)
 {
 	struct pcipass_ctx *ctx = pdevice->ctx;
 	struct pci_dev *bridge;
+	bool locked;
 	int ret;
 
-	/* Parent before child, as pci_reset_function() locks them. */
-	bridge = pcipass_reset_lock_bridge(pdevice->pdev);
-	device_lock(&pdevice->pdev->dev);
+	/*
+	 * Parent before child, as pci_reset_function() locks them; not while
+	 * a removal holds them and waits for the VMM to let the device go:
+	 * a device that is leaving is not reset for its VMM (it is on
+	 * detach), and the VMM's release must not wait for the removal.
+	 */
+	locked = pcipass_cfg_write_lock(pdevice, &bridge);
 	mutex_lock(&ctx->lock);
-	if (pdevice->ppci)
+	if (pdevice->ppci && locked)
 		ret = pcipass_reset_locked(pdevice);
 	else
 		ret = -ENODEV;
 	mutex_unlock(&ctx->lock);
-	device_unlock(&pdevice->pdev->dev);
-	pcipass_reset_unlock_bridge(bridge);
+	pcipass_cfg_write_unlock(pdevice, locked, bridge);
 	return ret;
 }
 

@@ -371,9 +371,10 @@ TEST_F(release, another_device_and_context_do_not_wait)
  * writes included (the guest's driver clears bus mastering on unplug),
  * though a reset is refused.
  */
-TEST_F(release, config_writes_go_on_while_a_removal_waits)
+TEST_F(release, config_writes_and_resets_go_on_while_a_removal_waits)
 {
 	off_t cfg = PCIPASS_REGION_OFFSET(PCIPASS_REGION_CONFIG);
+	struct pcipass_device_reset reset = { .size = sizeof(reset) };
 	struct writer w;
 	__u16 cmd;
 	long t0;
@@ -388,6 +389,10 @@ TEST_F(release, config_writes_go_on_while_a_removal_waits)
 	ASSERT_EQ(2, pread(self->dev, &cmd, 2, cfg + 4));
 	EXPECT_EQ(0, cmd & 0x4);
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & 0x4);
+	/* A reset does not wait for the removal: the device is leaving. */
+	t0 = pp_now_ms();
+	EXPECT_EQ(ENODEV, pp_ioctl(self->dev, PCIPASS_DEVICE_RESET, &reset));
+	EXPECT_GT(pp_bound_ms(1000), pp_now_ms() - t0);
 	EXPECT_FALSE(writer_done(&w));
 	close(self->dev);
 	self->dev = -1;

@@ -852,7 +852,9 @@ struct pcipass_region_info {
  * Return: 0 or an errno: ``EOPNOTSUPP`` the device cannot be reset alone
  * (%PCIPASS_DEVICE_RESET_AVAILABLE is clear: no reset method, or only a
  * bus reset on a bus shared with other devices; PCIPASS_DEVICE_HOT_RESET
- * may still reset it with them); ``ENODEV`` the device was detached;
+ * may still reset it with them); ``ENODEV`` the device was detached, or
+ * is being removed: after a release request (%PCIPASS_IRQ_REQ) the device
+ * is not reset for the VMM, and the call does not wait for the removal;
  * other errnos of the PCI core's reset (``ENOTTY`` when every reset method
  * declined although the attach's reset had worked, as when a device was
  * added to the bus since; ``EIO``...).
