@@ -337,9 +337,15 @@ static void pcipass_attach_undo(struct pcipass_ctx *ctx,
 	pdevice->pgroup = NULL;
 }
 
-/* Is @group attached to the context's domain (by a VFIO group)? */
-static bool pcipass_ctx_has_group(struct pcipass_ctx *ctx,
-				  struct iommu_group *group)
+/**
+ * pcipass_ctx_has_group() - is an IOMMU group attached to a context?
+ * @ctx: the context, locked
+ * @group: the group
+ *
+ * Return: true when a device of @group, or a VFIO group, attached it to
+ * the context's domain: the context owns the group's DMA.
+ */
+bool pcipass_ctx_has_group(struct pcipass_ctx *ctx, struct iommu_group *group)
 {
 	struct pcipass_group *pgroup;
 

@@ -399,6 +399,7 @@ int pcipass_group_may_attach(struct iommu_group *group, const char *who);
 int pcipass_device_detach(struct pcipass_ucmd *ucmd);
 int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
+bool pcipass_ctx_has_group(struct pcipass_ctx *ctx, struct iommu_group *group);
 void pcipass_device_detach_locked(struct pcipass_device *pdevice);
 extern bool pcipass_allow_noiommu;
 
@@ -465,6 +466,8 @@ void pcipass_regions_release(struct pcipass_device *pdevice);
  * @members.pdev: a device, with a reference held
  * @members.pdevice: its attachment to the context, or NULL (set and valid
  *	under the context lock, by pcipass_hot_reset_set_attached())
+ * @members.group_owned: not attached, but its IOMMU group is attached to
+ *	the context's domain (as @pdevice)
  */
 struct pcipass_hot_reset_set {
 	u32 flags;
@@ -472,6 +475,7 @@ struct pcipass_hot_reset_set {
 	struct {
 		struct pci_dev *pdev;
 		struct pcipass_device *pdevice;
+		bool group_owned;
 	} members[] __counted_by(count);
 };
 

@@ -21,7 +21,8 @@
  * its device info, and can be reset with the whole slot or bus by a *hot
  * reset* (PCIPASS_DEVICE_HOT_RESET_INFO, PCIPASS_DEVICE_HOT_RESET, and
  * vfio-pci's pair through the VFIO layer): only when every device it
- * affects is attached to the same context. pci_reset_bus() trylocks those
+ * affects is attached to the same context, or in an IOMMU group that
+ * context owns. pci_reset_bus() trylocks those
  * devices itself, so the hot reset holds the context lock only.
  *
  * Such a device would carry what one VMM left in it to the next. As
@@ -32,6 +33,7 @@
  */
 
 #include <linux/delay.h>
+#include <linux/iommu.h>
 #include <linux/overflow.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
@@ -354,28 +356,49 @@ static struct pcipass_device *pcipass_ctx_find(struct pcipass_ctx *ctx,
  * @ctx: the context, locked
  * @set: a set of pcipass_hot_reset_set_get()
  *
- * Sets each member's @pdevice (valid while the context lock is held), and
- * %PCIPASS_HOT_RESET_ALL_ATTACHED in @set's flags when none is missing.
+ * Sets each member's @pdevice and @group_owned (valid while the context
+ * lock is held), %PCIPASS_HOT_RESET_ALL_ATTACHED in @set's flags when every
+ * member is attached, and %PCIPASS_HOT_RESET_ALLOWED when every member is
+ * attached or, bound to pcipass, in a group the context owns. Such a
+ * member can be attached to no other context (the group is this one's), as
+ * in vfio-pci, where a hot reset may reset a function bound to vfio-pci in
+ * a group the user holds that the VMM has not opened (the HDMI audio of a
+ * GPU given to the guest alone).
  *
- * Return: the first member not attached to @ctx, or NULL.
+ * Return: the first member that is neither, or NULL.
  */
 struct pci_dev *pcipass_hot_reset_set_attached(struct pcipass_ctx *ctx,
 					       struct pcipass_hot_reset_set *set)
 {
 	struct pci_dev *missing = NULL;
+	bool all_attached = true;
 	u32 i;
 
 	lockdep_assert_held(&ctx->lock);
 	for (i = 0; i < set->count; i++) {
-		set->members[i].pdevice = pcipass_ctx_find(ctx,
-							   set->members[i].pdev);
-		if (!set->members[i].pdevice && !missing)
-			missing = set->members[i].pdev;
+		struct pci_dev *pdev = set->members[i].pdev;
+		struct iommu_group *group;
+
+		set->members[i].pdevice = pcipass_ctx_find(ctx, pdev);
+		set->members[i].group_owned = false;
+		if (set->members[i].pdevice)
+			continue;
+		all_attached = false;
+		/* As vfio-pci wants it bound to vfio-pci: one of ours. */
+		group = iommu_group_get(&pdev->dev);
+		set->members[i].group_owned = group &&
+					      pcipass_driver_owns(pdev) &&
+					      pcipass_ctx_has_group(ctx, group);
+		iommu_group_put(group);
+		if (!set->members[i].group_owned && !missing)
+			missing = pdev;
 	}
-	if (missing)
-		set->flags &= ~PCIPASS_HOT_RESET_ALL_ATTACHED;
-	else
+	set->flags &= ~(PCIPASS_HOT_RESET_ALL_ATTACHED |
+			PCIPASS_HOT_RESET_ALLOWED);
+	if (all_attached)
 		set->flags |= PCIPASS_HOT_RESET_ALL_ATTACHED;
+	if (!missing)
+		set->flags |= PCIPASS_HOT_RESET_ALLOWED;
 	return missing;
 }
 
@@ -397,13 +420,14 @@ static int pcipass_hot_reset_locked(struct pcipass_device *pdevice,
 		if (!filter(set->members[i].pdev, data))
 			missing = set->members[i].pdev;
 	if (missing) {
-		dev_warn_ratelimited(&pdevice->pdev->dev, "hot reset refused: %s, which it would reset too, is not attached to this context\n",
+		dev_warn_ratelimited(&pdevice->pdev->dev, "hot reset refused: %s, which it would reset too, is not attached to this context nor in an IOMMU group it owns\n",
 				     pci_name(missing));
 		return -EBUSY;
 	}
 
 	for (i = 0; i < set->count; i++)
-		pcipass_bars_block(set->members[i].pdevice);
+		if (set->members[i].pdevice)
+			pcipass_bars_block(set->members[i].pdevice);
 	/*
 	 * The PCI core trylocks every device of the slot or bus and the
 	 * bridge, saves, resets and restores them. A pcipass path that holds
@@ -412,7 +436,8 @@ static int pcipass_hot_reset_locked(struct pcipass_device *pdevice,
 	 */
 	ret = pci_reset_bus(pdevice->pdev);
 	for (i = 0; i < set->count; i++)
-		pcipass_bars_unblock(set->members[i].pdevice);
+		if (set->members[i].pdevice)
+			pcipass_bars_unblock(set->members[i].pdevice);
 	return ret;
 }
 
@@ -424,7 +449,8 @@ static int pcipass_hot_reset_locked(struct pcipass_device *pdevice,
  * @data: @filter's argument
  *
  * The core of PCIPASS_DEVICE_HOT_RESET and VFIO_DEVICE_PCI_HOT_RESET: every
- * device the reset affects must be attached to the device file's context.
+ * device the reset affects must be attached to the device file's context,
+ * or in an IOMMU group it owns.
  *
  * Return: 0 or an errno documented with &struct pcipass_device_hot_reset.
  */
@@ -507,8 +533,10 @@ int pcipass_device_hot_reset_info(struct pcipass_ucmd *ucmd)
 			},
 			.vendor = pdev->vendor,
 			.device = pdev->device,
-			.dev_flags = set->members[i].pdevice ?
-				     PCIPASS_HOT_RESET_DEV_ATTACHED : 0,
+			.dev_flags = (set->members[i].pdevice ?
+				      PCIPASS_HOT_RESET_DEV_ATTACHED : 0) |
+				     (set->members[i].group_owned ?
+				      PCIPASS_HOT_RESET_DEV_GROUP_OWNED : 0),
 		};
 	}
 	mutex_unlock(&ctx->lock);

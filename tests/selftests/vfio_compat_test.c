@@ -1168,8 +1168,14 @@ TEST(vfio_hot_reset_of_a_bus)
 	fds[1] = g;
 	fds[2] = g;
 	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 3));
-	/* pcipass: function 1 must be open too (vfio: its group suffices). */
-	EXPECT_EQ(-EINVAL, hot_reset_fds(d0, fds, 1));
+
+	/* Function 1 need not be open: its group is given, as in vfio. */
+	ASSERT_EQ(4, pwrite(d0, &zero, 4, BAR0_OFF));
+	ASSERT_EQ(4, pread(d0, &name, 4, BAR0_OFF + 16));
+	EXPECT_NE(0, name);
+	EXPECT_EQ(0, hot_reset_fds(d0, fds, 1));
+	ASSERT_EQ(4, pread(d0, &name, 4, BAR0_OFF + 16));
+	EXPECT_EQ(0, name);
 
 	d1 = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)a1);
 	ASSERT_LE(0, d1);

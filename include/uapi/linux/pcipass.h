@@ -879,7 +879,10 @@ struct pcipass_device_reset {
  *
  * PCIPASS_DEVICE_HOT_RESET_INFO lists the devices the reset affects;
  * PCIPASS_DEVICE_HOT_RESET does it only when every one of them is attached
- * to the calling context, so that no other user's device is touched. The
+ * to the calling context or, bound to pcipass, in an IOMMU group the
+ * context owns (one of its devices attached it: no other context can have
+ * its devices), so
+ * that no other user's device is touched. The
  * config space of every affected device is saved before and restored
  * after, as for PCIPASS_DEVICE_RESET; BAR mappings of the attached
  * devices are removed during the reset and come back on the next access.
@@ -888,9 +891,14 @@ struct pcipass_device_reset {
 /**
  * enum pcipass_hot_reset_dev_flags - &struct pcipass_hot_reset_dev.dev_flags
  * @PCIPASS_HOT_RESET_DEV_ATTACHED: the device is attached to this context
+ * @PCIPASS_HOT_RESET_DEV_GROUP_OWNED: the device is not attached, but bound
+ *	to pcipass and its IOMMU group is this context's: a hot reset may
+ *	reset it (a function
+ *	of a multi-function device the VMM does not give its guest)
  */
 enum pcipass_hot_reset_dev_flags {
 	PCIPASS_HOT_RESET_DEV_ATTACHED = 1 << 0,
+	PCIPASS_HOT_RESET_DEV_GROUP_OWNED = 1 << 1,
 };
 
 /**
@@ -913,12 +921,15 @@ struct pcipass_hot_reset_dev {
  * @PCIPASS_HOT_RESET_SLOT: the reset is a hotplug slot reset; otherwise a
  *	secondary bus reset of the upstream bridge
  * @PCIPASS_HOT_RESET_ALL_ATTACHED: every listed device is attached to this
- *	context: PCIPASS_DEVICE_HOT_RESET would go ahead (at the time of the
- *	answer)
+ *	context
+ * @PCIPASS_HOT_RESET_ALLOWED: every listed device is attached to this
+ *	context or %PCIPASS_HOT_RESET_DEV_GROUP_OWNED: PCIPASS_DEVICE_HOT_RESET would
+ *	go ahead (at the time of the answer)
  */
 enum pcipass_hot_reset_info_flags {
 	PCIPASS_HOT_RESET_SLOT = 1 << 0,
 	PCIPASS_HOT_RESET_ALL_ATTACHED = 1 << 1,
+	PCIPASS_HOT_RESET_ALLOWED = 1 << 2,
 };
 
 /**
@@ -959,12 +970,14 @@ struct pcipass_device_hot_reset_info {
  * Resets the device's slot or bus, and with it every device that
  * PCIPASS_DEVICE_HOT_RESET_INFO lists. Refused, with nothing changed,
  * unless every one of them is attached to the context the device file
- * belongs to.
+ * belongs to or, bound to pcipass, in an IOMMU group that context owns
+ * (%PCIPASS_HOT_RESET_ALLOWED).
  *
  * Return: 0 or an errno: ``EOPNOTSUPP`` no slot or bus reset (as for
  * PCIPASS_DEVICE_HOT_RESET_INFO); ``EBUSY`` a device the reset affects is
- * not attached to this context (bound to another driver, to no driver,
- * or attached to another context; the kernel log names it); ``EAGAIN``
+ * neither attached to this context nor in a group it owns (bound to
+ * another driver, to no driver, or attached to another context, in a group
+ * of its own; the kernel log names it); ``EAGAIN``
  * another user of the PCI core held an affected device or the bridge
  * (a sysfs reset, a removal in progress): try again; ``ENODEV`` the
  * device was detached; other errnos of the PCI core's reset.
