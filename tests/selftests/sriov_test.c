@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <linux/nvme_ioctl.h>
+#include <linux/vfio.h>
 
 #include "kselftest_harness.h"
 #include "pcipass_util.h"
@@ -236,6 +237,8 @@ FIXTURE_TEARDOWN(vf)
 		close(self->dev);
 	if (self->ctx >= 0)
 		close(self->ctx);
+	if (*self->pf)
+		pp_release_timeout(10000);
 	if (self->vf[0]) {
 		bind_to(self->vf, "none");
 		if (self->pf_fd >= 0)
@@ -366,6 +369,11 @@ TEST_F_TIMEOUT(vf, attach_identify_read_msix_reset, 240)
 	ASSERT_EQ(0, pp_cfg_write(dev, 0x04, &raw16, 2));
 	ASSERT_EQ(0, pp_cfg_read(dev, 0x04, &raw16, 2));
 	EXPECT_EQ(0, raw16 & 0x2);
+	/*
+	 * The device's own bit is left as pci_enable_device() set it (QEMU
+	 * implements one for its VFs; real VFs read it as 0).
+	 */
+	EXPECT_NE(0, pp_dev_command(self->vf) & 0x2);
 	EXPECT_EQ(-1, pread(dev, buf, 4, 0));	/* BAR0 at offset 0 */
 	EXPECT_EQ(EIO, errno);
 	raw16 = cmd | 0x2 | 0x4;
@@ -400,15 +408,65 @@ TEST_F_TIMEOUT(vf, attach_identify_read_msix_reset, 240)
 	EXPECT_EQ(pins, pp_foll_pins());
 }
 
+/* The VFIO layer shows the same virtual config (one implementation). */
+TEST_F_TIMEOUT(vf, vfio_nodes_see_the_same_virtual_config, 120)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	char link[PATH_MAX], target[PATH_MAX];
+	__u64 cfg = (__u64)VFIO_PCI_CONFIG_REGION_INDEX << 40;
+	int container, group, dev;
+	__u32 id, bar0, bar1;
+	__u16 cmd;
+	ssize_t r;
+
+	snprintf(link, sizeof(link), PP_SYSFS_PCI "/%s/iommu_group", self->vf);
+	r = readlink(link, target, sizeof(target) - 1);
+	ASSERT_LT(0, r);
+	target[r] = 0;
+	snprintf(link, sizeof(link), "/dev/pcipass-vfio/%s",
+		 strrchr(target, '/') + 1);
+	ASSERT_TRUE(pp_wait_path(link, true, 5000));
+	container = open("/dev/pcipass-vfio/vfio", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, container);
+	group = open(link, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, group);
+	ASSERT_EQ(0, ioctl(group, VFIO_GROUP_SET_CONTAINER, &container));
+	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, self->vf);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, ioctl(dev, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_NE(0, info.flags & VFIO_DEVICE_FLAGS_RESET);
+
+	ASSERT_EQ(4, pread(dev, &id, 4, cfg));
+	EXPECT_EQ(0x00101b36, id);
+	ASSERT_EQ(2, pread(dev, &cmd, 2, cfg + 4));
+	EXPECT_NE(0, cmd & 0x2);
+	ASSERT_EQ(4, pread(dev, &bar0, 4, cfg + 0x10));
+	ASSERT_EQ(4, pread(dev, &bar1, 4, cfg + 0x14));
+	EXPECT_EQ(0x4, bar0 & 0xf);
+	EXPECT_EQ(resource_start(self->vf, 0),
+		  ((__u64)bar1 << 32) | (bar0 & ~0xfULL));
+	/* A vf_token would be for a PF in user space, which cannot be. */
+	snprintf(link, sizeof(link), "%s vf_token=%s", self->vf,
+		 "2ab74924-c335-45f4-9b16-8569e5b08258");
+	EXPECT_EQ(-1, ioctl(group, VFIO_GROUP_GET_DEVICE_FD, link));
+	EXPECT_EQ(ENODEV, errno);
+	close(dev);
+	close(group);
+	close(container);
+}
+
 /*
  * The PF bound to pcipass: sriov_numvfs works while no context has it,
  * and a PF with VFs is never attached.
  */
 TEST_F_TIMEOUT(vf, pf_with_vfs_is_never_attached, 240)
 {
+	struct pcipass_device_info dinfo = { .size = sizeof(dinfo) };
 	char vf2[32], path[PATH_MAX];
 	int ctx, vfdev, pfdev;
 	long pins;
+	__u32 id;
 
 	pins = pp_foll_pins();
 	ctx = self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
@@ -423,15 +481,24 @@ TEST_F_TIMEOUT(vf, pf_with_vfs_is_never_attached, 240)
 	EXPECT_EQ(1, num_vfs(self->pf));
 	EXPECT_EQ(EBUSY, pp_attach(ctx, self->pf, &pfdev));
 
-	/* The VF, still attached, works on; detached, it goes. */
-	close(vfdev);
-	self->dev = -1;
-	EXPECT_EQ(ENODEV, pp_detach(ctx, self->vf));
-	bind_to(self->vf, "none");
-	ASSERT_EQ(0, set_numvfs(self->pf, 0));
+	/* The VF, still attached, is still the VMM's. */
+	ASSERT_EQ(0, pp_cfg_read(vfdev, 0, &id, 4));
+	EXPECT_EQ(0x00101b36, id);
+
+	/*
+	 * The admin disables the VFs while one is attached: a removal like
+	 * any other, revoked once release_timeout_ms is over.
+	 */
+	ASSERT_EQ(0, pp_release_timeout(0));
+	EXPECT_EQ(0, set_numvfs(self->pf, 0));
+	EXPECT_EQ(0, pp_release_timeout(10000));
 	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s", self->vf);
 	EXPECT_FALSE(pp_path_exists(path));
+	EXPECT_EQ(ENODEV, pp_ioctl(vfdev, PCIPASS_DEVICE_GET_INFO, &dinfo));
+	EXPECT_EQ(ENODEV, pp_detach(ctx, self->vf));
 	self->vf[0] = 0;
+	close(vfdev);
+	self->dev = -1;
 
 	/* No VF: the PF attaches; while attached no VF can be enabled. */
 	ASSERT_EQ(0, pp_attach(ctx, self->pf, &self->dev));
