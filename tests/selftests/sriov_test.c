@@ -191,9 +191,11 @@ FIXTURE_SETUP(vf)
 	ASSERT_TRUE(bind_to(self->pf, "nvme"));
 	/* Whatever an earlier run left (a PF reset would drop it anyway). */
 	ASSERT_EQ(0, set_numvfs(self->pf, 0));
-	for (i = 0; i < 100 && pf_char_dev(self->pf, self->pf_dev,
-					  sizeof(self->pf_dev)); i++)
+	for (i = 0; i < 100; i++) {
+		if (!pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)))
+			break;
 		usleep(100000);
+	}
 	ASSERT_EQ(0, pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)));
 	ASSERT_TRUE(pp_wait_path(self->pf_dev, true, 10000));
 	self->pf_fd = open(self->pf_dev, O_RDWR);
@@ -275,8 +277,9 @@ TEST_F_TIMEOUT(vf, attach_identify_read_msix_reset, 240)
 	EXPECT_EQ(0, val);
 
 	pins = pp_foll_pins();
-	ctx = self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, ctx);
+	self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->ctx);
+	ctx = self->ctx;
 	ASSERT_EQ(0, pp_attach(ctx, self->vf, &self->dev));
 	dev = self->dev;
 
@@ -469,8 +472,9 @@ TEST_F_TIMEOUT(vf, pf_with_vfs_is_never_attached, 240)
 	__u32 id;
 
 	pins = pp_foll_pins();
-	ctx = self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, ctx);
+	self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->ctx);
+	ctx = self->ctx;
 	ASSERT_EQ(0, pp_attach(ctx, self->vf, &vfdev));
 	self->dev = vfdev;
 
