@@ -5,7 +5,8 @@
  * per-device shadow, and what is read only; the capability chain with the
  * hidden capabilities taken out; BAR and ROM sizing on virtual registers;
  * the bus master rule without an IOMMU; and function level reset requests
- * turned into a real reset.
+ * turned into a real reset. What an SR-IOV virtual function lacks (IDs,
+ * BARs, a memory decoding bit) is filled in by sriov.c's hooks.
  *
  * Every byte of config space has two masks: @virt (bits read from and
  * written to the shadow) and @write (bits the VMM may change). Bits in

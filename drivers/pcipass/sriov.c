@@ -63,7 +63,7 @@ static void pcipass_sriov_bar(struct pci_dev *pdev, u8 *shadow, int bar)
 			val |= PCI_BASE_ADDRESS_MEM_PREFETCH;
 	}
 	put_unaligned_le32(val, reg);
-	/* The upper half of a 64-bit BAR: a VF's BARs never overlap it. */
+	/* A 64-bit BAR: the next dword holds the upper address bits. */
 	if ((flags & IORESOURCE_MEM_64) && bar + 1 < PCI_STD_NUM_BARS)
 		put_unaligned_le32(upper_32_bits(start), reg + 4);
 }
