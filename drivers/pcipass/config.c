@@ -5,7 +5,8 @@
  * per-device shadow, and what is read only; the capability chain with the
  * hidden capabilities taken out; BAR and ROM sizing on virtual registers;
  * the bus master rule without an IOMMU; and function level reset requests
- * turned into a real reset.
+ * turned into a real reset. What an SR-IOV virtual function lacks (IDs,
+ * BARs, a memory decoding bit) is filled in by sriov.c's hooks.
  *
  * Every byte of config space has two masks: @virt (bits read from and
  * written to the shadow) and @write (bits the VMM may change). Bits in
@@ -658,6 +659,7 @@ static int pcipass_config_write_one(struct pcipass_device *pdevice, u32 pos,
 	 * follow memory decoding; they are let in only once it is on.
 	 */
 	pci_read_config_word(pdev, PCI_COMMAND, &new_cmd);
+	new_cmd = pcipass_sriov_command(pdevice, new_cmd);
 	pdevice->decode = new_cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 	if (new_cmd & PCI_COMMAND_MEMORY) {
 		if (blocked || !(old_cmd & PCI_COMMAND_MEMORY))
@@ -776,6 +778,8 @@ int pcipass_config_init(struct pcipass_device *pdevice)
 		pci_read_config_dword(pdev, pos, &val);
 		put_unaligned_le32(val, &cfg->shadow[pos]);
 	}
+	/* A VF's IDs and BARs are not in its config space. */
+	pcipass_sriov_shadow(pdev, cfg);
 
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		unsigned long flags = pci_resource_flags(pdev, bar);
@@ -804,6 +808,7 @@ int pcipass_config_init(struct pcipass_device *pdevice)
 		pcipass_config_free(pdevice);
 		return ret;
 	}
+	pcipass_sriov_perms(pdev, cfg);
 	/* No Snoop DMA would bypass the CPU caches: off unless snooped. */
 	if (cfg->pcie_pos && !pdevice->ctx->coherent)
 		pcie_capability_clear_word(pdev, PCI_EXP_DEVCTL,

@@ -404,6 +404,9 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 		ret = ppci->attached->ctx == ctx ? -EEXIST : -EBUSY;
 		goto err_unlock_ctx;
 	}
+	ret = pcipass_sriov_may_attach(pdev);
+	if (ret)
+		goto err_unlock_ctx;
 
 	pdevice = kzalloc(sizeof(*pdevice), GFP_KERNEL_ACCOUNT);
 	if (!pdevice) {

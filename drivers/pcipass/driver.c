@@ -139,6 +139,7 @@ static void pcipass_remove(struct pci_dev *pdev)
 
 	/* A context still using the device loses it now. */
 	pcipass_pci_revoke(ppci);
+	pcipass_sriov_remove(ppci);
 	pcipass_vfio_pci_del(pdev);
 
 	/* Give the next driver the decoding firmware had set up. */
@@ -204,6 +205,7 @@ static struct pci_driver pcipass_pci_driver = {
 	.id_table = NULL,
 	.probe = pcipass_probe,
 	.remove = pcipass_remove,
+	.sriov_configure = pcipass_sriov_configure,
 	.driver_managed_dma = true,
 	.dev_groups = pcipass_dev_groups,
 };

@@ -64,7 +64,8 @@ static u32 pcipass_irq_type_count(struct pci_dev *pdev, u32 type)
 
 	switch (type) {
 	case PCIPASS_IRQ_INTX:
-		return pdev->pin && pdev->irq ? 1 : 0;
+		/* A VF has no INTx, whatever its pin register says. */
+		return pdev->pin && pdev->irq && !pdev->is_virtfn ? 1 : 0;
 	case PCIPASS_IRQ_MSI:
 		n = pci_msi_vec_count(pdev);
 		return n > 0 ? n : 0;

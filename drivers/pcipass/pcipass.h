@@ -181,6 +181,8 @@ struct pcipass_ctx {
  * @needs_reset: a context used the device and no reset has cleared what
  *	it left since, because the device cannot be reset alone: the slot
  *	or bus reset of pcipass_reset_handover() is due (device_lock)
+ * @vfs_enabled: pcipass enabled the SR-IOV VFs of this PF (sriov_numvfs),
+ *	and disables them at remove (device_lock)
  */
 struct pcipass_pci {
 	struct pci_dev *pdev;
@@ -188,6 +190,7 @@ struct pcipass_pci {
 	struct pcipass_device *attached;
 	kuid_t owner;
 	bool needs_reset;
+	bool vfs_enabled;
 };
 
 /**
@@ -438,6 +441,14 @@ u32 pcipass_vconfig_read(const struct pcipass_vconfig *cfg, u32 pos, u32 len,
 u32 pcipass_vconfig_write(struct pcipass_vconfig *cfg, u32 pos, u32 len,
 			  u32 val, u32 *hw_mask);
 #endif
+
+/* sriov.c: SR-IOV virtual functions and their physical functions */
+void pcipass_sriov_shadow(struct pci_dev *pdev, struct pcipass_vconfig *cfg);
+void pcipass_sriov_perms(struct pci_dev *pdev, struct pcipass_vconfig *cfg);
+u16 pcipass_sriov_command(struct pcipass_device *pdevice, u16 cmd);
+int pcipass_sriov_may_attach(struct pci_dev *pdev);
+int pcipass_sriov_configure(struct pci_dev *pdev, int num_vfs);
+void pcipass_sriov_remove(struct pcipass_pci *ppci);
 
 /* rdwr.c: BARs, ROM and config through the device file */
 int pcipass_region_info_cmd(struct pcipass_device *pdevice,

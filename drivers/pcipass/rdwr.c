@@ -548,6 +548,7 @@ void pcipass_bars_unblock(struct pcipass_device *pdevice)
 	u16 cmd;
 
 	pci_read_config_word(pdevice->pdev, PCI_COMMAND, &cmd);
+	cmd = pcipass_sriov_command(pdevice, cmd);
 	pdevice->decode = cmd & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
 	down_write(&pdevice->memory_lock);
 	pdevice->bars_usable = !pdevice->revoked && (cmd & PCI_COMMAND_MEMORY);

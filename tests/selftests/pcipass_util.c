@@ -743,3 +743,116 @@ void pp_uffd_destroy(struct pp_uffd *u)
 		munmap(u->addr, u->len);
 	u->addr = MAP_FAILED;
 }
+
+/* ---- an NVMe controller from user space ---- */
+
+#define NVME_REG_CC	0x14
+#define NVME_REG_CSTS	0x1c
+#define NVME_REG_AQA	0x24
+#define NVME_REG_ASQ	0x28
+#define NVME_REG_ACQ	0x30
+#define NVME_DOORBELLS	0x1000
+
+static int pp_nvme_wait_ready(void *bar, bool ready)
+{
+	int i;
+
+	for (i = 0; i < 4000; i++) {
+		if ((pp_mmio_read32(bar, NVME_REG_CSTS) & 1) == ready)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+int pp_nvme_disable(struct pp_nvme *n)
+{
+	pp_mmio_write32(n->bar, NVME_REG_CC, 0);
+	return pp_nvme_wait_ready(n->bar, false);
+}
+
+int pp_nvme_enable(struct pp_nvme *n)
+{
+	unsigned int i;
+
+	if (pp_nvme_disable(n))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		n->q[i].tail = 0;
+		n->q[i].head = 0;
+		n->q[i].phase = 1;
+		if (n->q[i].cq)
+			memset(n->q[i].cq, 0, PP_NVME_QDEPTH * 16);
+	}
+	pp_mmio_write32(n->bar, NVME_REG_AQA,
+			((PP_NVME_QDEPTH - 1) << 16) | (PP_NVME_QDEPTH - 1));
+	pp_mmio_write64(n->bar, NVME_REG_ASQ, n->q[0].sq_iova);
+	pp_mmio_write64(n->bar, NVME_REG_ACQ, n->q[0].cq_iova);
+	/* 64-byte SQ entries, 16-byte CQ entries, 4 KiB pages, enable. */
+	pp_mmio_write32(n->bar, NVME_REG_CC, (4u << 20) | (6u << 16) | 1);
+	return pp_nvme_wait_ready(n->bar, true);
+}
+
+int pp_nvme_cmd(struct pp_nvme *n, unsigned int qid, __u32 *sqe,
+		__u32 *result)
+{
+	static __u16 cid = 0x100;
+	struct pp_nvme_queue *q = &n->q[qid];
+	int i;
+
+	cid++;
+	sqe[0] = (sqe[0] & 0xffff) | ((__u32)cid << 16);
+	memcpy(q->sq + q->tail * 16, sqe, 64);
+	q->tail = (q->tail + 1) % PP_NVME_QDEPTH;
+	__sync_synchronize();
+	pp_mmio_write32(n->bar, NVME_DOORBELLS + 8 * qid, q->tail);
+
+	for (i = 0; i < 5000; i++) {
+		__u32 *cqe = q->cq + q->head * 4;
+		/* The device writes the entry: read it fresh every time. */
+		__u32 dw3 = __atomic_load_n(&cqe[3], __ATOMIC_ACQUIRE);
+
+		if (((dw3 >> 16) & 1) == q->phase) {
+			q->head = (q->head + 1) % PP_NVME_QDEPTH;
+			if (!q->head)
+				q->phase ^= 1;
+			pp_mmio_write32(n->bar, NVME_DOORBELLS + 8 * qid + 4,
+					q->head);
+			if ((dw3 & 0xffff) != cid)
+				return -1;
+			if (result)
+				*result = cqe[0];
+			return (dw3 >> 17) & 0x7fff;
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+int pp_nvme_create_io_queues(struct pp_nvme *n, __u16 iv)
+{
+	__u32 sqe[16] = { 0 };
+	int ret;
+
+	n->q[1].tail = 0;
+	n->q[1].head = 0;
+	n->q[1].phase = 1;
+	memset(n->q[1].cq, 0, PP_NVME_QDEPTH * 16);
+	/* Create I/O Completion Queue 1: contiguous, interrupts on @iv. */
+	sqe[0] = 0x05;
+	sqe[6] = (__u32)n->q[1].cq_iova;
+	sqe[7] = (__u32)(n->q[1].cq_iova >> 32);
+	sqe[10] = ((PP_NVME_QDEPTH - 1) << 16) | 1;
+	sqe[11] = ((__u32)iv << 16) | 0x3;
+	ret = pp_nvme_cmd(n, 0, sqe, NULL);
+	if (ret)
+		return ret;
+	/* Create I/O Submission Queue 1 on completion queue 1. */
+	memset(sqe, 0, sizeof(sqe));
+	sqe[0] = 0x01;
+	sqe[6] = (__u32)n->q[1].sq_iova;
+	sqe[7] = (__u32)(n->q[1].sq_iova >> 32);
+	sqe[10] = ((PP_NVME_QDEPTH - 1) << 16) | 1;
+	sqe[11] = (1u << 16) | 0x1;
+	return pp_nvme_cmd(n, 0, sqe, NULL);
+}

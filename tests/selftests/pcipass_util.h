@@ -168,4 +168,39 @@ int pp_bound_ms(int ms);
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */
 long pp_now_ms(void);
 
+/*
+ * An NVMe controller driven from user space through a BAR0 mapping
+ * (doorbell stride 0, as QEMU's): one queue pair per qid, 16 entries,
+ * in memory the caller mapped for DMA at the IOVAs given.
+ */
+#define PP_NVME_QDEPTH	16
+struct pp_nvme_queue {
+	__u32 *sq;
+	__u32 *cq;
+	__u64 sq_iova;
+	__u64 cq_iova;
+	unsigned int tail;
+	unsigned int head;
+	unsigned int phase;
+};
+
+struct pp_nvme {
+	void *bar;
+	struct pp_nvme_queue q[2];	/* admin, one I/O queue pair */
+};
+
+/* Reset the controller and enable it with the admin queue q[0]; 0 or -1. */
+int pp_nvme_enable(struct pp_nvme *n);
+/* Turn the controller off (CC.EN = 0) and wait; 0 or -1. */
+int pp_nvme_disable(struct pp_nvme *n);
+/*
+ * Submit the 16 dwords of @sqe (its command ID is set here) on queue @qid
+ * and poll for the completion: its status field (0 for success), or -1
+ * when none came in time; @result gets dword 0 when not NULL.
+ */
+int pp_nvme_cmd(struct pp_nvme *n, unsigned int qid, __u32 *sqe,
+		__u32 *result);
+/* Create I/O queue pair 1 (q[1]), completions on MSI-X vector @iv. */
+int pp_nvme_create_io_queues(struct pp_nvme *n, __u16 iv);
+
 #endif /* PCIPASS_UTIL_H */

@@ -16,6 +16,9 @@
 #   00:05.0 pci-serial (1b36:0002)   00:06.0 pcie-root-port (1b36:000c, a
 #   bridge, driven by pcieport; in the noiommu VM a pci-testdev (1b36:0005)
 #   behind it at 01:00.0, nothing elsewhere)
+#   iommu only: 00:08.0 pcie-root-port, behind it 02:00.0 an SR-IOV nvme
+#   (1b36:0010, serial pcipassvf, subsystem ppsubsys8, 2 VFs at 02:00.1-2
+#   once enabled; 16 MiB OUTDIR/nvme-sriov.img, sector 0 = "PCIPASVF" x 64)
 #   nested only: 00:07.0 e1000e (8086:10d3, no option ROM, on a hub port
 #   that leads nowhere)
 # Writes OUTDIR/console.log (ttyS0: kernel console), OUTDIR/results.log
@@ -75,6 +78,7 @@ ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=single}
 
 BEHIND_BRIDGE=()
 RP6_OPTS=
+SRIOV=0
 case "$CONFIG" in
 iommu)
 	# snoop-control=on: domains can force snooping (nointremap has not).
@@ -88,6 +92,19 @@ iommu)
 	RP6_OPTS=",disable-acs=on"
 	BEHIND_BRIDGE=(-device "pci-testdev,bus=rp6,addr=00.0,multifunction=on"
 		-device "pci-testdev,bus=rp6,addr=00.1")
+	# An SR-IOV NVMe (QEMU's docs/system/devices/nvme.rst) behind a root
+	# port of its own, for extended config space and ARI: PF 02:00.0,
+	# VFs 02:00.1-2 once enabled. One namespace in the subsystem, shared
+	# by the PF and its VFs (sector 0 "PCIPASVF" x 64). Per VF at most 2
+	# queues (admin + 1 I/O) and 1 interrupt: the flexible resources
+	# are 4 and 2, the PF keeps 64 - 4 I/O queues and 65 - 2 vectors.
+	# The root port goes to 08.0: nothing else moves, but its IOMMU
+	# group (5) comes before the ICH9 functions' (now 6).
+	SRIOV=1
+	DEVICES=(-device "pcie-root-port,id=rp8,chassis=8,addr=08.0"
+		-device "nvme-subsys,id=ppsubsys8"
+		-device "nvme,id=ppnvme8,serial=pcipassvf,subsys=ppsubsys8,bus=rp8,addr=00.0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2"
+		-device "nvme-ns,drive=nvm8,bus=ppnvme8,nsid=1")
 	;;
 nointremap)
 	# VT-d without interrupt remapping: MSI is not isolated.
@@ -130,6 +147,9 @@ esac
 
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
+SRIOV_IMG=$OUTDIR/nvme-sriov.img
+# (QEMU creates every -drive before the devices that use them.)
+[ "$SRIOV" = 0 ] || DEVICES+=(-drive "file=$SRIOV_IMG,if=none,id=nvm8,format=raw")
 case "$OUTDIR" in *,*) die "QEMU options cannot take a path with a comma: $OUTDIR" ;; esac
 rm -f "$OUTDIR"/{console.log,results.log,qemu.log,vm-status,dmesg.log,totals,console.boot-failure.log}
 if [ ! -r "$INITRD" ]; then
@@ -147,6 +167,13 @@ make_disk() {
 	truncate -s 16M "$IMG"
 	# shellcheck disable=SC2046 # 64 arguments wanted
 	printf 'PCIPASS0%.0s' $(seq 64) | dd of="$IMG" conv=notrunc status=none
+	[ "$SRIOV" = 0 ] || {
+		rm -f "$SRIOV_IMG"
+		truncate -s 16M "$SRIOV_IMG"
+		# shellcheck disable=SC2046 # 64 arguments wanted
+		printf 'PCIPASVF%.0s' $(seq 64) |
+			dd of="$SRIOV_IMG" conv=notrunc status=none
+	}
 }
 
 CMDLINE="console=ttyS0 loglevel=7 log_buf_len=4M panic=-1 no_timer_check $CMDLINE"

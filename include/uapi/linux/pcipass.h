@@ -66,7 +66,8 @@
  *
  *  - ``ENODEV``: the PCI address names no device bound to pcipass, or the
  *    device went away.
- *  - ``EBUSY``: the device is attached to another context.
+ *  - ``EBUSY``: the device is attached to another context (or is an
+ *    SR-IOV physical function with virtual functions enabled).
  *  - ``EPERM``: the admin's policy forbids it (no IOMMU without opt-in,
  *    no MSI isolation without opt-in, a group that is not viable, DMA
  *    without an IOMMU).
@@ -299,7 +300,10 @@ struct pcipass_pci_addr {
  * (see %PCIPASS_INFO_DMA_COHERENT; logged); ``ENODEV`` no such device, or not bound to
  * pcipass; ``EBUSY`` the device, or its IOMMU group, is attached to another
  * context or owned by another user of the IOMMU (VFIO, iommufd), or
- * another holder has the device's BARs; ``EEXIST`` the device is already
+ * another holder has the device's BARs, or the device is an SR-IOV
+ * physical function with virtual functions enabled (logged; see
+ * "SR-IOV virtual functions" in Documentation/userspace-api/pcipass.rst);
+ * ``EEXIST`` the device is already
  * attached to this context, or a reserved region of the device overlaps an
  * existing mapping; ``EPERM`` the group is not viable (the kernel log names
  * the device in the way), the group does not isolate MSI and
