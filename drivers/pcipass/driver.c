@@ -205,6 +205,7 @@ static struct pci_driver pcipass_pci_driver = {
 	.probe = pcipass_probe,
 	.remove = pcipass_remove,
 	.driver_managed_dma = true,
+	.err_handler = &pcipass_err_handlers,
 	.dev_groups = pcipass_dev_groups,
 };
 
