@@ -16,6 +16,8 @@
 #   00:05.0 pci-serial (1b36:0002)   00:06.0 pcie-root-port (1b36:000c, a
 #   bridge, driven by pcieport; in the noiommu VM a pci-testdev (1b36:0005)
 #   behind it at 01:00.0, nothing elsewhere)
+#   nointremap only: 00:09.0 pcie-root-port (native hotplug: pciehp), an
+#   e1000e (8086:10d3, AER) behind it at 02:00.0
 #   nested only: 00:07.0 e1000e (8086:10d3, no option ROM, on a hub port
 #   that leads nowhere)
 # Writes OUTDIR/console.log (ttyS0: kernel console), OUTDIR/results.log
@@ -91,8 +93,16 @@ iommu)
 	;;
 nointremap)
 	# VT-d without interrupt remapping: MSI is not isolated.
-	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=off")
+	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=off"
+		-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off)
 	CMDLINE="intel_iommu=on"
+	# An e1000e behind a root port of its own: both have the AER
+	# capability, so the error report tests inject its errors
+	# (aer_inject). Without the ICH9's ACPI hotplug the root ports' own
+	# (pciehp) serves their slots. Bus 2, after rp6's bus 1.
+	DEVICES=(-device "pcie-root-port,id=rp9,chassis=9,addr=09.0"
+		-netdev "hubport,id=net9,hubid=9"
+		-device "e1000e,id=hp9,bus=rp9,addr=00.0,romfile=,netdev=net9")
 	;;
 noiommu)
 	MACHINE=(-machine q35)
