@@ -286,8 +286,8 @@ struct pcipass_group {
  * @err_lock: protects @err_trigger and @err: the PCI core's error
  *	callbacks take it under device_lock, the ioctls under the context
  *	lock
- * @err_trigger: the eventfd of %PCIPASS_IRQ_ERR, or NULL (@err_lock to
- *	read, and the context lock too to change)
+ * @err_trigger: the eventfd of %PCIPASS_IRQ_ERR, or NULL (changed under
+ *	the context lock and @err_lock, so read under either)
  * @err: what the error reports said (@err_lock)
  */
 struct pcipass_device {
