@@ -419,6 +419,7 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 	init_rwsem(&pdevice->memory_lock);
 	mutex_init(&pdevice->vfio_lock);
 	pcipass_irq_init(pdevice);
+	pcipass_err_init(pdevice);
 
 	group = iommu_group_get(&pdev->dev);
 	if (group && vfio_group_file && !pcipass_ctx_has_group(ctx, group))

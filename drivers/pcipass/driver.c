@@ -207,6 +207,7 @@ static struct pci_driver pcipass_pci_driver = {
 	.remove = pcipass_remove,
 	.sriov_configure = pcipass_sriov_configure,
 	.driver_managed_dma = true,
+	.err_handler = &pcipass_err_handlers,
 	.dev_groups = pcipass_dev_groups,
 };
 

@@ -5,7 +5,8 @@
  * delivery of what fired while masked, INTx automasking and its unmask
  * eventfd, the MSI isolation rule, and the ordered tear-down of all that
  * (PCIPASS_DEVICE_GET_IRQ_INFO, PCIPASS_DEVICE_SET_IRQS); and the eventfd
- * of the release request (%PCIPASS_IRQ_REQ), which release.c signals.
+ * of the release request (%PCIPASS_IRQ_REQ), which release.c signals, and
+ * of the error report (%PCIPASS_IRQ_ERR), which err.c signals.
  *
  * Locking: the set of vectors changes under the context's lock. The state a
  * handler reads (mask, pending, trigger) is under &pcipass_device.irq_lock,
@@ -72,6 +73,8 @@ static u32 pcipass_irq_type_count(struct pci_dev *pdev, u32 type)
 	case PCIPASS_IRQ_MSIX:
 		n = pci_msix_vec_count(pdev);
 		return n > 0 ? n : 0;
+	case PCIPASS_IRQ_ERR:
+		return pci_is_pcie(pdev) ? 1 : 0;
 	case PCIPASS_IRQ_REQ:
 		return 1;
 	default:
@@ -643,7 +646,8 @@ int pcipass_irq_info_cmd(struct pcipass_device *pdevice,
 	cmd->count = pcipass_irq_type_count(pdev, cmd->type);
 	if (cmd->count)
 		flags |= PCIPASS_IRQ_INFO_EVENTFD;
-	if (cmd->count && cmd->type != PCIPASS_IRQ_REQ)
+	if (cmd->count && cmd->type != PCIPASS_IRQ_REQ &&
+	    cmd->type != PCIPASS_IRQ_ERR)
 		flags |= PCIPASS_IRQ_INFO_MASKABLE;
 	if (cmd->type == PCIPASS_IRQ_INTX && cmd->count) {
 		flags |= PCIPASS_IRQ_INFO_AUTOMASKED;
@@ -657,7 +661,9 @@ int pcipass_irq_info_cmd(struct pcipass_device *pdevice,
 	if (pdevice->irq_type == cmd->type) {
 		flags |= PCIPASS_IRQ_INFO_ENABLED;
 		cmd->enabled_count = pdevice->irq_count;
-	} else if (cmd->type == PCIPASS_IRQ_REQ && pdevice->req_trigger) {
+	} else if ((cmd->type == PCIPASS_IRQ_REQ && pdevice->req_trigger) ||
+		   (cmd->type == PCIPASS_IRQ_ERR &&
+		    pcipass_err_trigger_set(pdevice))) {
 		flags |= PCIPASS_IRQ_INFO_ENABLED;
 		cmd->enabled_count = 1;
 	}
@@ -691,26 +697,42 @@ static int pcipass_irq_check_range(struct pcipass_device *pdevice,
 	return 0;
 }
 
-/* With the context lock: drop the release request eventfd, if any. */
-static void pcipass_irq_req_clear(struct pcipass_device *pdevice)
+/*
+ * With the context lock: give an event type (%PCIPASS_IRQ_REQ or
+ * %PCIPASS_IRQ_ERR) a new eventfd, or none, and drop the old one.
+ */
+static void pcipass_irq_event_set(struct pcipass_device *pdevice, u32 type,
+				  struct eventfd_ctx *trigger)
 {
+	struct eventfd_ctx *old;
+
 	lockdep_assert_held(&pdevice->ctx->lock);
-	if (pdevice->req_trigger)
-		eventfd_ctx_put(pdevice->req_trigger);
-	pdevice->req_trigger = NULL;
+	if (type == PCIPASS_IRQ_ERR) {
+		old = pcipass_err_trigger_swap(pdevice, trigger);
+	} else {
+		old = pdevice->req_trigger;
+		pdevice->req_trigger = trigger;
+	}
+	if (old)
+		eventfd_ctx_put(old);
 }
 
 /*
- * With the context lock: SET_IRQS of %PCIPASS_IRQ_REQ, whose one vector is
- * always there. Only the context lock guards the eventfd: it is signalled
- * from process context (release.c), never from an interrupt.
+ * With the context lock: SET_IRQS of %PCIPASS_IRQ_REQ or %PCIPASS_IRQ_ERR,
+ * whose one vector is always there (ERR: on PCI Express). The context lock
+ * guards the release request's eventfd: it is signalled from process
+ * context (release.c), never from an interrupt. The error report's is also
+ * under &pcipass_device.err_lock, for the PCI core's error callbacks
+ * (err.c), which cannot take the context lock.
  */
-static int pcipass_irq_set_req(struct pcipass_device *pdevice,
-			       const struct pcipass_irq_set *cmd,
-			       const s32 *fds)
+static int pcipass_irq_set_event(struct pcipass_device *pdevice,
+				 const struct pcipass_irq_set *cmd,
+				 const s32 *fds)
 {
 	struct eventfd_ctx *trigger = NULL;
 
+	if (!pcipass_irq_type_count(pdevice->pdev, cmd->type))
+		return -ENODEV;
 	switch (cmd->flags) {
 	case PCIPASS_IRQ_SET_EVENTFD:
 		if (cmd->start || cmd->count != 1)
@@ -722,18 +744,20 @@ static int pcipass_irq_set_req(struct pcipass_device *pdevice,
 			if (IS_ERR(trigger))
 				return PTR_ERR(trigger);
 		}
-		pcipass_irq_req_clear(pdevice);
-		pdevice->req_trigger = trigger;
+		pcipass_irq_event_set(pdevice, cmd->type, trigger);
 		return 0;
 	case PCIPASS_IRQ_SET_DISABLE:
 		if (cmd->start || cmd->count)
 			return -EINVAL;
-		pcipass_irq_req_clear(pdevice);
+		pcipass_irq_event_set(pdevice, cmd->type, NULL);
 		return 0;
 	case PCIPASS_IRQ_SET_TRIGGER:
 		if (cmd->start || cmd->count != 1)
 			return -EINVAL;
-		pcipass_irq_signal(pdevice->req_trigger);
+		if (cmd->type == PCIPASS_IRQ_ERR)
+			pcipass_err_signal(pdevice);
+		else
+			pcipass_irq_signal(pdevice->req_trigger);
 		return 0;
 	}
 	return -EINVAL;
@@ -767,8 +791,8 @@ static int pcipass_irq_set_locked(struct pcipass_device *pdevice,
 
 	lockdep_assert_held(&pdevice->ctx->lock);
 
-	if (cmd->type == PCIPASS_IRQ_REQ)
-		return pcipass_irq_set_req(pdevice, cmd, fds);
+	if (cmd->type == PCIPASS_IRQ_REQ || cmd->type == PCIPASS_IRQ_ERR)
+		return pcipass_irq_set_event(pdevice, cmd, fds);
 
 	switch (action) {
 	case PCIPASS_IRQ_SET_ENABLE:
@@ -890,5 +914,6 @@ void pcipass_irq_release(struct pcipass_device *pdevice)
 {
 	lockdep_assert_held(&pdevice->ctx->lock);
 	pcipass_irq_teardown(pdevice);
-	pcipass_irq_req_clear(pdevice);
+	pcipass_irq_event_set(pdevice, PCIPASS_IRQ_REQ, NULL);
+	pcipass_irq_event_set(pdevice, PCIPASS_IRQ_ERR, NULL);
 }

@@ -29,7 +29,8 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 #define PCIPASS_FEATURES_SUPPORTED \
 	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
 	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET | \
-	 PCIPASS_FEATURE_HOT_RESET | PCIPASS_FEATURE_RELEASE_REQ)
+	 PCIPASS_FEATURE_HOT_RESET | PCIPASS_FEATURE_RELEASE_REQ | \
+	 PCIPASS_FEATURE_ERR_REPORT)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -95,6 +96,7 @@ union pcipass_ucmd_buffer {
 	struct pcipass_device_reset reset;
 	struct pcipass_device_hot_reset_info hot_reset_info;
 	struct pcipass_device_hot_reset hot_reset;
+	struct pcipass_device_err_info err_info;
 };
 
 /* Context ioctls are numbered from 0x00, device ioctls from 0x40. */
@@ -152,6 +154,8 @@ static const struct pcipass_ioctl_op pcipass_device_ioctl_ops[] = {
 			 struct pcipass_device_hot_reset_info, devices, 0, false),
 	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_HOT_RESET, pcipass_device_hot_reset,
 			 struct pcipass_device_hot_reset, flags, 0, true),
+	PCIPASS_IOCTL_OP(PCIPASS_DEVICE_ERR_INFO, pcipass_device_err_info,
+			 struct pcipass_device_err_info, __reserved, 0, false),
 };
 
 /**

@@ -11,6 +11,9 @@
  *   device_lock, pcipass_ctx.lock or pcipass_ctx_list_lock (dma.c keeps
  *   to it).
  *   pcipass_ctx.lock -> pcipass_device.irq_lock (a spinlock)
+ *   device_lock or pcipass_ctx.lock -> pcipass_device.err_lock (a
+ *   spinlock): the PCI core's error callbacks (err.c) hold device_lock
+ *   and take nothing else of pcipass
  *   pcipass_ctx_list_lock (stat.c) nests nothing: it is dropped before a
  *   context's lock is taken
  *   VFIO compatibility (vfio.c, vfio_device.c):
@@ -117,6 +120,28 @@ struct pcipass_irq_vector {
 	bool pending;
 	u64 delivered;
 	char name[48];
+};
+
+/**
+ * struct pcipass_err_state - the error reports of an attachment
+ * @correctable: correctable errors reported
+ * @nonfatal: uncorrectable non-fatal errors reported
+ * @fatal: uncorrectable fatal errors reported
+ * @resets: resets of the device by a recovery
+ * @recoveries: recoveries that ended
+ * @channel: &enum pcipass_err_channel of the last uncorrectable error
+ * @result: &enum pcipass_err_result of the last uncorrectable error
+ *
+ * Everything is under &pcipass_device.err_lock.
+ */
+struct pcipass_err_state {
+	u32 correctable;
+	u32 nonfatal;
+	u32 fatal;
+	u32 resets;
+	u32 recoveries;
+	u32 channel;
+	u32 result;
 };
 
 /**
@@ -265,6 +290,12 @@ struct pcipass_group {
  * @release_requested: a removal holds the device lock and waits for the
  *	VMM: config writes go on under the context lock alone, without
  *	resets (context lock)
+ * @err_lock: protects @err_trigger and @err: the PCI core's error
+ *	callbacks take it under device_lock, the ioctls under the context
+ *	lock
+ * @err_trigger: the eventfd of %PCIPASS_IRQ_ERR, or NULL (changed under
+ *	the context lock and @err_lock, so read under either)
+ * @err: what the error reports said (@err_lock)
  */
 struct pcipass_device {
 	struct pcipass_ctx *ctx;
@@ -300,6 +331,9 @@ struct pcipass_device {
 	struct eventfd_ctx *req_trigger;
 	bool releasing;
 	bool release_requested;
+	spinlock_t err_lock; /* see @err_lock above */
+	struct eventfd_ctx *err_trigger;
+	struct pcipass_err_state err;
 };
 
 /**
@@ -415,6 +449,15 @@ void pcipass_cfg_write_unlock(struct pcipass_device *pdevice, bool locked,
 			      struct pci_dev *bridge);
 int pcipass_release_init(void);
 void pcipass_release_exit(void);
+
+/* err.c: AER error reports */
+extern const struct pci_error_handlers pcipass_err_handlers;
+void pcipass_err_init(struct pcipass_device *pdevice);
+struct eventfd_ctx *pcipass_err_trigger_swap(struct pcipass_device *pdevice,
+					     struct eventfd_ctx *trigger);
+bool pcipass_err_trigger_set(struct pcipass_device *pdevice);
+void pcipass_err_signal(struct pcipass_device *pdevice);
+int pcipass_device_err_info(struct pcipass_ucmd *ucmd);
 
 /* intrs.c: interrupts */
 void pcipass_irq_init(struct pcipass_device *pdevice);

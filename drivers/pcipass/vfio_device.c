@@ -205,7 +205,7 @@ static long pcipass_vfio_device_get_region_info(struct pcipass_device *pdevice,
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
-/* Vectors of VFIO interrupt @index; ERR has none yet. */
+/* Vectors of VFIO interrupt @index (ERR: 1 on PCI Express, as vfio-pci). */
 static int pcipass_vfio_irq_count(struct pcipass_device *pdevice, u32 index,
 				  u32 *count)
 {
@@ -213,8 +213,6 @@ static int pcipass_vfio_irq_count(struct pcipass_device *pdevice, u32 index,
 	int ret;
 
 	*count = 0;
-	if (index == VFIO_PCI_ERR_IRQ_INDEX)
-		return pcipass_vfio_attached(pdevice) ? 0 : -ENODEV;
 	ret = pcipass_irq_info_cmd(pdevice, &irq);
 	if (!ret)
 		*count = irq.count;
@@ -351,27 +349,29 @@ static int pcipass_vfio_irq_trigger(struct pcipass_device *pdevice,
 }
 
 /*
- * VFIO's ACTION_TRIGGER of the request index (vfio-pci's req_trigger):
- * EVENTFD sets or (-1) removes pcipass's %PCIPASS_IRQ_REQ eventfd, NONE
- * with count 0 removes it, NONE or a true BOOL signals it. The caller
- * checked start 0 and count at most 1.
+ * VFIO's ACTION_TRIGGER of the request and error indexes (vfio-pci's
+ * req_trigger and err_trigger): EVENTFD sets or (-1) removes pcipass's
+ * %PCIPASS_IRQ_REQ or %PCIPASS_IRQ_ERR eventfd, NONE with count 0 removes
+ * it, NONE or a true BOOL signals it. The caller checked start 0 and count
+ * at most 1.
  */
-static int pcipass_vfio_irq_req(struct pcipass_device *pdevice,
-				const struct vfio_irq_set *hdr,
-				const u8 *bools, const void __user *fds)
+static int pcipass_vfio_irq_event(struct pcipass_device *pdevice,
+				  const struct vfio_irq_set *hdr,
+				  const u8 *bools, const void __user *fds)
 {
 	u32 data = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	u32 type = hdr->index;
 
 	if (!hdr->count)
 		return data == VFIO_IRQ_SET_DATA_NONE ?
 		       pcipass_vfio_irq_do(pdevice, PCIPASS_IRQ_SET_DISABLE,
-					   PCIPASS_IRQ_REQ, 0, 0, NULL) :
+					   type, 0, 0, NULL) :
 		       -EINVAL;
 	if (data == VFIO_IRQ_SET_DATA_EVENTFD)
 		return pcipass_vfio_irq_do(pdevice, PCIPASS_IRQ_SET_EVENTFD,
-					   PCIPASS_IRQ_REQ, 0, 1, fds);
+					   type, 0, 1, fds);
 	return pcipass_vfio_irq_each(pdevice, PCIPASS_IRQ_SET_TRIGGER,
-				     PCIPASS_IRQ_REQ, 0, 1, bools);
+				     type, 0, 1, bools);
 }
 
 /*
@@ -459,11 +459,12 @@ static long pcipass_vfio_device_set_irqs(struct pcipass_device *pdevice,
 	}
 
 	mutex_lock(&pdevice->vfio_lock);
-	/* The request index has only ACTION_TRIGGER, as in vfio-pci. */
-	if (hdr.index == VFIO_PCI_REQ_IRQ_INDEX) {
+	/* REQ and ERR have only ACTION_TRIGGER, as in vfio-pci. */
+	if (hdr.index == VFIO_PCI_REQ_IRQ_INDEX ||
+	    hdr.index == VFIO_PCI_ERR_IRQ_INDEX) {
 		if ((hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK) ==
 		    VFIO_IRQ_SET_ACTION_TRIGGER)
-			ret = pcipass_vfio_irq_req(pdevice, &hdr, bools, data);
+			ret = pcipass_vfio_irq_event(pdevice, &hdr, bools, data);
 		else
 			ret = -ENOTTY;
 		goto out_unlock;

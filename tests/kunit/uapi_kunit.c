@@ -80,6 +80,8 @@ static const struct uapi_ioctl uapi_ioctls[] = {
 		   struct pcipass_device_hot_reset_info, 24, 24, 0),
 	UAPI_IOCTL(PCIPASS_DEVICE_HOT_RESET, true,
 		   struct pcipass_device_hot_reset, 8, 8, 0),
+	UAPI_IOCTL(PCIPASS_DEVICE_ERR_INFO, true,
+		   struct pcipass_device_err_info, 40, 40, 0),
 };
 
 static void uapi_ioctl_desc(const struct uapi_ioctl *t, char *desc)

@@ -278,6 +278,15 @@ int pp_module_ensure(void)
 	return pp_module_loaded_as_vm_needs(pp_run("modprobe pcipass ids=1234:11e8"));
 }
 
+int pp_host_request(const char *verb, const char *id)
+{
+	if (strcmp(pp_env("PCIPASS_HOST_AGENT", "0"), "1"))
+		return -1;
+	printf("# pcipass-host: %s %s\n", verb, id);
+	fflush(stdout);
+	return 0;
+}
+
 int pp_release_timeout(unsigned int ms)
 {
 	char val[16];
@@ -646,7 +655,7 @@ int pp_irq_lines(const char *addr)
  * missing-page faults wait, or with @wp, the mapping is populated, starts
  * with @init and write faults wait.
  */
-static int pp_uffd_setup(struct pp_uffd *u, size_t len, bool wp,
+static int pp_uffd_setup(struct pp_uffd *u, void *at, size_t len, bool wp,
 			 const void *init, size_t init_len)
 {
 	struct uffdio_api api = {
@@ -665,9 +674,9 @@ static int pp_uffd_setup(struct pp_uffd *u, size_t len, bool wp,
 		return -errno;
 	if (ioctl(u->fd, UFFDIO_API, &api))
 		goto err;
-	u->addr = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | (wp ? MAP_POPULATE : 0),
-		       -1, 0);
+	u->addr = mmap(at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (wp ? MAP_POPULATE : 0) |
+		       (at ? MAP_FIXED : 0), -1, 0);
 	if (u->addr == MAP_FAILED)
 		goto err;
 	if (wp)
@@ -692,13 +701,18 @@ err:
 
 int pp_uffd_create(struct pp_uffd *u, size_t len)
 {
-	return pp_uffd_setup(u, len, false, NULL, 0);
+	return pp_uffd_setup(u, NULL, len, false, NULL, 0);
+}
+
+int pp_uffd_create_at(struct pp_uffd *u, void *at, size_t len)
+{
+	return pp_uffd_setup(u, at, len, false, NULL, 0);
 }
 
 int pp_uffd_create_wp(struct pp_uffd *u, size_t len, const void *init,
 		      size_t init_len)
 {
-	return pp_uffd_setup(u, len, true, init, init_len);
+	return pp_uffd_setup(u, NULL, len, true, init, init_len);
 }
 
 int pp_uffd_waiters(struct pp_uffd *u, int timeout_ms)

@@ -27,6 +27,17 @@ const char *pp_env(const char *name, const char *fallback);
 #define pp_testdev_addr()	pp_env("PCIPASS_TESTDEV", "none")
 #define pp_pair0_addr()		pp_env("PCIPASS_PAIR0", "none")
 #define pp_pair1_addr()		pp_env("PCIPASS_PAIR1", "none")
+/* nointremap VM only: hot-pluggable pci-testdevs, QEMU ids hpa and hpb. */
+#define pp_hp_a_addr()		pp_env("PCIPASS_HP_A", "none")
+#define pp_hp_b_addr()		pp_env("PCIPASS_HP_B", "none")
+
+/*
+ * Ask the host agent (tests/vm/host-agent.py) to act on QEMU device @id:
+ * @verb "device_del" or "device_add". The request is a line on stdout,
+ * which the VM's results channel carries to the host; the outcome shows in
+ * sysfs. -1 when the VM has no host agent (PCIPASS_HOST_AGENT), else 0.
+ */
+int pp_host_request(const char *verb, const char *id);
 
 /*
  * The test VMs (PCIPASS_VM): "iommu" (VT-d with interrupt remapping),
@@ -148,6 +159,8 @@ struct pp_uffd {
 
 /* 0 or -errno. */
 int pp_uffd_create(struct pp_uffd *u, size_t len);
+/* The same at @at (MAP_FIXED: it replaces what was mapped there). */
+int pp_uffd_create_at(struct pp_uffd *u, void *at, size_t len);
 /*
  * The same, but the pages hold @init (copied in) and are write-protected:
  * reads work, writes stall until pp_uffd_release().

@@ -64,7 +64,8 @@ TEST_F(ctx, info_reports_the_vm)
 	EXPECT_EQ(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP |
 		  PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS |
 		  PCIPASS_FEATURE_RESET | PCIPASS_FEATURE_HOT_RESET |
-		  PCIPASS_FEATURE_RELEASE_REQ, info.features);
+		  PCIPASS_FEATURE_RELEASE_REQ | PCIPASS_FEATURE_ERR_REPORT,
+		  info.features);
 	if (iommu < 0)
 		return;
 	/* VT-d with or without interrupt remapping, or no IOMMU at all. */

@@ -1007,9 +1007,11 @@ TEST_F_TIMEOUT(plain, nvme_msix_and_regions, 120)
 	ASSERT_EQ(0, vio(d, VFIO_DEVICE_GET_IRQ_INFO, &irq));
 	EXPECT_LE(2, irq.count);
 	EXPECT_TRUE(irq.flags & VFIO_IRQ_INFO_NORESIZE);
+	/* PCI Express: the error index has its one vector (as vfio-pci). */
 	irq.index = VFIO_PCI_ERR_IRQ_INDEX;
 	ASSERT_EQ(0, vio(d, VFIO_DEVICE_GET_IRQ_INFO, &irq));
-	EXPECT_EQ(0, irq.count);
+	EXPECT_EQ(1, irq.count);
+	EXPECT_EQ(VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE, irq.flags);
 
 	efd[0] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	efd[1] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -60,11 +60,11 @@ TOOL=${PCIPASS_TOOL:-$TOP/tools/pcipass/pcipass-tool}
 BUSYBOX=/bin/busybox
 # 8250_pci is built into Debian's kernel; it is listed in case a kernel
 # builds it as a module.
-MODULES="nvme vfio-pci vfio_iommu_type1 pci-stub virtio-iommu 8250_pci ahci ${PCIPASS_VM_MODULES:-}"
+MODULES="nvme vfio-pci vfio_iommu_type1 pci-stub virtio-iommu 8250_pci ahci aer_inject ${PCIPASS_VM_MODULES:-}"
 # ahci: a driver that does DMA, on the ICH9 SATA function, makes a group
 # not viable (the group tests; nested_badinput). The debug kernel has no
 # ATA at all: there it is left out without a warning.
-OPTIONAL_MODULES=" ahci "
+OPTIONAL_MODULES=" ahci aer_inject "
 KUNIT_KO=${PCIPASS_KUNIT_KO:-none}
 [ "$KUNIT_KO" = none ] || MODULES="$MODULES kunit"
 

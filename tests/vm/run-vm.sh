@@ -19,11 +19,18 @@
 #   iommu only: 00:08.0 pcie-root-port, behind it 02:00.0 an SR-IOV nvme
 #   (1b36:0010, serial pcipassvf, subsystem ppsubsys8, 2 VFs at 02:00.1-2
 #   once enabled; 16 MiB OUTDIR/nvme-sriov.img, sector 0 = "PCIPASVF" x 64)
+#   nointremap only: 00:09.0 pcie-root-port (native hotplug: pciehp), an
+#   e1000e (8086:10d3, AER) behind it at 02:00.0
 #   nested only: 00:07.0 e1000e (8086:10d3, no option ROM, on a hub port
 #   that leads nowhere)
+#   nointremap only: 00:0a.0 and 00:0b.0 pcie-root-ports, each with a
+#   pci-testdev (QEMU ids hpa, hpb) at 03:00.0 and 04:00.0 that the hotplug
+#   tests unplug and plug again through the host agent
 # Writes OUTDIR/console.log (ttyS0: kernel console), OUTDIR/results.log
 # (ttyS1: test output, see guest-run.sh), OUTDIR/qemu.log (QEMU's own
-# stderr), OUTDIR/qemu.cmd and OUTDIR/vm-status (config=, mode=, qemu_exit=,
+# stderr), OUTDIR/qemu.cmd, OUTDIR/host-agent.log (nointremap: the host
+# agent, tests/vm/host-agent.py, with QMP on OUTDIR/qmp.sock) and
+# OUTDIR/vm-status (config=, mode=, qemu_exit=,
 # timed_out=, wall_seconds=, timeout=, boot_retries=).
 # Exit status: 0 when QEMU exited by itself (a power-off, or a panic:
 # panic=-1 plus -no-reboot; parse-results.sh tells them apart), 1 when the
@@ -79,6 +86,8 @@ ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=single}
 BEHIND_BRIDGE=()
 RP6_OPTS=
 SRIOV=0
+# Devices the host agent may unplug and plug again (JSON, see host-agent.py).
+HOTPLUG=
 case "$CONFIG" in
 iommu)
 	# snoop-control=on: domains can force snooping (nointremap has not).
@@ -108,8 +117,28 @@ iommu)
 	;;
 nointremap)
 	# VT-d without interrupt remapping: MSI is not isolated.
-	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=off")
+	MACHINE=(-machine "q35,kernel-irqchip=split" -device "intel-iommu,intremap=off"
+		-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off)
 	CMDLINE="intel_iommu=on"
+	# An e1000e behind a root port of its own: both have the AER
+	# capability, so the error report tests inject its errors
+	# (aer_inject). Without the ICH9's ACPI hotplug the root ports' own
+	# (pciehp) serves their slots. Bus 2, after rp6's bus 1.
+	DEVICES=(-device "pcie-root-port,id=rp9,chassis=9,addr=09.0"
+		-netdev "hubport,id=net9,hubid=9"
+		-device "e1000e,id=hp9,bus=rp9,addr=00.0,romfile=,netdev=net9")
+	# Two slots the hotplug tests empty and fill again through the host
+	# agent (QMP device_del/device_add): a pci-testdev in each, buses 3
+	# and 4. No driver claims them.
+	DEVICES+=(-device "pcie-root-port,id=rpa,chassis=10,addr=0a.0"
+		-device "pci-testdev,id=hpa,bus=rpa,addr=00.0"
+		-device "pcie-root-port,id=rpb,chassis=11,addr=0b.0"
+		-device "pci-testdev,id=hpb,bus=rpb,addr=00.0")
+	# A 1 GiB map during a hot-unplug: pcipass refuses maps larger
+	# than the RAM.
+	MEM=2G
+	HOTPLUG='{"hpa": {"driver": "pci-testdev", "bus": "rpa", "addr": "00.0"},
+	 "hpb": {"driver": "pci-testdev", "bus": "rpb", "addr": "00.0"}}'
 	;;
 noiommu)
 	MACHINE=(-machine q35)
@@ -176,6 +205,14 @@ make_disk() {
 	}
 }
 
+# The host agent: QMP on a socket of OUTDIR, requests read from results.log.
+AGENT_ARGS=()
+if [ -n "$HOTPLUG" ]; then
+	printf '%s\n' "$HOTPLUG" >"$OUTDIR/hotplug.json"
+	AGENT_ARGS=(-qmp "unix:$OUTDIR/qmp.sock,server=on,wait=off")
+	CMDLINE="$CMDLINE pcipassvm.hostagent=1"
+fi
+
 CMDLINE="console=ttyS0 loglevel=7 log_buf_len=4M panic=-1 no_timer_check $CMDLINE"
 CMDLINE="$CMDLINE pcipassvm.vm=$CONFIG pcipassvm.mode=$MODE pcipassvm.timeout=$TEST_TIMEOUT"
 CMDLINE="$CMDLINE ${PCIPASS_EXTRA_CMDLINE:-}"
@@ -195,6 +232,7 @@ QEMU=(qemu-system-x86_64 -no-user-config -nodefaults -display none -no-reboot
 	-serial "file:$OUTDIR/console.log"
 	-serial "file:$OUTDIR/results.log"
 	-kernel "$(pcipass_boot_image "$PCIPASS_KERNEL")" -initrd "$INITRD" -append "$CMDLINE"
+	"${AGENT_ARGS[@]}"
 	${PCIPASS_EXTRA_QEMU_ARGS:-})
 printf '%q ' "${QEMU[@]}" >"$OUTDIR/qemu.cmd"
 echo >>"$OUTDIR/qemu.cmd"
@@ -208,7 +246,7 @@ echo >>"$OUTDIR/qemu.cmd"
 attempt=0
 while :; do
 	attempt=$((attempt + 1))
-	rm -f "$OUTDIR"/{console.log,results.log,qemu.log}
+	rm -f "$OUTDIR"/{console.log,results.log,qemu.log,qmp.sock,host-agent.log}
 	make_disk
 	stage "vm $CONFIG: booting ($MODE, timeout ${VM_TIMEOUT}s) -> $OUTDIR"
 	start=$(date +%s.%N)
@@ -217,8 +255,16 @@ while :; do
 	# the terminal does not reach: pass INT/TERM on.
 	timeout -k 10 "$VM_TIMEOUT" "${QEMU[@]}" </dev/null >"$OUTDIR/qemu.log" 2>&1 &
 	tpid=$!
-	trap 'kill -TERM "$tpid" 2>/dev/null; exit 130' INT TERM
+	apid=
+	if [ -n "$HOTPLUG" ]; then
+		python3 "$VMDIR/host-agent.py" "$OUTDIR/results.log" "$OUTDIR/qmp.sock" \
+			"$OUTDIR/hotplug.json" "$OUTDIR/host-agent.log" </dev/null >/dev/null 2>&1 &
+		apid=$!
+	fi
+	trap 'kill -TERM "$tpid" $apid 2>/dev/null; exit 130' INT TERM
 	wait "$tpid" || rc=$?
+	# The agent ends when QEMU's QMP socket closes.
+	[ -z "$apid" ] || wait "$apid" || true
 	trap - INT TERM
 	end=$(date +%s.%N)
 	wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')

@@ -114,6 +114,7 @@ enum {
 	PCIPASS_CMD_DEVICE_RESET = 0x44,
 	PCIPASS_CMD_DEVICE_HOT_RESET_INFO = 0x45,
 	PCIPASS_CMD_DEVICE_HOT_RESET = 0x46,
+	PCIPASS_CMD_DEVICE_ERR_INFO = 0x47,
 };
 
 /**
@@ -169,6 +170,9 @@ enum pcipass_host_caps {
  * @PCIPASS_FEATURE_RELEASE_REQ: %PCIPASS_IRQ_REQ: before a device leaves
  *	pcipass (unbind, hot-unplug), its VMM is asked to release it and
  *	given time to (see "Release requests").
+ * @PCIPASS_FEATURE_ERR_REPORT: %PCIPASS_IRQ_ERR and
+ *	PCIPASS_DEVICE_ERR_INFO: the device's AER errors are reported to its
+ *	VMM with what their recovery did (see "Error reports").
  */
 enum pcipass_features {
 	PCIPASS_FEATURE_DEVICE_ATTACH = 1 << 0,
@@ -178,6 +182,7 @@ enum pcipass_features {
 	PCIPASS_FEATURE_RESET = 1 << 4,
 	PCIPASS_FEATURE_HOT_RESET = 1 << 5,
 	PCIPASS_FEATURE_RELEASE_REQ = 1 << 6,
+	PCIPASS_FEATURE_ERR_REPORT = 1 << 8,
 };
 
 /**
@@ -585,7 +590,11 @@ struct pcipass_device_info {
  * @PCIPASS_IRQ_INTX: the legacy INTx line; one vector
  * @PCIPASS_IRQ_MSI: MSI vectors
  * @PCIPASS_IRQ_MSIX: MSI-X vectors
- * @PCIPASS_IRQ_ERR: reserved for AER error reporting; no vectors yet
+ * @PCIPASS_IRQ_ERR: the error report: one vector on a PCI Express device
+ *	(none on conventional PCI), an eventfd that pcipass signals when the
+ *	PCI core reports an uncorrectable error of the device and again when
+ *	its recovery ends (see "Error reports"); always enabled, neither
+ *	maskable nor automasked
  * @PCIPASS_IRQ_REQ: the release request: one vector, an eventfd that
  *	pcipass signals when the device is about to be taken away (see
  *	"Release requests"); always enabled, neither maskable nor automasked
@@ -693,6 +702,8 @@ enum pcipass_irq_set_action {
  * %PCIPASS_IRQ_SET_DISABLE (@start and @count 0: removes the eventfd) and
  * %PCIPASS_IRQ_SET_TRIGGER (@start 0, @count 1: signals it now, a
  * loopback); any other action on it fails with ``EINVAL``.
+ * %PCIPASS_IRQ_ERR takes the same actions with the same rules (``ENODEV``
+ * on a device without PCI Express, which has no vector of it).
  *
  * Return: 0 or an errno: ``EINVAL`` not exactly one action, an unknown
  * @type, a vector range outside the device's (or, once enabled, outside the
@@ -747,6 +758,122 @@ struct pcipass_irq_set {
  * request by unplugging the device from its guest, then closing the device
  * file.
  */
+
+/**
+ * DOC: Error reports
+ *
+ * A PCI Express device reports errors through AER (Advanced Error
+ * Reporting) to its root port, and the host's PCI core recovers from them.
+ * pcipass takes part in that recovery for an attached device and tells
+ * its VMM:
+ *
+ *  - A *correctable* error (the hardware corrected it) is counted in
+ *    &struct pcipass_device_err_info.correctable. The eventfd is not
+ *    signalled: nothing was lost.
+ *  - An *uncorrectable non-fatal* error (a transaction was lost, the link
+ *    works) signals the %PCIPASS_IRQ_ERR eventfd when the PCI core reports
+ *    it, with &struct pcipass_device_err_info.result
+ *    %PCIPASS_ERR_RESULT_RECOVERING. pcipass lets the device go on without
+ *    a reset; when the recovery ends the eventfd is signalled again and the
+ *    result is %PCIPASS_ERR_RESULT_RECOVERED.
+ *  - An *uncorrectable fatal* error (the link is unreliable: the *channel*
+ *    is *frozen*) is reported the same way, but the PCI core resets the
+ *    link (a secondary bus or hotplug slot reset of the device's port),
+ *    which resets the device: pcipass restores the config space the
+ *    device had when it was attached (BARs, command register) and the
+ *    result is %PCIPASS_ERR_RESULT_RESET. Whatever the guest had
+ *    programmed into the device is lost; its MSI and MSI-X vectors stay
+ *    as they were enabled.
+ *  - A device the PCI core gives up on (the channel is in *permanent
+ *    failure*, or the device was disconnected) has the result
+ *    %PCIPASS_ERR_RESULT_DISCONNECTED: it will not work again; the VMM
+ *    should release it. When a recovery fails the PCI core tells no
+ *    driver: the result then stays %PCIPASS_ERR_RESULT_RECOVERING.
+ *
+ * Each signal of the eventfd says "read PCIPASS_DEVICE_ERR_INFO": the
+ * eventfd's counter may add up several signals. While the result is
+ * %PCIPASS_ERR_RESULT_RECOVERING another signal follows when the recovery
+ * ends (unless it fails). The counts are those of the current attachment:
+ * they start at zero when the device is attached. Errors are reported
+ * only by a kernel with AER (``CONFIG_PCIEAER``) that controls AER
+ * natively (firmware granted it), and only for devices and ports with the
+ * AER capability.
+ *
+ * The callbacks by which the PCI core reports errors never wait for the
+ * VMM: a VMM that does not read the eventfd delays nothing.
+ */
+
+/**
+ * enum pcipass_err_channel - the state of a device's link, as the PCI
+ *	core's last error report gave it
+ * @PCIPASS_ERR_CHANNEL_NONE: no uncorrectable error was reported
+ * @PCIPASS_ERR_CHANNEL_NORMAL: a non-fatal error: the link works
+ * @PCIPASS_ERR_CHANNEL_FROZEN: a fatal error: the link was reset
+ * @PCIPASS_ERR_CHANNEL_PERM_FAILURE: the device cannot be recovered
+ */
+enum pcipass_err_channel {
+	PCIPASS_ERR_CHANNEL_NONE = 0,
+	PCIPASS_ERR_CHANNEL_NORMAL = 1,
+	PCIPASS_ERR_CHANNEL_FROZEN = 2,
+	PCIPASS_ERR_CHANNEL_PERM_FAILURE = 3,
+};
+
+/**
+ * enum pcipass_err_result - what the recovery from the last uncorrectable
+ *	error did
+ * @PCIPASS_ERR_RESULT_NONE: no uncorrectable error was reported
+ * @PCIPASS_ERR_RESULT_RECOVERING: the recovery has not ended (or failed:
+ *	the PCI core does not tell)
+ * @PCIPASS_ERR_RESULT_RECOVERED: the device recovered without a reset:
+ *	its state is as the guest left it, less the transaction lost
+ * @PCIPASS_ERR_RESULT_RESET: the device recovered after a reset of its
+ *	link: its config space is as it was at attach, its internal state
+ *	was reset
+ * @PCIPASS_ERR_RESULT_DISCONNECTED: the device is lost
+ */
+enum pcipass_err_result {
+	PCIPASS_ERR_RESULT_NONE = 0,
+	PCIPASS_ERR_RESULT_RECOVERING = 1,
+	PCIPASS_ERR_RESULT_RECOVERED = 2,
+	PCIPASS_ERR_RESULT_RESET = 3,
+	PCIPASS_ERR_RESULT_DISCONNECTED = 4,
+};
+
+/**
+ * struct pcipass_device_err_info - ioctl(PCIPASS_DEVICE_ERR_INFO) on a
+ *	device file
+ * @size: sizeof(struct pcipass_device_err_info)
+ * @flags: must be 0
+ * @correctable: output: correctable errors reported since attach
+ * @nonfatal: output: uncorrectable non-fatal errors reported since attach
+ * @fatal: output: uncorrectable fatal errors reported since attach
+ * @resets: output: resets of the device by the recoveries since attach
+ * @recoveries: output: recoveries that ended, the device working again
+ * @channel: output: &enum pcipass_err_channel of the last uncorrectable
+ *	error (%PCIPASS_ERR_CHANNEL_PERM_FAILURE once the device is
+ *	disconnected)
+ * @result: output: &enum pcipass_err_result of the last uncorrectable error
+ * @__reserved: output: 0
+ *
+ * The counts wrap around at 2^32. See "Error reports".
+ *
+ * Return: 0 or an errno: ``ENODEV`` the device was detached.
+ */
+struct pcipass_device_err_info {
+	__u32 size;
+	__u32 flags;
+	__u32 correctable;
+	__u32 nonfatal;
+	__u32 fatal;
+	__u32 resets;
+	__u32 recoveries;
+	__u32 channel;
+	__u32 result;
+	__u32 __reserved;
+};
+
+#define PCIPASS_DEVICE_ERR_INFO \
+	_IO(PCIPASS_TYPE, PCIPASS_CMD_DEVICE_ERR_INFO)
 
 /**
  * DOC: Regions

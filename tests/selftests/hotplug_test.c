@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Release requests on native PCIe hot-unplug: QEMU's device_del of a
+ * device behind a pcie-root-port, which the guest's pciehp handles (an
+ * attention button: it waits 5 s, then removes the device and powers the
+ * slot off). The host agent (tests/vm/host-agent.py) sends the QMP
+ * commands the test asks for; each case plugs its devices back.
+ *
+ *  - a holder that closes its device file on the request loses the device
+ *    at once, not after release_timeout_ms;
+ *  - a holder that ignores it is revoked after the timeout: ENODEV, and
+ *    SIGBUS from its BAR mapping;
+ *  - a second slot's removal during the first's wait ends within that
+ *    bounded wait (the PCI core serializes hot-unplugs, see below);
+ *  - a removal while a 1 GiB DMA_MAP is in progress ends in bounded time,
+ *    and the map completes with nothing left behind.
+ *
+ * The nointremap VM only (two pci-testdevs, QEMU ids hpa and hpb, each
+ * behind a root port of its own); skips without pciehp (the debug kernel
+ * has no CONFIG_HOTPLUG_PCI_PCIE) or without a host agent. About 35 s.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "pcipass_util.h"
+
+#define PAGE_SZ		4096UL
+#define IOVA_BIG	0x40000000ULL
+#define GIB		(1024UL << 20)
+#define CHUNK		(2UL << 20)
+/* Long enough that a prompt release cannot be mistaken for a timeout. */
+#define LONG_TIMEOUT_MS	60000
+/* pciehp's attention button waits 5 s before it removes the device. */
+#define REMOVAL_MS	20000
+/* A device_add until the guest has enumerated the device again. */
+#define PLUG_MS		30000
+
+static const char *const hp_id[2] = { "hpa", "hpb" };
+
+static const char *hp_addr(int i)
+{
+	return i ? pp_hp_b_addr() : pp_hp_a_addr();
+}
+
+static bool present(int i)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s", hp_addr(i));
+	return pp_path_exists(path);
+}
+
+static bool wait_gone(int i, int ms)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s", hp_addr(i));
+	return pp_wait_path(path, false, ms);
+}
+
+/* Plug device @i back (if it is missing) and wait for the guest to see it. */
+static bool plug(int i)
+{
+	char path[128];
+
+	if (present(i))
+		return true;
+	if (pp_host_request("device_add", hp_id[i]))
+		return false;
+	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s", hp_addr(i));
+	return pp_wait_path(path, true, pp_bound_ms(PLUG_MS));
+}
+
+static bool claim(const char *addr)
+{
+	return !pp_dev_rebind(addr, "pcipass") &&
+	       pp_wait_driver(addr, "pcipass", 5000);
+}
+
+/* Touch @p in a child; true when the child died of SIGBUS. */
+static bool access_faults(void *p)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		(void)pp_mmio_read32(p, 0);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+}
+
+FIXTURE(hp) {
+	int ctx[2];
+	int dev[2];
+	int efd[2];
+	int kmsg;
+	long pins;
+	bool ready;
+};
+
+FIXTURE_SETUP(hp)
+{
+	__s32 fd;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		self->ctx[i] = -1;
+		self->dev[i] = -1;
+		self->efd[i] = -1;
+	}
+	self->kmsg = -1;
+	self->ready = false;
+	if (!strcmp(pp_hp_a_addr(), "none") || !strcmp(pp_hp_b_addr(), "none"))
+		SKIP(return, "no hotplug slots in this VM (nointremap has them)");
+	if (strcmp(pp_env("PCIPASS_HOST_AGENT", "0"), "1"))
+		SKIP(return, "no host agent to send QMP device_del");
+	if (!pp_path_exists("/sys/module/pciehp"))
+		SKIP(return, "no native PCIe hotplug (CONFIG_HOTPLUG_PCI_PCIE)");
+	self->ready = true;
+	ASSERT_EQ(0, pp_module_ensure());
+	self->pins = pp_foll_pins();
+	self->kmsg = pp_kmsg_open();
+	ASSERT_LE(0, self->kmsg);
+	/* Two contexts: the slots' holders are unrelated VMMs. */
+	for (i = 0; i < 2; i++) {
+		ASSERT_TRUE(plug(i));
+		ASSERT_TRUE(claim(hp_addr(i)));
+		self->ctx[i] = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, self->ctx[i]);
+		ASSERT_EQ(0, pp_attach(self->ctx[i], hp_addr(i),
+				       &self->dev[i]));
+		self->efd[i] = eventfd(0, EFD_CLOEXEC);
+		ASSERT_LE(0, self->efd[i]);
+		fd = self->efd[i];
+		ASSERT_EQ(0, pp_irq_set(self->dev[i], PCIPASS_IRQ_SET_EVENTFD,
+					PCIPASS_IRQ_REQ, 0, 1, &fd));
+	}
+}
+
+FIXTURE_TEARDOWN(hp)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (self->dev[i] >= 0)
+			close(self->dev[i]);
+		if (self->ctx[i] >= 0)
+			close(self->ctx[i]);
+		if (self->efd[i] >= 0)
+			close(self->efd[i]);
+	}
+	if (self->kmsg >= 0)
+		close(self->kmsg);
+	if (!self->ready)
+		return;
+	EXPECT_EQ(0, pp_release_timeout(10000));
+	EXPECT_EQ(self->pins, pp_foll_pins());
+	/* Both slots full again, the devices back to no driver. */
+	for (i = 0; i < 2; i++) {
+		EXPECT_TRUE(plug(i));
+		pp_dev_rebind(hp_addr(i), "");
+	}
+}
+
+TEST_F_TIMEOUT(hp, holder_that_lets_go_loses_the_device_at_once, 120)
+{
+	long t0, took;
+
+	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
+	ASSERT_EQ(0, pp_host_request("device_del", hp_id[0]));
+	ASSERT_EQ(1, pp_efd_wait(self->efd[0], pp_bound_ms(REMOVAL_MS)));
+	t0 = pp_now_ms();
+	close(self->dev[0]);
+	self->dev[0] = -1;
+	ASSERT_TRUE(wait_gone(0, pp_bound_ms(10000)));
+	took = pp_now_ms() - t0;
+	TH_LOG("gone %ld ms after the request, release_timeout_ms %d", took,
+	       LONG_TIMEOUT_MS);
+	EXPECT_GT(pp_bound_ms(3000), took);
+	EXPECT_FALSE(pp_kmsg_find(self->kmsg, "revoked from"));
+	/* The other slot's device stays, attached. */
+	EXPECT_TRUE(present(1));
+	EXPECT_EQ(0, pp_efd_wait(self->efd[1], 0));
+}
+
+TEST_F_TIMEOUT(hp, holder_that_ignores_it_is_revoked_after_the_timeout, 120)
+{
+	struct pcipass_device_info info = { .size = sizeof(info) };
+	long t0, took;
+	size_t len;
+	void *bar;
+
+	bar = pp_map_bar(self->dev[0], 0, &len);
+	ASSERT_NE(NULL, bar);
+	EXPECT_FALSE(access_faults(bar));
+	ASSERT_EQ(0, pp_release_timeout(2000));
+	ASSERT_EQ(0, pp_host_request("device_del", hp_id[0]));
+	ASSERT_EQ(1, pp_efd_wait(self->efd[0], pp_bound_ms(REMOVAL_MS)));
+	t0 = pp_now_ms();
+	/* The device works while the removal waits. */
+	EXPECT_FALSE(access_faults(bar));
+	EXPECT_EQ(0, pp_ioctl(self->dev[0], PCIPASS_DEVICE_GET_INFO, &info));
+	ASSERT_TRUE(wait_gone(0, 2000 + pp_bound_ms(10000)));
+	took = pp_now_ms() - t0;
+	TH_LOG("revoked and gone %ld ms after the request", took);
+	EXPECT_LE(1800, took);
+	EXPECT_GT(2000 + pp_bound_ms(3000), took);
+	EXPECT_TRUE(pp_kmsg_wait(self->kmsg, "not released within 2000 ms",
+				 1000));
+	EXPECT_EQ(ENODEV, pp_ioctl(self->dev[0], PCIPASS_DEVICE_GET_INFO,
+				   &info));
+	EXPECT_TRUE(access_faults(bar));
+	munmap(bar, len);
+}
+
+/*
+ * The PCI core removes hot-unplugged devices under one global lock
+ * (pci_lock_rescan_remove() in pciehp_unconfigure_device()), which is held
+ * around pcipass's remove(): a second slot's removal starts when the
+ * first's bounded wait ends. It must then go through at once.
+ */
+TEST_F_TIMEOUT(hp, second_slot_removal_ends_within_the_first_wait, 120)
+{
+	long ta, tb, ta_gone, tb_gone;
+
+	ASSERT_EQ(0, pp_release_timeout(4000));
+	ASSERT_EQ(0, pp_host_request("device_del", hp_id[0]));
+	usleep(1000000);
+	ASSERT_EQ(0, pp_host_request("device_del", hp_id[1]));
+	/* A's holder ignores the request; B's lets go on its own. */
+	ASSERT_EQ(1, pp_efd_wait(self->efd[0], pp_bound_ms(REMOVAL_MS)));
+	ta = pp_now_ms();
+	ASSERT_EQ(1, pp_efd_wait(self->efd[1], 4000 + pp_bound_ms(REMOVAL_MS)));
+	tb = pp_now_ms();
+	close(self->dev[1]);
+	self->dev[1] = -1;
+	ASSERT_TRUE(wait_gone(1, pp_bound_ms(10000)));
+	tb_gone = pp_now_ms();
+	ASSERT_TRUE(wait_gone(0, pp_bound_ms(10000)));
+	ta_gone = pp_now_ms();
+	TH_LOG("B's request %ld ms after A's, B gone %ld ms after its own, A gone after %ld ms",
+	       tb - ta, tb_gone - tb, ta_gone - ta);
+	/* B waited at most A's bounded wait, then went at once. */
+	EXPECT_GT(4000 + pp_bound_ms(3000), tb - ta);
+	EXPECT_GT(pp_bound_ms(3000), tb_gone - tb);
+	EXPECT_GT(4000 + pp_bound_ms(6000), tb_gone - ta);
+	EXPECT_LE(3800, ta_gone - ta);
+	EXPECT_TRUE(pp_kmsg_find(self->kmsg, "not released within 4000 ms"));
+}
+
+struct big_map {
+	pthread_t thread;
+	int ctx;
+	void *va;
+	int ret;
+	int done;
+};
+
+static void *big_map_run(void *arg)
+{
+	struct big_map *m = arg;
+
+	m->ret = pp_map(m->ctx, m->va, IOVA_BIG, GIB, PCIPASS_DMA_MAP_READ);
+	__atomic_store_n(&m->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * 1 GiB of address space: a 2 MiB memfd mapped over and over, then 2 MiB
+ * of userfaultfd memory that stalls whoever touches it, so that the map
+ * is certainly in progress (its last chunk waiting to be pinned, the rest
+ * pinned and mapped) when the removal comes.
+ */
+static void *big_stalling(struct pp_uffd *u)
+{
+	char *va;
+	size_t off;
+	int fd;
+
+	/* PROT_NONE: reserved, not charged (1 GiB is all the VM has). */
+	va = mmap(NULL, GIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (va == MAP_FAILED)
+		return MAP_FAILED;
+	if (pp_uffd_create_at(u, va + GIB - CHUNK, CHUNK))
+		return MAP_FAILED;
+	fd = memfd_create("hotplug_test", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, CHUNK))
+		return MAP_FAILED;
+	for (off = 0; off < GIB - CHUNK; off += CHUNK)
+		if (mmap(va + off, CHUNK, PROT_READ,
+			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, 0) ==
+		    MAP_FAILED)
+			va = MAP_FAILED;
+	close(fd);
+	return va;
+}
+
+TEST_F_TIMEOUT(hp, removal_during_a_1gib_map_ends_in_bounded_time, 120)
+{
+	struct big_map m = { .ctx = self->ctx[0] };
+	struct pp_uffd u;
+	long t0, took;
+
+	m.va = big_stalling(&u);
+	ASSERT_NE(MAP_FAILED, m.va);
+	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
+	pthread_create(&m.thread, NULL, big_map_run, &m);
+	ASSERT_EQ(1, pp_uffd_waiters(&u, pp_bound_ms(20000)));
+	EXPECT_LE(self->pins + (long)((GIB - CHUNK) / PAGE_SZ),
+		  pp_foll_pins());
+
+	ASSERT_EQ(0, pp_host_request("device_del", hp_id[0]));
+	ASSERT_EQ(1, pp_efd_wait(self->efd[0], pp_bound_ms(REMOVAL_MS)));
+	t0 = pp_now_ms();
+	close(self->dev[0]);
+	self->dev[0] = -1;
+	ASSERT_TRUE(wait_gone(0, pp_bound_ms(10000)));
+	took = pp_now_ms() - t0;
+	TH_LOG("gone %ld ms after the request, the map %s", took,
+	       __atomic_load_n(&m.done, __ATOMIC_ACQUIRE) ? "done" :
+							     "still going");
+	EXPECT_GT(pp_bound_ms(3000), took);
+	EXPECT_FALSE(__atomic_load_n(&m.done, __ATOMIC_ACQUIRE));
+
+	/* The map goes on into the domain no device uses, and completes. */
+	pp_uffd_release(&u, false);
+	pthread_join(m.thread, NULL);
+	EXPECT_EQ(0, m.ret);
+	if (!m.ret)
+		EXPECT_EQ(0, pp_unmap(self->ctx[0], IOVA_BIG, GIB, 0));
+	EXPECT_EQ(self->pins, pp_foll_pins());
+	pp_uffd_destroy(&u);
+	munmap(m.va, GIB - CHUNK);
+}
+
+TEST_HARNESS_MAIN
