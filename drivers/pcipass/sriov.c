@@ -143,7 +143,7 @@ u16 pcipass_sriov_command(struct pcipass_device *pdevice, u16 cmd)
  * clears VF Enable), and device-specific PF interfaces reach the VFs'
  * resources. The PF's device lock, which an attach holds, is the lock
  * under which sriov_numvfs changes, so the answer holds for the whole
- * attachment (and pcipass, with no .sriov_configure, never enables VFs).
+ * attachment (pcipass_sriov_configure() refuses while a context has it).
  *
  * Return: 0, or -EBUSY when @pdev is a PF with VFs enabled.
  */
