@@ -86,22 +86,6 @@ static bool claim(const char *addr)
 	       pp_wait_driver(addr, "pcipass", 5000);
 }
 
-/* Touch @p in a child; true when the child died of SIGBUS. */
-static bool access_faults(void *p)
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid == 0) {
-		(void)pp_mmio_read32(p, 0);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return false;
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
-}
-
 FIXTURE(hp) {
 	int ctx[2];
 	int dev[2];
@@ -205,13 +189,13 @@ TEST_F_TIMEOUT(hp, holder_that_ignores_it_is_revoked_after_the_timeout, 120)
 
 	bar = pp_map_bar(self->dev[0], 0, &len);
 	ASSERT_NE(NULL, bar);
-	EXPECT_FALSE(access_faults(bar));
+	EXPECT_FALSE(pp_access_faults(bar));
 	ASSERT_EQ(0, pp_release_timeout(2000));
 	ASSERT_EQ(0, pp_host_request("device_del", hp_id[0]));
 	ASSERT_EQ(1, pp_efd_wait(self->efd[0], pp_bound_ms(REMOVAL_MS)));
 	t0 = pp_now_ms();
 	/* The device works while the removal waits. */
-	EXPECT_FALSE(access_faults(bar));
+	EXPECT_FALSE(pp_access_faults(bar));
 	EXPECT_EQ(0, pp_ioctl(self->dev[0], PCIPASS_DEVICE_GET_INFO, &info));
 	ASSERT_TRUE(wait_gone(0, 2000 + pp_bound_ms(10000)));
 	took = pp_now_ms() - t0;
@@ -222,7 +206,7 @@ TEST_F_TIMEOUT(hp, holder_that_ignores_it_is_revoked_after_the_timeout, 120)
 				 1000));
 	EXPECT_EQ(ENODEV, pp_ioctl(self->dev[0], PCIPASS_DEVICE_GET_INFO,
 				   &info));
-	EXPECT_TRUE(access_faults(bar));
+	EXPECT_TRUE(pp_access_faults(bar));
 	munmap(bar, len);
 }
 

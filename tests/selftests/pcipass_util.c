@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -216,6 +217,50 @@ __u64 pp_efd_wait(int efd, int ms)
 	if (poll(&pfd, 1, ms) == 1 && read(efd, &cnt, sizeof(cnt)) != 8)
 		cnt = 0;
 	return cnt;
+}
+
+bool pp_access_faults(void *p)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		(void)pp_mmio_read32(p, 0);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return false;
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+}
+
+const char *pp_event_irq_contract(int dev, __u32 type, int efd)
+{
+	struct pcipass_irq_info info = { .size = sizeof(info), .type = type };
+	__s32 fd = efd;
+
+	if (pp_ioctl(dev, PCIPASS_DEVICE_GET_IRQ_INFO, &info))
+		return "PCIPASS_DEVICE_GET_IRQ_INFO failed";
+	if (info.count != 1 || info.enabled_count != 1)
+		return "count or enabled_count is not 1";
+	if (info.info_flags !=
+	    (PCIPASS_IRQ_INFO_EVENTFD | PCIPASS_IRQ_INFO_ENABLED))
+		return "info_flags are not EVENTFD | ENABLED";
+	if (pp_irq_set(dev, PCIPASS_IRQ_SET_ENABLE, type, 0, 1, NULL) != EINVAL)
+		return "ENABLE is not EINVAL";
+	if (pp_irq_set(dev, PCIPASS_IRQ_SET_MASK, type, 0, 1, NULL) != EINVAL)
+		return "MASK is not EINVAL";
+	if (pp_irq_set(dev, PCIPASS_IRQ_SET_EVENTFD, type, 1, 1, &fd) != EINVAL)
+		return "EVENTFD of vector 1 is not EINVAL";
+	if (pp_irq_set(dev, PCIPASS_IRQ_SET_TRIGGER, type, 0, 2, NULL) != EINVAL)
+		return "TRIGGER of 2 vectors is not EINVAL";
+	fd = -2;
+	if (pp_irq_set(dev, PCIPASS_IRQ_SET_EVENTFD, type, 0, 1, &fd) != EBADF)
+		return "EVENTFD -2 is not EBADF";
+	if (pp_irq_set(dev, PCIPASS_IRQ_SET_TRIGGER, type, 0, 1, NULL) ||
+	    pp_efd_wait(efd, 1000) != 1)
+		return "TRIGGER did not reach the eventfd";
+	return NULL;
 }
 
 bool pp_wait_path(const char *path, bool present, int timeout_ms)

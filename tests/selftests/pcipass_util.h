@@ -66,6 +66,14 @@ bool pp_wait_driver(const char *addr, const char *drv, int timeout_ms);
 bool pp_wait_path(const char *path, bool present, int timeout_ms);
 /* Wait up to @ms for @efd; returns its count, 0 when nothing came. */
 __u64 pp_efd_wait(int efd, int ms);
+/*
+ * The contract of the event types (PCIPASS_IRQ_ERR, PCIPASS_IRQ_REQ), whose
+ * eventfd @efd is set: one vector, always enabled, eventfd only, EBADF for
+ * a bad descriptor, a TRIGGER loopback reaches @efd. NULL, or what differs.
+ */
+const char *pp_event_irq_contract(int dev, __u32 type, int efd);
+/* Read 32 bits at @p in a child: true when the child died of SIGBUS. */
+bool pp_access_faults(void *p);
 
 /* Run a shell command, return its exit status (or -1). */
 int pp_run(const char *fmt, ...);

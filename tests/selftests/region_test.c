@@ -49,22 +49,6 @@ static int open_and_attach(const char *addr, int *ctx, int *dev)
 	return pp_attach(*ctx, addr, dev);
 }
 
-/* Touch @p in a child; true when the child died of SIGBUS. */
-static bool access_faults(void *p)
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid == 0) {
-		(void)pp_mmio_read32(p, 0);
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return false;
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
-}
-
 FIXTURE(edu) {
 	int ctx;
 	int dev;
@@ -488,24 +472,24 @@ TEST_F(edu, decode_off_blocks_the_mapping_until_it_is_on_again)
 
 	ASSERT_EQ(0, pp_cfg_read(self->dev, 0x04, &cmd, 2));
 	ASSERT_NE(0, cmd & 0x2);
-	EXPECT_FALSE(access_faults(self->bar));
+	EXPECT_FALSE(pp_access_faults(self->bar));
 	cmd &= ~0x2;
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
 	EXPECT_EQ(0, pp_dev_command(pp_edu_addr()) & 0x2);
-	EXPECT_TRUE(access_faults(self->bar));
+	EXPECT_TRUE(pp_access_faults(self->bar));
 	/* pread and pwrite do not reach it either. */
 	EXPECT_EQ(-1, pread(self->dev, &(__u32){0}, 4, BAR(0, 0)));
 	EXPECT_EQ(EIO, errno);
 	cmd |= 0x2;
 	ASSERT_EQ(0, pp_cfg_write(self->dev, 0x04, &cmd, 2));
-	EXPECT_FALSE(access_faults(self->bar));
+	EXPECT_FALSE(pp_access_faults(self->bar));
 	EXPECT_EQ(0x010000ed, pp_mmio_read32(self->bar, 0));
 }
 
 TEST_F(edu, detach_revokes_the_mapping)
 {
 	ASSERT_EQ(0, pp_detach(self->ctx, pp_edu_addr()));
-	EXPECT_TRUE(access_faults(self->bar));
+	EXPECT_TRUE(pp_access_faults(self->bar));
 	EXPECT_EQ(-1, pread(self->dev, &(__u32){0}, 4, BAR(0, 0)));
 	EXPECT_EQ(ENODEV, errno);
 }
