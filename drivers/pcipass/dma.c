@@ -8,6 +8,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
@@ -16,8 +17,10 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #include "pcipass.h"
 
@@ -278,6 +281,9 @@ static int pcipass_dma_check_mode(struct pcipass_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->lock);
 
+	/* pcipass_dma_release() is unmapping everything. */
+	if (ctx->dma_closing)
+		return -ENXIO;
 	switch (ctx->mode) {
 	case PCIPASS_CTX_MODE_IOMMU:
 		return 0;
@@ -330,73 +336,205 @@ struct pcipass_run {
 /* Runs unmapped with one IOTLB flush, then unpinned. */
 #define PCIPASS_UNMAP_BATCH	(PAGE_SIZE / sizeof(struct pcipass_run))
 
+/*
+ * Pages after which an unmap chunk takes no further run: the context lock
+ * is dropped between chunks, so that removals, other ioctls of the context
+ * and debugfs readers wait for one chunk at most, never for a whole large
+ * unmap. A run is never cut (that could cut a large IOMMU page).
+ */
+#define PCIPASS_UNMAP_CHUNK	(SZ_16M >> PAGE_SHIFT)
+
+/*
+ * The IOVA blocks a mapping records: a block mapped from one physically
+ * contiguous run (one iommu_map() call) is unmapped with one look-up of
+ * its address instead of one per page.
+ */
+#define PCIPASS_BLOCK_SHIFT	21
+#define PCIPASS_BLOCK_SIZE	BIT_ULL(PCIPASS_BLOCK_SHIFT)
+#define PCIPASS_BLOCK_PAGES	(PCIPASS_BLOCK_SIZE >> PAGE_SHIFT)
+
+static unsigned long pcipass_block_index(const struct pcipass_mapping *map,
+					 u64 iova)
+{
+	return (iova >> PCIPASS_BLOCK_SHIFT) -
+	       (map->iova_start >> PCIPASS_BLOCK_SHIFT);
+}
+
+/* Bits for the blocks of [@iova_start, @iova_last]: NULL when too small. */
+static unsigned long *pcipass_contig_alloc(u64 iova_start, u64 iova_last,
+					   unsigned long npages)
+{
+	unsigned long nblocks;
+
+	if (npages < PCIPASS_BLOCK_PAGES)
+		return NULL;
+	nblocks = (iova_last >> PCIPASS_BLOCK_SHIFT) -
+		  (iova_start >> PCIPASS_BLOCK_SHIFT) + 1;
+	/* Without it unmapping looks every page up: slower, still right. */
+	return kvcalloc(BITS_TO_LONGS(nblocks), sizeof(unsigned long),
+			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+}
+
+/* Record the blocks that the run @run, just mapped, covers whole. */
+static void pcipass_contig_mark(struct pcipass_mapping *map,
+				const struct pcipass_run *run)
+{
+	u64 first = ALIGN(run->iova, PCIPASS_BLOCK_SIZE);
+	u64 end = ALIGN_DOWN(run->iova + ((u64)run->npages << PAGE_SHIFT),
+			     PCIPASS_BLOCK_SIZE);
+
+	if (!map->contig || first >= end)
+		return;
+	bitmap_set(map->contig, pcipass_block_index(map, first),
+		   (end - first) >> PCIPASS_BLOCK_SHIFT);
+}
+
+/* Is the block that starts at @iova mapped from one contiguous run? */
+static bool pcipass_contig_block(const struct pcipass_mapping *map, u64 iova)
+{
+	return map->contig && IS_ALIGNED(iova, PCIPASS_BLOCK_SIZE) &&
+	       test_bit(pcipass_block_index(map, iova), map->contig);
+}
+
 static void pcipass_run_unpin(const struct pcipass_run *run, bool dirty)
 {
 	unpin_user_page_range_dirty_lock(pfn_to_page(PHYS_PFN(run->phys)),
 					 run->npages, dirty);
 }
 
-/*
- * The physically contiguous run of mapped pages at @iova, at most @npages
- * long. Runs end where a DMA_MAP mapped one run with one iommu_map(), so
- * unmapping a run never cuts a large IOMMU page.
- */
-static void pcipass_run_find(struct iommu_domain *domain, u64 iova,
-			     unsigned long npages, struct pcipass_run *run)
-{
-	run->iova = iova;
-	run->phys = iommu_iova_to_phys(domain, iova);
-	for (run->npages = 1; run->npages < npages; run->npages++) {
-		u64 next = iova + ((u64)run->npages << PAGE_SHIFT);
+/* An unmap of a busy mapping in progress, from its first page on. */
+struct pcipass_unmap_iter {
+	struct iommu_domain *domain;
+	const struct pcipass_mapping *map;
+	/* The next page to unmap, and how many are left. */
+	u64 iova;
+	unsigned long left;
+	/* The physical address of @iova, when already looked up. */
+	phys_addr_t phys;
+	bool phys_known;
+};
 
-		if (iommu_iova_to_phys(domain, next) !=
-		    run->phys + ((u64)run->npages << PAGE_SHIFT))
-			break;
-		/* A huge page or a large contiguous run: long walks. */
+/*
+ * Context lock held: the physically contiguous run of mapped pages at
+ * it->iova, at most it->left long. Runs end where a DMA_MAP mapped one run
+ * with one iommu_map(), so unmapping a run never cuts a large IOMMU page.
+ * The pages are found through the IOMMU's own translation, one look-up
+ * per page, or per 2 MiB block that was mapped from one contiguous run.
+ */
+static void pcipass_run_find(struct pcipass_unmap_iter *it,
+			     struct pcipass_run *run)
+{
+	run->iova = it->iova;
+	run->phys = it->phys_known ? it->phys :
+		    iommu_iova_to_phys(it->domain, it->iova);
+	it->phys_known = false;
+	run->npages = 0;
+	while (run->npages < it->left) {
+		u64 cur = run->iova + ((u64)run->npages << PAGE_SHIFT);
+		unsigned long step = 1;
+
+		if (it->left - run->npages >= PCIPASS_BLOCK_PAGES &&
+		    pcipass_contig_block(it->map, cur))
+			step = PCIPASS_BLOCK_PAGES;
+		if (run->npages) {
+			phys_addr_t phys = iommu_iova_to_phys(it->domain, cur);
+
+			if (phys != run->phys +
+				    ((u64)run->npages << PAGE_SHIFT)) {
+				it->phys = phys;
+				it->phys_known = true;
+				break;
+			}
+		}
+		run->npages += step;
+		/* A large run of small pages: long walks. */
 		if (!(run->npages % PCIPASS_PIN_BATCH))
 			cond_resched();
 	}
+	it->iova += (u64)run->npages << PAGE_SHIFT;
+	it->left -= run->npages;
 }
 
 /*
- * Unmap @npages pages mapped from @iova on, then unpin them. The pages are
- * found through the IOMMU's own translation, so a mapping needs no array
- * of its pages. A batch of runs is unmapped, the IOTLB flushed once, and
- * only then are its pages unpinned. Never fails: without memory for a
- * batch, each run is its own batch.
+ * Context lock held: unmap one chunk of runs of the busy mapping under
+ * @it, flushing the IOTLB once. Returns the runs in @runs, for the caller
+ * to unpin, and their count.
  */
-static void pcipass_unmap_pages(struct iommu_domain *domain, u64 iova,
-				unsigned long npages, bool dirty)
+static unsigned int pcipass_unmap_chunk(struct pcipass_unmap_iter *it,
+					struct pcipass_run *runs,
+					unsigned int batch,
+					unsigned long *npages)
 {
+	struct iommu_iotlb_gather gather;
+	unsigned int n;
+
+	*npages = 0;
+	iommu_iotlb_gather_init(&gather);
+	for (n = 0; n < batch && it->left && *npages < PCIPASS_UNMAP_CHUNK;
+	     n++) {
+		struct pcipass_run *run = &runs[n];
+		size_t size;
+
+		pcipass_run_find(it, run);
+		size = run->npages << PAGE_SHIFT;
+		WARN_ON_ONCE(iommu_unmap_fast(it->domain, run->iova, size,
+					      &gather) != size);
+		*npages += run->npages;
+	}
+	iommu_iotlb_sync(it->domain, &gather);
+	return n;
+}
+
+/*
+ * Unmap the first @npages pages of @map, then unpin them, a chunk at a
+ * time: each chunk is unmapped under the context lock, which is dropped
+ * between chunks; only once the chunk's IOTLB flush is done are its pages
+ * unpinned, without the lock. @map is busy: nobody else touches it, and the
+ * domain stays while it is (pcipass_dma_release() waits). With @counted,
+ * the pages leave ctx->pinned_pages as they go. Never fails: without
+ * memory for a batch of runs, each run is its own batch.
+ */
+static void pcipass_mapping_unmap(struct pcipass_ctx *ctx,
+				  struct pcipass_mapping *map,
+				  unsigned long npages, bool counted)
+{
+	struct pcipass_unmap_iter it = {
+		.map = map, .iova = map->iova_start, .left = npages,
+	};
 	struct pcipass_run one, *runs;
 	unsigned int batch, n, i;
+	unsigned long done;
 
+	lockdep_assert_not_held(&ctx->lock);
 	runs = kmalloc_array(PCIPASS_UNMAP_BATCH, sizeof(*runs), GFP_KERNEL);
 	batch = runs ? PCIPASS_UNMAP_BATCH : 1;
 	if (!runs)
 		runs = &one;
 
-	while (npages) {
-		struct iommu_iotlb_gather gather;
-
-		iommu_iotlb_gather_init(&gather);
-		for (n = 0; n < batch && npages; n++) {
-			struct pcipass_run *run = &runs[n];
-
-			pcipass_run_find(domain, iova, npages, run);
-			iommu_unmap_fast(domain, run->iova,
-					 run->npages << PAGE_SHIFT, &gather);
-			iova += (u64)run->npages << PAGE_SHIFT;
-			npages -= run->npages;
-		}
-		iommu_iotlb_sync(domain, &gather);
+	while (it.left) {
+		mutex_lock(&ctx->lock);
+		it.domain = ctx->domain;
+		n = pcipass_unmap_chunk(&it, runs, batch, &done);
+		if (counted)
+			ctx->pinned_pages -= done;
+		mutex_unlock(&ctx->lock);
 		/* The IOTLB no longer has them: the pages may go. */
 		for (i = 0; i < n; i++)
-			pcipass_run_unpin(&runs[i], dirty);
+			pcipass_run_unpin(&runs[i], map->writable);
 		cond_resched();
 	}
 	if (runs != &one)
 		kfree(runs);
+}
+
+/* Context lock held: a busy mapping is no longer busy, or gone. */
+static void pcipass_mapping_unbusy(struct pcipass_ctx *ctx,
+				   struct pcipass_mapping *map)
+{
+	lockdep_assert_held(&ctx->lock);
+	map->busy = false;
+	if (!--ctx->dma_busy)
+		wake_up_all(&ctx->dma_idle);
 }
 
 /* Give back the charge and the pinned_vm count of a mapping. */
@@ -412,6 +550,7 @@ static void pcipass_mapping_free(struct pcipass_mapping *map)
 {
 	pcipass_mapping_unaccount(map);
 	free_uid(map->user);
+	kvfree(map->contig);
 	kfree(map);
 }
 
@@ -438,6 +577,7 @@ static int pcipass_map_pending(struct pcipass_map_state *st)
 			run->npages << PAGE_SHIFT, st->prot, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		return ret;
+	pcipass_contig_mark(st->map, run);
 	st->mapped += run->npages;
 	run->npages = 0;
 	return 0;
@@ -447,17 +587,22 @@ static int pcipass_map_pending(struct pcipass_map_state *st)
  * Context lock held: map @pages (just pinned, the next ones of the
  * mapping), merging them into runs of contiguous memory so that huge pages
  * get large IOMMU pages. On failure the pages of @pages not yet mapped,
- * and the pending run, are unpinned.
+ * and the pending run, are unpinned. A context being closed under the map
+ * (the last VFIO group leaving) ends it with -ENXIO.
  */
 static int pcipass_map_batch(struct pcipass_map_state *st,
 			     struct page **pages, unsigned long n)
 {
 	struct pcipass_run *run = &st->pending;
-	unsigned long i;
-	int ret;
+	unsigned long i = 0;
+	int ret = 0;
 
 	lockdep_assert_held(&st->ctx->lock);
-	for (i = 0; i < n; i++) {
+	if (st->ctx->dma_closing) {
+		ret = -ENXIO;
+		goto err;
+	}
+	for (; i < n; i++) {
 		phys_addr_t phys = page_to_phys(pages[i]);
 		u64 iova = st->map->iova_start +
 			   ((u64)(st->mapped + run->npages) << PAGE_SHIFT);
@@ -468,17 +613,19 @@ static int pcipass_map_batch(struct pcipass_map_state *st,
 			continue;
 		}
 		ret = pcipass_map_pending(st);
-		if (ret) {
-			unpin_user_pages(pages + i, n - i);
-			pcipass_run_unpin(run, false);
-			run->npages = 0;
-			return ret;
-		}
+		if (ret)
+			goto err;
 		*run = (struct pcipass_run) {
 			.iova = iova, .phys = phys, .npages = 1,
 		};
 	}
 	return 0;
+
+err:
+	unpin_user_pages(pages + i, n - i);
+	pcipass_run_unpin(run, false);
+	run->npages = 0;
+	return ret;
 }
 
 /* Pin the mapping's pages a batch at a time, without the context lock. */
@@ -517,7 +664,7 @@ static int pcipass_pin_and_map(struct pcipass_map_state *st, u64 user_va,
 		cond_resched();
 	}
 	mutex_lock(&st->ctx->lock);
-	ret = pcipass_map_pending(st);
+	ret = st->ctx->dma_closing ? -ENXIO : pcipass_map_pending(st);
 	mutex_unlock(&st->ctx->lock);
 	if (ret)
 		goto err;
@@ -546,6 +693,11 @@ err:
  * while this goes on: other maps of it fail with -EEXIST, unmaps of it
  * with -EBUSY. On any failure nothing stays pinned, charged, mapped or
  * reserved. Memory of the caller's process (current->mm) is mapped.
+ *
+ * A mapping keeps no array of its pages: its unmap reads them back from
+ * the IOMMU's translation. It keeps one bit per 2 MiB of IOVA, for the
+ * blocks mapped from one contiguous run, so that hugetlbfs and huge pages
+ * are unmapped with one look-up per 2 MiB.
  *
  * Return: 0 or an errno documented with &struct pcipass_dma_map.
  */
@@ -601,6 +753,7 @@ int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
 	map->mm = current->mm;
 	mmgrab(map->mm);
 	atomic64_add(npages, &map->mm->pinned_vm);
+	map->contig = pcipass_contig_alloc(iova, iova_last, npages);
 
 	pages = (struct page **)__get_free_page(GFP_KERNEL_ACCOUNT);
 	if (!pages) {
@@ -615,30 +768,32 @@ int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
 		ret = -ERANGE;
 	if (!ret && pcipass_mapping_first(&ctx->mappings, iova, iova_last))
 		ret = -EEXIST;
-	if (!ret)
+	if (!ret) {
 		pcipass_mapping_insert(&ctx->mappings, map);
+		ctx->dma_busy++;
+	}
 	mutex_unlock(&ctx->lock);
 	if (ret)
 		goto err_free_pages;
 
 	st.map = map;
 	ret = pcipass_pin_and_map(&st, user_va, pages);
+	free_page((unsigned long)pages);
 
+	if (ret && st.mapped)
+		pcipass_mapping_unmap(ctx, map, st.mapped, false);
 	mutex_lock(&ctx->lock);
 	if (ret) {
-		if (st.mapped)
-			pcipass_unmap_pages(ctx->domain, iova, st.mapped,
-					    false);
 		pcipass_mapping_remove(&ctx->mappings, map);
-		mutex_unlock(&ctx->lock);
-		goto err_free_pages;
+	} else {
+		ctx->num_mappings++;
+		ctx->pinned_pages += npages;
 	}
-	map->busy = false;
-	ctx->num_mappings++;
-	ctx->pinned_pages += npages;
+	pcipass_mapping_unbusy(ctx, map);
 	mutex_unlock(&ctx->lock);
-	free_page((unsigned long)pages);
-	return 0;
+	if (ret)
+		pcipass_mapping_free(map);
+	return ret;
 
 err_free_pages:
 	free_page((unsigned long)pages);
@@ -646,6 +801,7 @@ err_unaccount:
 	pcipass_mapping_unaccount(map);
 err_free_map:
 	free_uid(map->user);
+	kvfree(map->contig);
 	kfree(map);
 	return ret;
 }
@@ -665,25 +821,23 @@ int pcipass_dma_map(struct pcipass_ucmd *ucmd)
 }
 
 /*
- * Unmap every mapping of @ctx inside [@start, @last], then unpin. The
- * caller checked that no mapping straddles the range and that none is
- * busy. Returns the bytes unmapped.
+ * Unmap, unpin and free the busy mappings on @victims (linked by
+ * unmap_node), a chunk at a time. Returns the bytes unmapped.
  */
-static u64 pcipass_unmap_range(struct pcipass_ctx *ctx, u64 start, u64 last)
+static u64 pcipass_unmap_victims(struct pcipass_ctx *ctx,
+				 struct list_head *victims)
 {
-	struct pcipass_mapping *map, *next;
+	struct pcipass_mapping *map, *tmp;
 	u64 bytes = 0;
 
-	lockdep_assert_held(&ctx->lock);
-
-	for (map = pcipass_mapping_first(&ctx->mappings, start, last); map;
-	     map = next) {
-		next = pcipass_mapping_next(map, start, last);
-		pcipass_unmap_pages(ctx->domain, map->iova_start, map->npages,
-				    map->writable);
+	list_for_each_entry_safe(map, tmp, victims, unmap_node) {
+		pcipass_mapping_unmap(ctx, map, map->npages, true);
+		mutex_lock(&ctx->lock);
 		pcipass_mapping_remove(&ctx->mappings, map);
 		ctx->num_mappings--;
-		ctx->pinned_pages -= map->npages;
+		pcipass_mapping_unbusy(ctx, map);
+		mutex_unlock(&ctx->lock);
+		list_del(&map->unmap_node);
 		bytes += (u64)map->npages << PAGE_SHIFT;
 		pcipass_mapping_free(map);
 	}
@@ -700,7 +854,8 @@ static u64 pcipass_unmap_range(struct pcipass_ctx *ctx, u64 start, u64 last)
  * @unmapped: set to the bytes unmapped, on success
  *
  * The core of PCIPASS_DMA_UNMAP: every mapping inside the range goes, or
- * none does.
+ * none does. The mappings are taken (made busy) under the context lock,
+ * then unmapped a chunk at a time with the lock dropped between chunks.
  *
  * Return: 0 or an errno documented with &struct pcipass_dma_unmap.
  */
@@ -708,6 +863,7 @@ int pcipass_dma_unmap_range(struct pcipass_ctx *ctx, u64 iova, u64 length,
 			    u32 flags, u64 *unmapped)
 {
 	struct pcipass_mapping *map;
+	LIST_HEAD(victims);
 	u64 start, last;
 	int ret;
 
@@ -725,21 +881,28 @@ int pcipass_dma_unmap_range(struct pcipass_ctx *ctx, u64 iova, u64 length,
 		start = iova;
 	}
 
-	guard(mutex)(&ctx->lock);
-	ret = pcipass_dma_check_mode(ctx);
-	if (ret)
-		return ret;
+	scoped_guard(mutex, &ctx->lock) {
+		ret = pcipass_dma_check_mode(ctx);
+		if (ret)
+			return ret;
 
-	map = pcipass_mapping_first(&ctx->mappings, start, last);
-	if (!map)
-		return -ENOENT;
-	for (; map; map = pcipass_mapping_next(map, start, last)) {
-		if (map->iova_start < start || map->iova_last > last)
-			return -EINVAL;
-		if (map->busy)
-			return -EBUSY;
+		map = pcipass_mapping_first(&ctx->mappings, start, last);
+		if (!map)
+			return -ENOENT;
+		for (; map; map = pcipass_mapping_next(map, start, last)) {
+			if (map->iova_start < start || map->iova_last > last)
+				return -EINVAL;
+			if (map->busy)
+				return -EBUSY;
+		}
+		for (map = pcipass_mapping_first(&ctx->mappings, start, last);
+		     map; map = pcipass_mapping_next(map, start, last)) {
+			map->busy = true;
+			ctx->dma_busy++;
+			list_add_tail(&map->unmap_node, &victims);
+		}
 	}
-	*unmapped = pcipass_unmap_range(ctx, start, last);
+	*unmapped = pcipass_unmap_victims(ctx, &victims);
 	return 0;
 }
 
@@ -765,17 +928,42 @@ int pcipass_dma_unmap(struct pcipass_ucmd *ucmd)
 }
 
 /**
- * pcipass_dma_release() - free the domain of a context being closed
- * @ctx: the context, locked, with no device attached and no DMA_MAP in
- *	progress (its file is being released)
+ * pcipass_dma_release() - unmap everything and free the domain
+ * @ctx: the context, locked, with no device attached (its file is being
+ *	released, or its last VFIO group detached)
+ *
+ * New maps and unmaps are refused from here on (-ENXIO). A DMA_MAP still
+ * in progress (only possible through the VFIO layer, whose container
+ * outlives its groups) ends at its next batch; a DMA_UNMAP in progress
+ * finishes: both are waited for. The mappings are then unmapped a chunk at
+ * a time, the context lock dropped between chunks and retaken before
+ * return.
  */
 void pcipass_dma_release(struct pcipass_ctx *ctx)
 {
+	struct pcipass_mapping *map;
+	LIST_HEAD(victims);
+
 	lockdep_assert_held(&ctx->lock);
 	if (!ctx->domain)
 		return;
-	pcipass_unmap_range(ctx, 0, U64_MAX);
+	ctx->dma_closing = true;
+	while (ctx->dma_busy) {
+		mutex_unlock(&ctx->lock);
+		wait_event(ctx->dma_idle, !READ_ONCE(ctx->dma_busy));
+		mutex_lock(&ctx->lock);
+	}
+	for (map = pcipass_mapping_first(&ctx->mappings, 0, U64_MAX); map;
+	     map = pcipass_mapping_next(map, 0, U64_MAX)) {
+		map->busy = true;
+		ctx->dma_busy++;
+		list_add_tail(&map->unmap_node, &victims);
+	}
+	mutex_unlock(&ctx->lock);
+	pcipass_unmap_victims(ctx, &victims);
+	mutex_lock(&ctx->lock);
 	pcipass_domain_free(ctx);
+	ctx->dma_closing = false;
 }
 
 /*

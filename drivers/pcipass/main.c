@@ -336,6 +336,7 @@ struct pcipass_ctx *pcipass_ctx_create(struct file *file)
 	INIT_LIST_HEAD(&ctx->groups);
 	INIT_LIST_HEAD(&ctx->devices);
 	ctx->mappings = RB_ROOT_CACHED;
+	init_waitqueue_head(&ctx->dma_idle);
 	/* Who opened it decides what it may attach, whoever holds it later. */
 	ctx->opener_uid = file->f_cred->fsuid;
 	ctx->privileged = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);

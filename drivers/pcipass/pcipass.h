@@ -133,7 +133,13 @@ struct pcipass_irq_vector {
  * @num_devices: entries in @devices
  * @mappings: interval tree of &struct pcipass_mapping, by IOVA
  * @num_mappings: entries in @mappings
- * @pinned_pages: pages pinned by @mappings
+ * @pinned_pages: pages pinned by @mappings (an unmap in progress takes
+ *	them out a chunk at a time)
+ * @dma_busy: the busy entries of @mappings: DMA_MAPs and unmaps in
+ *	progress with the lock dropped
+ * @dma_idle: woken when @dma_busy drops to 0 (pcipass_dma_release() waits)
+ * @dma_closing: pcipass_dma_release() is unmapping everything: maps and
+ *	unmaps are refused, maps in progress end at their next batch
  * @aperture_start: first IOVA of @domain's aperture
  * @aperture_last: last IOVA of @domain's aperture
  * @coherent: @domain enforces cache coherency (every DMA snoops the CPU
@@ -158,6 +164,9 @@ struct pcipass_ctx {
 	struct rb_root_cached mappings;
 	u32 num_mappings;
 	unsigned long pinned_pages;
+	unsigned int dma_busy;
+	wait_queue_head_t dma_idle;
+	bool dma_closing;
 	u64 aperture_start;
 	u64 aperture_last;
 	bool coherent;
@@ -304,8 +313,16 @@ struct pcipass_device {
  * @npages: pages of the range, pinned while mapped; the IOMMU's
  *	translation says which pages they are (no page array is kept)
  * @writable: the device may write: pages are dirtied when unpinned
- * @busy: a DMA_MAP is still pinning and mapping the range without the
- *	context lock: it cannot be unmapped yet
+ * @busy: a DMA_MAP is still pinning and mapping the range, or an unmap
+ *	is unmapping it, without the context lock: no one else may unmap it
+ *	(counted in &pcipass_ctx.dma_busy)
+ * @contig: one bit per 2 MiB block of IOVA (from the block of @iova_start
+ *	on) mapped whole from one physically contiguous run, so that unmap
+ *	looks one address up per such block; NULL for a mapping below 2 MiB
+ *	(or when it could not be allocated: every page is looked up). Written
+ *	by the DMA_MAP that owns the busy mapping, then read by its unmap
+ * @unmap_node: entry in the list of mappings an unmap has taken
+ *	(owned by that unmap while @busy)
  * @user: the user charged for @npages locked pages, with a reference
  *	(constant)
  * @mm: the memory the pages were pinned from, grabbed, whose pinned_vm
@@ -319,6 +336,8 @@ struct pcipass_mapping {
 	unsigned long npages;
 	bool writable;
 	bool busy;
+	unsigned long *contig;
+	struct list_head unmap_node;
 	struct user_struct *user;
 	struct mm_struct *mm;
 };

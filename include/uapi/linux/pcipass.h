@@ -77,7 +77,7 @@
  *  - ``ENOENT``: the IOVA range holds no mapping.
  *  - ``ERANGE``: the IOVA range is outside the usable IOVA ranges.
  *  - ``ENOSPC``: pinning would exceed ``RLIMIT_MEMLOCK``.
- *  - ``EBUSY`` (DMA_UNMAP): a map of the range is still in progress.
+ *  - ``EBUSY`` (DMA_UNMAP): a map or unmap of the range is still in progress.
  *  - ``EMSGSIZE``: the output array given is too small; the structure
  *    says how large it must be.
  */
@@ -432,17 +432,24 @@ enum pcipass_dma_unmap_flags {
  * @length: input: bytes, a non-zero multiple of the page size; output:
  *	the bytes that were mapped and are now unmapped
  *
- * Unmaps every mapping inside the range, flushes the IOTLB once, then
- * unpins the memory and gives the charge back. A mapping is unmapped
- * whole or not at all: a range that cuts one is refused.
+ * Unmaps every mapping inside the range, flushes the IOTLB, then unpins
+ * the memory and gives the charge back. A mapping is unmapped whole or not
+ * at all: a range that cuts one is refused. A large range is unmapped a
+ * chunk at a time (flushed, then unpinned, before the next): other ioctls
+ * of the context, removals of its devices and readers of the statistics
+ * wait for one chunk, not for the whole unmap, and see the pinned bytes
+ * fall as it goes; the mappings of the range are taken at the start
+ * (another unmap of them fails with ``EBUSY``, a map over them with
+ * ``EEXIST``).
  *
  * Return: 0 or an errno: ``EINVAL`` a zero or unaligned length or address,
  * a range that wraps around, a range that cuts a mapping, or
  * %PCIPASS_DMA_UNMAP_ALL with a non-zero @iova or @length; ``ENOENT`` no
- * mapping in the range; ``EBUSY`` a PCIPASS_DMA_MAP of the range is still
- * in progress (nothing is unmapped); ``ENXIO`` no device attached yet;
- * ``EPERM`` the context has no IOMMU; ``EFAULT`` @length could not be
- * written back (the range is unmapped all the same).
+ * mapping in the range; ``EBUSY`` a PCIPASS_DMA_MAP or another unmap of
+ * the range is still in progress (nothing is unmapped); ``ENXIO`` no
+ * device attached yet (or the context is being closed); ``EPERM`` the
+ * context has no IOMMU; ``EFAULT`` @length could not be written back (the
+ * range is unmapped all the same).
  */
 struct pcipass_dma_unmap {
 	__u32 size;
