@@ -14,9 +14,14 @@
 #include <linux/pci.h>
 #include <linux/pcipass.h>
 #include <linux/cred.h>
+#include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hugetlb.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -396,10 +401,31 @@ static bool pcipass_contig_block(const struct pcipass_mapping *map, u64 iova)
 	       test_bit(pcipass_block_index(map, iova), map->contig);
 }
 
-static void pcipass_run_unpin(const struct pcipass_run *run, bool dirty)
+/*
+ * Unpin the pages of @run, pinned for @map and unmapped (or never mapped).
+ * An address map holds one pin per page (pin_user_pages_fast()); a file
+ * map one per folio (memfd_pin_folios()), given back at the folio's first
+ * page in the mapping: the folio's own first page, or the mapping's.
+ */
+static void pcipass_run_unpin(const struct pcipass_mapping *map,
+			      const struct pcipass_run *run, bool dirty)
 {
-	unpin_user_page_range_dirty_lock(pfn_to_page(PHYS_PFN(run->phys)),
-					 run->npages, dirty);
+	struct page *first = pfn_to_page(PHYS_PFN(run->phys));
+	unsigned long i = 0;
+
+	if (!map->file) {
+		unpin_user_page_range_dirty_lock(first, run->npages, dirty);
+		return;
+	}
+	while (i < run->npages) {
+		struct page *page = nth_page(first, i);
+		struct folio *folio = page_folio(page);
+		unsigned long idx = folio_page_idx(folio, page);
+
+		if (!idx || run->iova + ((u64)i << PAGE_SHIFT) == map->iova_start)
+			unpin_user_page_range_dirty_lock(page, 1, dirty);
+		i += folio_nr_pages(folio) - idx;
+	}
 }
 
 /* An unmap of a busy mapping in progress, from its first page on. */
@@ -520,7 +546,7 @@ static void pcipass_mapping_unmap(struct pcipass_ctx *ctx,
 		mutex_unlock(&ctx->lock);
 		/* The IOTLB no longer has them: the pages may go. */
 		for (i = 0; i < n; i++)
-			pcipass_run_unpin(&runs[i], map->writable);
+			pcipass_run_unpin(map, &runs[i], map->writable);
 		cond_resched();
 	}
 	if (runs != &one)
@@ -545,10 +571,21 @@ static void pcipass_mapping_unaccount(struct pcipass_mapping *map)
 	mmdrop(map->mm);
 }
 
+/* Let go of the file of a file map: its writable count, its reference. */
+static void pcipass_mapping_put_file(struct pcipass_mapping *map)
+{
+	if (!map->file)
+		return;
+	if (map->writable)
+		mapping_unmap_writable(map->file->f_mapping);
+	fput(map->file);
+}
+
 /* Free a mapping whose pages are unmapped and unpinned. */
 static void pcipass_mapping_free(struct pcipass_mapping *map)
 {
 	pcipass_mapping_unaccount(map);
+	pcipass_mapping_put_file(map);
 	free_uid(map->user);
 	kvfree(map->contig);
 	kfree(map);
@@ -584,47 +621,118 @@ static int pcipass_map_pending(struct pcipass_map_state *st)
 }
 
 /*
- * Context lock held: map @pages (just pinned, the next ones of the
- * mapping), merging them into runs of contiguous memory so that huge pages
- * get large IOMMU pages. On failure the pages of @pages not yet mapped,
- * and the pending run, are unpinned. A context being closed under the map
- * (the last VFIO group leaving) ends it with -ENXIO.
+ * Context lock held: add @npages pages at @phys, just pinned, the next ones
+ * of the mapping, to the pending run; when they do not continue it the
+ * pending run is mapped first. Merging contiguous memory into runs gives
+ * huge pages large IOMMU pages. On failure the pages are not added: the
+ * caller unpins them and the pending run.
+ */
+static int pcipass_run_add(struct pcipass_map_state *st, phys_addr_t phys,
+			   unsigned long npages)
+{
+	struct pcipass_run *run = &st->pending;
+	int ret;
+
+	if (run->npages &&
+	    phys == run->phys + ((u64)run->npages << PAGE_SHIFT)) {
+		run->npages += npages;
+		return 0;
+	}
+	ret = pcipass_map_pending(st);
+	if (ret)
+		return ret;
+	*run = (struct pcipass_run) {
+		.iova = st->map->iova_start + ((u64)st->mapped << PAGE_SHIFT),
+		.phys = phys,
+		.npages = npages,
+	};
+	return 0;
+}
+
+/* The pending run is given up: unpin it. */
+static void pcipass_pending_unpin(struct pcipass_map_state *st)
+{
+	pcipass_run_unpin(st->map, &st->pending, false);
+	st->pending.npages = 0;
+}
+
+/*
+ * Context lock held: map @pages (pinned by pin_user_pages_fast()). On
+ * failure the pages of @pages not yet mapped, and the pending run, are
+ * unpinned. A context being closed under the map (the last VFIO group
+ * leaving) ends it with -ENXIO.
  */
 static int pcipass_map_batch(struct pcipass_map_state *st,
 			     struct page **pages, unsigned long n)
 {
-	struct pcipass_run *run = &st->pending;
 	unsigned long i = 0;
-	int ret = 0;
+	int ret = -ENXIO;
 
 	lockdep_assert_held(&st->ctx->lock);
-	if (st->ctx->dma_closing) {
-		ret = -ENXIO;
+	if (st->ctx->dma_closing)
 		goto err;
-	}
 	for (; i < n; i++) {
-		phys_addr_t phys = page_to_phys(pages[i]);
-		u64 iova = st->map->iova_start +
-			   ((u64)(st->mapped + run->npages) << PAGE_SHIFT);
-
-		if (run->npages &&
-		    phys == run->phys + ((u64)run->npages << PAGE_SHIFT)) {
-			run->npages++;
-			continue;
-		}
-		ret = pcipass_map_pending(st);
+		ret = pcipass_run_add(st, page_to_phys(pages[i]), 1);
 		if (ret)
 			goto err;
-		*run = (struct pcipass_run) {
-			.iova = iova, .phys = phys, .npages = 1,
-		};
 	}
 	return 0;
 
 err:
 	unpin_user_pages(pages + i, n - i);
-	pcipass_run_unpin(run, false);
-	run->npages = 0;
+	pcipass_pending_unpin(st);
+	return ret;
+}
+
+/*
+ * Context lock held: map @folios (pinned by memfd_pin_folios(), once each,
+ * the first from byte @first_off on), adding the pages used to *@done. On
+ * failure, as pcipass_map_batch().
+ */
+static int pcipass_map_folios(struct pcipass_map_state *st,
+			      struct folio **folios, long n, pgoff_t first_off,
+			      unsigned long *done)
+{
+	long i = 0;
+	int ret = -ENXIO;
+
+	lockdep_assert_held(&st->ctx->lock);
+	if (st->ctx->dma_closing)
+		goto err;
+	for (; i < n; i++) {
+		struct folio *folio = folios[i];
+		unsigned long idx = i ? 0 : first_off >> PAGE_SHIFT;
+		unsigned long count = min(folio_nr_pages(folio) - idx,
+					  st->map->npages - *done);
+
+		if (!count) {
+			unpin_folio(folio);
+			continue;
+		}
+		ret = pcipass_run_add(st, PFN_PHYS(folio_pfn(folio) + idx),
+				      count);
+		if (ret)
+			goto err;
+		*done += count;
+	}
+	return 0;
+
+err:
+	unpin_folios(folios + i, n - i);
+	pcipass_pending_unpin(st);
+	return ret;
+}
+
+/* Map the last pending run, unless the context is being closed. */
+static int pcipass_pin_finish(struct pcipass_map_state *st)
+{
+	int ret;
+
+	mutex_lock(&st->ctx->lock);
+	ret = st->ctx->dma_closing ? -ENXIO : pcipass_map_pending(st);
+	mutex_unlock(&st->ctx->lock);
+	if (ret)
+		pcipass_pending_unpin(st);
 	return ret;
 }
 
@@ -663,17 +771,222 @@ static int pcipass_pin_and_map(struct pcipass_map_state *st, u64 user_va,
 		done += n;
 		cond_resched();
 	}
-	mutex_lock(&st->ctx->lock);
-	ret = st->ctx->dma_closing ? -ENXIO : pcipass_map_pending(st);
-	mutex_unlock(&st->ctx->lock);
-	if (ret)
-		goto err;
-	return 0;
+	return pcipass_pin_finish(st);
 
 err:
-	pcipass_run_unpin(&st->pending, false);
-	st->pending.npages = 0;
+	pcipass_pending_unpin(st);
 	return ret;
+}
+
+/*
+ * Pin the pages of @file from @offset on a batch of folios at a time,
+ * without the context lock. Each batch starts at a folio boundary (or at
+ * @offset), so each folio is pinned once for the mapping.
+ */
+static int pcipass_pin_file_and_map(struct pcipass_map_state *st,
+				    struct file *file, u64 offset,
+				    struct folio **folios)
+{
+	struct pcipass_mapping *map = st->map;
+	loff_t end = offset + ((u64)map->npages << PAGE_SHIFT) - 1;
+	unsigned long done = 0;
+	pgoff_t first_off;
+	long n;
+	int ret;
+
+	while (done < map->npages) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto err;
+		}
+		n = memfd_pin_folios(file, offset + ((u64)done << PAGE_SHIFT),
+				     end, folios, PCIPASS_PIN_BATCH,
+				     &first_off);
+		if (n <= 0) {
+			ret = n ? n : -EFAULT;
+			goto err;
+		}
+		mutex_lock(&st->ctx->lock);
+		ret = pcipass_map_folios(st, folios, n, first_off, &done);
+		mutex_unlock(&st->ctx->lock);
+		if (ret)
+			return ret;
+		cond_resched();
+	}
+	return pcipass_pin_finish(st);
+
+err:
+	pcipass_pending_unpin(st);
+	return ret;
+}
+
+/* The seals of a shmem or hugetlbfs file. */
+static unsigned int pcipass_file_seals(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (is_file_hugepages(file))
+		return READ_ONCE(HUGETLBFS_I(inode)->seals);
+	return READ_ONCE(SHMEM_I(inode)->seals);
+}
+
+/* May @file be mapped, [@offset, @offset + @length) of it, as @writable? */
+static int pcipass_file_check(struct file *file, u64 offset, u64 length,
+			      bool writable)
+{
+	u64 last;
+	int ret;
+
+	if (!shmem_file(file) && !is_file_hugepages(file))
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_READ) ||
+	    (writable && !(file->f_mode & FMODE_WRITE)))
+		return -EACCES;
+	ret = pcipass_iova_check_range(offset, length, &last);
+	if (ret)
+		return ret;
+	if (last >= i_size_read(file_inode(file)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * A writable file map takes a writable count of the file's mapping, as a
+ * shared writable mmap() does, so that F_SEAL_WRITE cannot be added while
+ * it lasts; a file sealed against writes is refused. The count is given
+ * back by pcipass_mapping_put_file().
+ */
+static int pcipass_file_take_writable(struct file *file)
+{
+	if (mapping_map_writable(file->f_mapping))
+		return -EPERM;
+	if (pcipass_file_seals(file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+		mapping_unmap_writable(file->f_mapping);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * The common part of both kinds of map: checks, charges, reserves the
+ * range, pins from @file at @offset (a file map, checked by the caller)
+ * or from the caller's memory at @user_va, and leaves nothing behind on
+ * failure. A file map holds a reference on @file (and a writable count).
+ */
+static int pcipass_dma_map_common(struct pcipass_ctx *ctx, u64 user_va,
+				  struct file *file, u64 offset, u64 iova,
+				  u64 length, u32 flags)
+{
+	struct pcipass_map_state st = { .ctx = ctx };
+	struct pcipass_mapping *map;
+	unsigned long npages;
+	void *batch;
+	u64 iova_last;
+	int ret;
+
+	ret = pcipass_iova_check_range(iova, length, &iova_last);
+	if (ret)
+		return ret;
+	st.prot = IOMMU_CACHE;
+	if (flags & PCIPASS_DMA_MAP_READ)
+		st.prot |= IOMMU_READ;
+	if (flags & PCIPASS_DMA_MAP_WRITE)
+		st.prot |= IOMMU_WRITE;
+
+	npages = length >> PAGE_SHIFT;
+
+	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
+	if (!map)
+		return -ENOMEM;
+	map->iova_start = iova;
+	map->iova_last = iova_last;
+	map->npages = npages;
+	map->writable = flags & PCIPASS_DMA_MAP_WRITE;
+	map->busy = true;
+	if (file) {
+		ret = map->writable ? pcipass_file_take_writable(file) : 0;
+		if (ret)
+			goto err_free_map;
+		map->file = get_file(file);
+	}
+
+	/* Charge first: nothing sized by @length is allocated before. */
+	map->user = get_uid(current_user());
+	ret = pcipass_charge(map->user, npages);
+	if (ret)
+		goto err_free_map;
+	/* More than the RAM can never be pinned (CAP_IPC_LOCK has no limit). */
+	if (npages > totalram_pages()) {
+		pcipass_uncharge(map->user, npages);
+		ret = -ENOMEM;
+		goto err_free_map;
+	}
+	map->mm = current->mm;
+	mmgrab(map->mm);
+	atomic64_add(npages, &map->mm->pinned_vm);
+	map->contig = pcipass_contig_alloc(iova, iova_last, npages);
+
+	/* A page of page pointers, or of folio pointers. */
+	batch = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
+	if (!batch) {
+		ret = -ENOMEM;
+		goto err_unaccount;
+	}
+
+	/* Reserve the range: it is ours while the lock is dropped. */
+	mutex_lock(&ctx->lock);
+	ret = pcipass_dma_check_mode(ctx);
+	if (!ret && !pcipass_iova_range_usable(ctx, iova, iova_last))
+		ret = -ERANGE;
+	if (!ret && pcipass_mapping_first(&ctx->mappings, iova, iova_last))
+		ret = -EEXIST;
+	if (!ret) {
+		pcipass_mapping_insert(&ctx->mappings, map);
+		ctx->dma_busy++;
+	}
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		goto err_free_batch;
+
+	st.map = map;
+	if (file)
+		ret = pcipass_pin_file_and_map(&st, file, offset, batch);
+	else
+		ret = pcipass_pin_and_map(&st, user_va, batch);
+	free_page((unsigned long)batch);
+
+	if (ret && st.mapped)
+		pcipass_mapping_unmap(ctx, map, st.mapped, false);
+	mutex_lock(&ctx->lock);
+	if (ret) {
+		pcipass_mapping_remove(&ctx->mappings, map);
+	} else {
+		ctx->num_mappings++;
+		ctx->pinned_pages += npages;
+	}
+	pcipass_mapping_unbusy(ctx, map);
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		pcipass_mapping_free(map);
+	return ret;
+
+err_free_batch:
+	free_page((unsigned long)batch);
+err_unaccount:
+	pcipass_mapping_unaccount(map);
+err_free_map:
+	pcipass_mapping_put_file(map);
+	free_uid(map->user);
+	kvfree(map->contig);
+	kfree(map);
+	return ret;
+}
+
+/* Only READ and WRITE, at least one of them. */
+static bool pcipass_dma_map_flags_valid(u32 flags)
+{
+	return !(flags & ~(PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE)) &&
+	       (flags & (PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE));
 }
 
 /**
@@ -682,7 +995,7 @@ err:
  * @user_va: start of the caller's memory, page aligned
  * @iova: where the devices see it, page aligned
  * @length: bytes, a non-zero multiple of the page size
- * @flags: &enum pcipass_dma_map_flags, at least one of them
+ * @flags: %PCIPASS_DMA_MAP_READ, %PCIPASS_DMA_MAP_WRITE or both
  *
  * The core of PCIPASS_DMA_MAP, for every interface that maps memory.
  * In order: the arguments are checked, the pages are charged (see
@@ -704,106 +1017,49 @@ err:
 int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
 			  u64 length, u32 flags)
 {
-	struct pcipass_map_state st = { .ctx = ctx };
-	struct pcipass_mapping *map;
-	u64 iova_last, va_last;
-	unsigned long npages;
-	struct page **pages;
+	u64 va_last;
 	int ret;
 
-	if (flags & ~(PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE) ||
-	    !(flags & (PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE)))
+	if (!pcipass_dma_map_flags_valid(flags))
 		return -EINVAL;
-	ret = pcipass_iova_check_range(iova, length, &iova_last);
-	if (ret)
-		return ret;
 	ret = pcipass_iova_check_range(user_va, length, &va_last);
 	if (ret)
 		return ret;
 	if (va_last > TASK_SIZE_MAX)
 		return -EFAULT;
-	st.prot = IOMMU_CACHE;
-	if (flags & PCIPASS_DMA_MAP_READ)
-		st.prot |= IOMMU_READ;
-	if (flags & PCIPASS_DMA_MAP_WRITE)
-		st.prot |= IOMMU_WRITE;
+	return pcipass_dma_map_common(ctx, user_va, NULL, 0, iova, length,
+				      flags);
+}
 
-	npages = length >> PAGE_SHIFT;
+/**
+ * pcipass_dma_map_file() - pin the pages of a file and map them for DMA
+ * @ctx: the context, unlocked, held open by the caller
+ * @file: a memfd, tmpfs or hugetlbfs file, with a reference held by the
+ *	caller (the mapping takes its own)
+ * @offset: byte offset in @file of the first page, page aligned
+ * @iova: where the devices see it, page aligned
+ * @length: bytes, a non-zero multiple of the page size
+ * @flags: %PCIPASS_DMA_MAP_READ, %PCIPASS_DMA_MAP_WRITE or both
+ *
+ * %PCIPASS_DMA_MAP_FILE: as pcipass_dma_map_range(), but the folios of
+ * @file are pinned with memfd_pin_folios(), once per folio, without
+ * walking any page table; the charge is the same.
+ *
+ * Return: 0 or an errno documented with &struct pcipass_dma_map.
+ */
+int pcipass_dma_map_file(struct pcipass_ctx *ctx, struct file *file,
+			 u64 offset, u64 iova, u64 length, u32 flags)
+{
+	bool writable = flags & PCIPASS_DMA_MAP_WRITE;
+	int ret;
 
-	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
-	if (!map)
-		return -ENOMEM;
-	map->iova_start = iova;
-	map->iova_last = iova_last;
-	map->npages = npages;
-	map->writable = flags & PCIPASS_DMA_MAP_WRITE;
-	map->busy = true;
-
-	/* Charge first: nothing sized by @length is allocated before. */
-	map->user = get_uid(current_user());
-	ret = pcipass_charge(map->user, npages);
+	if (!pcipass_dma_map_flags_valid(flags))
+		return -EINVAL;
+	ret = pcipass_file_check(file, offset, length, writable);
 	if (ret)
-		goto err_free_map;
-	/* More than the RAM can never be pinned (CAP_IPC_LOCK has no limit). */
-	if (npages > totalram_pages()) {
-		pcipass_uncharge(map->user, npages);
-		ret = -ENOMEM;
-		goto err_free_map;
-	}
-	map->mm = current->mm;
-	mmgrab(map->mm);
-	atomic64_add(npages, &map->mm->pinned_vm);
-	map->contig = pcipass_contig_alloc(iova, iova_last, npages);
-
-	pages = (struct page **)__get_free_page(GFP_KERNEL_ACCOUNT);
-	if (!pages) {
-		ret = -ENOMEM;
-		goto err_unaccount;
-	}
-
-	/* Reserve the range: it is ours while the lock is dropped. */
-	mutex_lock(&ctx->lock);
-	ret = pcipass_dma_check_mode(ctx);
-	if (!ret && !pcipass_iova_range_usable(ctx, iova, iova_last))
-		ret = -ERANGE;
-	if (!ret && pcipass_mapping_first(&ctx->mappings, iova, iova_last))
-		ret = -EEXIST;
-	if (!ret) {
-		pcipass_mapping_insert(&ctx->mappings, map);
-		ctx->dma_busy++;
-	}
-	mutex_unlock(&ctx->lock);
-	if (ret)
-		goto err_free_pages;
-
-	st.map = map;
-	ret = pcipass_pin_and_map(&st, user_va, pages);
-	free_page((unsigned long)pages);
-
-	if (ret && st.mapped)
-		pcipass_mapping_unmap(ctx, map, st.mapped, false);
-	mutex_lock(&ctx->lock);
-	if (ret) {
-		pcipass_mapping_remove(&ctx->mappings, map);
-	} else {
-		ctx->num_mappings++;
-		ctx->pinned_pages += npages;
-	}
-	pcipass_mapping_unbusy(ctx, map);
-	mutex_unlock(&ctx->lock);
-	if (ret)
-		pcipass_mapping_free(map);
-	return ret;
-
-err_free_pages:
-	free_page((unsigned long)pages);
-err_unaccount:
-	pcipass_mapping_unaccount(map);
-err_free_map:
-	free_uid(map->user);
-	kvfree(map->contig);
-	kfree(map);
-	return ret;
+		return ret;
+	return pcipass_dma_map_common(ctx, 0, file, offset, iova, length,
+				      flags);
 }
 
 /**
@@ -815,9 +1071,29 @@ err_free_map:
 int pcipass_dma_map(struct pcipass_ucmd *ucmd)
 {
 	struct pcipass_dma_map *cmd = ucmd->cmd;
+	struct file *file;
+	int ret;
 
-	return pcipass_dma_map_range(ucmd->ctx, cmd->user_va, cmd->iova,
-				     cmd->length, cmd->flags);
+	if (cmd->__reserved)
+		return -EINVAL;
+	if (!(cmd->flags & PCIPASS_DMA_MAP_FILE)) {
+		if (cmd->fd || cmd->offset)
+			return -EINVAL;
+		return pcipass_dma_map_range(ucmd->ctx, cmd->user_va,
+					     cmd->iova, cmd->length,
+					     cmd->flags);
+	}
+	if (ucmd->user_size < offsetofend(struct pcipass_dma_map, offset) ||
+	    cmd->user_va)
+		return -EINVAL;
+	file = fget(cmd->fd);
+	if (!file)
+		return -EBADF;
+	ret = pcipass_dma_map_file(ucmd->ctx, file, cmd->offset, cmd->iova,
+				   cmd->length,
+				   cmd->flags & ~PCIPASS_DMA_MAP_FILE);
+	fput(file);
+	return ret;
 }
 
 /*

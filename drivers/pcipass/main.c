@@ -29,7 +29,8 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 #define PCIPASS_FEATURES_SUPPORTED \
 	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
 	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET | \
-	 PCIPASS_FEATURE_HOT_RESET | PCIPASS_FEATURE_RELEASE_REQ)
+	 PCIPASS_FEATURE_HOT_RESET | PCIPASS_FEATURE_RELEASE_REQ | \
+	 PCIPASS_FEATURE_DMA_MAP_FILE)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -124,7 +125,8 @@ static const struct pcipass_ioctl_op pcipass_ctx_ioctl_ops[] = {
 			 struct pcipass_device_detach, addr, 0, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DMA_MAP, pcipass_dma_map,
 			 struct pcipass_dma_map, length,
-			 PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE, true),
+			 PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE |
+			 PCIPASS_DMA_MAP_FILE, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DMA_UNMAP, pcipass_dma_unmap,
 			 struct pcipass_dma_unmap, length,
 			 PCIPASS_DMA_UNMAP_ALL, true),

@@ -323,6 +323,9 @@ struct pcipass_device {
  *	by the DMA_MAP that owns the busy mapping, then read by its unmap
  * @unmap_node: entry in the list of mappings an unmap has taken
  *	(owned by that unmap while @busy)
+ * @file: for a file map (%PCIPASS_DMA_MAP_FILE), the file, with a
+ *	reference held and, when @writable, a writable count of its mapping;
+ *	its folios are pinned once each (constant)
  * @user: the user charged for @npages locked pages, with a reference
  *	(constant)
  * @mm: the memory the pages were pinned from, grabbed, whose pinned_vm
@@ -338,6 +341,7 @@ struct pcipass_mapping {
 	bool busy;
 	unsigned long *contig;
 	struct list_head unmap_node;
+	struct file *file;
 	struct user_struct *user;
 	struct mm_struct *mm;
 };
@@ -522,6 +526,8 @@ void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 				 struct pcipass_group *pgroup);
 int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
 			  u64 length, u32 flags);
+int pcipass_dma_map_file(struct pcipass_ctx *ctx, struct file *file,
+			 u64 offset, u64 iova, u64 length, u32 flags);
 int pcipass_dma_unmap_range(struct pcipass_ctx *ctx, u64 iova, u64 length,
 			    u32 flags, u64 *unmapped);
 struct pcipass_iova_span *pcipass_dma_iova_ranges(struct pcipass_ctx *ctx,
