@@ -9,8 +9,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitmap.h>
+#include <linux/completion.h>
 #include <linux/iommu.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/pci.h>
 #include <linux/pcipass.h>
 #include <linux/cred.h>
@@ -512,7 +515,7 @@ static unsigned int pcipass_unmap_chunk(struct pcipass_unmap_iter *it,
 }
 
 /*
- * Unmap the first @npages pages of @map, then unpin them, a chunk at a
+ * Unmap @npages pages of @map from @iova on, then unpin them, a chunk at a
  * time: each chunk is unmapped under the context lock, which is dropped
  * between chunks; only once the chunk's IOTLB flush is done are its pages
  * unpinned, without the lock. @map is busy: nobody else touches it, and the
@@ -521,11 +524,11 @@ static unsigned int pcipass_unmap_chunk(struct pcipass_unmap_iter *it,
  * memory for a batch of runs, each run is its own batch.
  */
 static void pcipass_mapping_unmap(struct pcipass_ctx *ctx,
-				  struct pcipass_mapping *map,
+				  struct pcipass_mapping *map, u64 iova,
 				  unsigned long npages, bool counted)
 {
 	struct pcipass_unmap_iter it = {
-		.map = map, .iova = map->iova_start, .left = npages,
+		.map = map, .iova = iova, .left = npages,
 	};
 	struct pcipass_run one, *runs;
 	unsigned int batch, n, i;
@@ -591,12 +594,14 @@ static void pcipass_mapping_free(struct pcipass_mapping *map)
 	kfree(map);
 }
 
-/* State of a DMA_MAP in progress. */
+/* State of a DMA_MAP in progress, or of one segment of a parallel one. */
 struct pcipass_map_state {
 	struct pcipass_ctx *ctx;
 	struct pcipass_mapping *map;
 	int prot;
-	/* Pages mapped so far, from map->iova_start. */
+	/* The first IOVA: map->iova_start, or the segment's. */
+	u64 base;
+	/* Pages mapped so far, from @base. */
 	unsigned long mapped;
 	/* Pinned pages not mapped yet, contiguous in IOVA and RAM. */
 	struct pcipass_run pending;
@@ -642,7 +647,7 @@ static int pcipass_run_add(struct pcipass_map_state *st, phys_addr_t phys,
 	if (ret)
 		return ret;
 	*run = (struct pcipass_run) {
-		.iova = st->map->iova_start + ((u64)st->mapped << PAGE_SHIFT),
+		.iova = st->base + ((u64)st->mapped << PAGE_SHIFT),
 		.phys = phys,
 		.npages = npages,
 	};
@@ -820,6 +825,243 @@ err:
 	return ret;
 }
 
+/*
+ * Parallel pinning of a large address map: the range is cut into segments
+ * at 2 MiB IOVA boundaries (so that no huge page loses its large IOMMU
+ * page, and no contig block is shared), which the caller and up to
+ * pin_workers - 1 workers of the unbound workqueue take one at a time. A
+ * worker pins the caller's memory with pin_user_pages_remote() and
+ * FOLL_NOWAIT: it never waits for the memory (a userfaultfd or FUSE page,
+ * swap-in, a locked page) and so can never be stuck behind the caller's
+ * own threads, which a killed caller could not resolve; whatever would
+ * wait, or fails, it leaves to the caller, which pins it afterwards as a
+ * single-threaded map does (killable, EFAULT and EINTR as there). The
+ * caller waits for the workers before it returns, so the mm, the mapping
+ * and the state outlive them. Each batch is mapped under the context
+ * lock, as ever.
+ */
+#define PCIPASS_PIN_WORKERS_MAX		8
+#define PCIPASS_PIN_SEGS_PER_WORKER	4
+/* Below this a map is pinned by the caller alone. */
+#define PCIPASS_PIN_PARALLEL_MIN	(SZ_64M >> PAGE_SHIFT)
+
+static unsigned int pin_workers;
+module_param(pin_workers, uint, 0644);
+MODULE_PARM_DESC(pin_workers, "Threads that pin one DMA_MAP of 64 MiB or more of memory, the caller included: 0 (default) one per online CPU, at most 8; 1 pins in the caller alone");
+
+/* How many threads pin a map of @npages pages of memory. */
+static unsigned int pcipass_pin_workers(unsigned long npages)
+{
+	unsigned int n = READ_ONCE(pin_workers);
+
+	if (npages < PCIPASS_PIN_PARALLEL_MIN)
+		return 1;
+	if (!n)
+		n = num_online_cpus();
+	return clamp(n, 1U, (unsigned int)PCIPASS_PIN_WORKERS_MAX);
+}
+
+struct pcipass_pin_seg {
+	struct pcipass_map_state st;
+	u64 user_va;
+	unsigned long npages;
+	/* A worker left it unfinished: the caller completes it. */
+	bool deferred;
+};
+
+struct pcipass_pin_job;
+
+struct pcipass_pin_worker {
+	struct work_struct work;
+	struct pcipass_pin_job *job;
+};
+
+struct pcipass_pin_job {
+	struct mm_struct *mm;
+	unsigned int gup_flags;
+	/* The next segment to take. */
+	atomic_t next;
+	/* Workers still running; the last completes @done. */
+	atomic_t running;
+	struct completion done;
+	/* The first error; set, every thread stops at its next batch. */
+	atomic_t error;
+	struct pcipass_pin_worker workers[PCIPASS_PIN_WORKERS_MAX - 1];
+	unsigned int count;
+	unsigned int nsegs;
+	struct pcipass_pin_seg segs[] __counted_by(nsegs);
+};
+
+static void pcipass_pin_fail(struct pcipass_pin_job *job, int err)
+{
+	atomic_cmpxchg(&job->error, 0, err);
+}
+
+/*
+ * Pin and map what is left of @seg, then map its last run. @remote: a
+ * worker (-EAGAIN: leave the rest to the caller); else the caller.
+ */
+static int pcipass_pin_seg(struct pcipass_pin_job *job,
+			   struct pcipass_pin_seg *seg, struct page **pages,
+			   bool remote)
+{
+	struct pcipass_map_state *st = &seg->st;
+	unsigned long done, want;
+	long n;
+	int ret;
+
+	for (;;) {
+		done = st->mapped + st->pending.npages;
+		if (done >= seg->npages)
+			break;
+		if (atomic_read(&job->error))
+			return -ECANCELED;
+		if (!remote && fatal_signal_pending(current))
+			return -EINTR;
+		want = min_t(unsigned long, seg->npages - done,
+			     PCIPASS_PIN_BATCH);
+		if (remote) {
+			mmap_read_lock(job->mm);
+			n = pin_user_pages_remote(job->mm, seg->user_va +
+						  ((u64)done << PAGE_SHIFT),
+						  want,
+						  job->gup_flags | FOLL_NOWAIT,
+						  pages, NULL);
+			mmap_read_unlock(job->mm);
+			if (n <= 0)
+				return -EAGAIN;
+		} else {
+			n = pin_user_pages_fast(seg->user_va +
+						((u64)done << PAGE_SHIFT),
+						want, job->gup_flags, pages);
+			if (n <= 0)
+				return n ? n : -EFAULT;
+		}
+		mutex_lock(&st->ctx->lock);
+		ret = pcipass_map_batch(st, pages, n);
+		mutex_unlock(&st->ctx->lock);
+		if (ret)
+			return ret;
+		cond_resched();
+	}
+	return pcipass_pin_finish(st);
+}
+
+/* Take segments until none is left; 0 or the error that stopped it. */
+static int pcipass_pin_segs(struct pcipass_pin_job *job, struct page **pages,
+			    bool remote)
+{
+	unsigned int i;
+	int ret;
+
+	while ((i = atomic_fetch_inc(&job->next)) < job->count) {
+		ret = pcipass_pin_seg(job, &job->segs[i], pages, remote);
+		if (ret == -EAGAIN && remote) {
+			job->segs[i].deferred = true;
+			continue;
+		}
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void pcipass_pin_work(struct work_struct *work)
+{
+	struct pcipass_pin_worker *w =
+		container_of(work, struct pcipass_pin_worker, work);
+	struct pcipass_pin_job *job = w->job;
+	struct page **pages = (struct page **)__get_free_page(GFP_KERNEL);
+	int ret;
+
+	/* Without memory or mm it does nothing: the others take it all. */
+	if (pages && mmget_not_zero(job->mm)) {
+		ret = pcipass_pin_segs(job, pages, true);
+		if (ret && ret != -ECANCELED)
+			pcipass_pin_fail(job, ret);
+		mmput(job->mm);
+	}
+	free_page((unsigned long)pages);
+	if (atomic_dec_and_test(&job->running))
+		complete(&job->done);
+}
+
+/* Cut [map->iova_start, map->iova_last] into segments of @job. */
+static void pcipass_pin_cut(struct pcipass_pin_job *job,
+			    const struct pcipass_map_state *st0, u64 user_va)
+{
+	const struct pcipass_mapping *map = st0->map;
+	u64 cur = map->iova_start, end = map->iova_last + 1;
+	u64 len = ALIGN(div_u64(end - cur, job->nsegs), PCIPASS_BLOCK_SIZE);
+
+	while (cur < end) {
+		struct pcipass_pin_seg *seg = &job->segs[job->count++];
+		u64 next = ALIGN_DOWN(cur + len, PCIPASS_BLOCK_SIZE);
+
+		if (next <= cur || next >= end ||
+		    end - next < PCIPASS_BLOCK_SIZE || job->count == job->nsegs)
+			next = end;
+		seg->st = *st0;
+		seg->st.base = cur;
+		seg->user_va = user_va + (cur - map->iova_start);
+		seg->npages = (next - cur) >> PAGE_SHIFT;
+		cur = next;
+	}
+}
+
+/*
+ * Pin and map @st0's mapping with @nworkers threads, the caller one of
+ * them, using @pages. On failure nothing stays pinned or mapped (@st0 is
+ * left with nothing mapped).
+ */
+static int pcipass_pin_parallel(struct pcipass_map_state *st0, u64 user_va,
+				struct page **pages, unsigned int nworkers)
+{
+	unsigned int nsegs = nworkers * PCIPASS_PIN_SEGS_PER_WORKER, i;
+	struct pcipass_pin_job *job;
+	int ret;
+
+	job = kzalloc(struct_size(job, segs, nsegs), GFP_KERNEL_ACCOUNT);
+	if (!job)
+		return pcipass_pin_and_map(st0, user_va, pages);
+	job->nsegs = nsegs;
+	job->mm = current->mm;
+	job->gup_flags = FOLL_LONGTERM |
+			 (st0->map->writable ? FOLL_WRITE : 0);
+	init_completion(&job->done);
+	pcipass_pin_cut(job, st0, user_va);
+
+	atomic_set(&job->running, nworkers - 1);
+	for (i = 0; i < nworkers - 1; i++) {
+		job->workers[i].job = job;
+		INIT_WORK(&job->workers[i].work, pcipass_pin_work);
+		queue_work(system_unbound_wq, &job->workers[i].work);
+	}
+	ret = pcipass_pin_segs(job, pages, false);
+	if (ret && ret != -ECANCELED)
+		pcipass_pin_fail(job, ret);
+	/* Not for long: a worker waits for nothing but the context lock. */
+	wait_for_completion(&job->done);
+
+	/* What the workers could not pin without waiting. */
+	ret = atomic_read(&job->error);
+	for (i = 0; !ret && i < job->count; i++) {
+		if (job->segs[i].deferred)
+			ret = pcipass_pin_seg(job, &job->segs[i], pages, false);
+	}
+
+	for (i = 0; ret && i < job->count; i++) {
+		struct pcipass_map_state *st = &job->segs[i].st;
+
+		pcipass_pending_unpin(st);
+		if (st->mapped)
+			pcipass_mapping_unmap(st->ctx, st->map, st->base,
+					      st->mapped, false);
+	}
+	kfree(job);
+	return ret;
+}
+
 /* The seals of a shmem or hugetlbfs file. */
 static unsigned int pcipass_file_seals(struct file *file)
 {
@@ -949,14 +1191,18 @@ static int pcipass_dma_map_common(struct pcipass_ctx *ctx, u64 user_va,
 		goto err_free_batch;
 
 	st.map = map;
+	st.base = iova;
 	if (file)
 		ret = pcipass_pin_file_and_map(&st, file, offset, batch);
+	else if (pcipass_pin_workers(npages) > 1)
+		ret = pcipass_pin_parallel(&st, user_va, batch,
+					   pcipass_pin_workers(npages));
 	else
 		ret = pcipass_pin_and_map(&st, user_va, batch);
 	free_page((unsigned long)batch);
 
 	if (ret && st.mapped)
-		pcipass_mapping_unmap(ctx, map, st.mapped, false);
+		pcipass_mapping_unmap(ctx, map, iova, st.mapped, false);
 	mutex_lock(&ctx->lock);
 	if (ret) {
 		pcipass_mapping_remove(&ctx->mappings, map);
@@ -1107,7 +1353,8 @@ static u64 pcipass_unmap_victims(struct pcipass_ctx *ctx,
 	u64 bytes = 0;
 
 	list_for_each_entry_safe(map, tmp, victims, unmap_node) {
-		pcipass_mapping_unmap(ctx, map, map->npages, true);
+		pcipass_mapping_unmap(ctx, map, map->iova_start, map->npages,
+				      true);
 		mutex_lock(&ctx->lock);
 		pcipass_mapping_remove(&ctx->mappings, map);
 		ctx->num_mappings--;

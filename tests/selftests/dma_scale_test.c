@@ -11,8 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 #include "pcipass_util.h"
@@ -25,6 +30,9 @@
 #define IOVA_DST	0x200000ULL
 #define STAT_FILE	"/sys/kernel/debug/pcipass/stat"
 #define RW		(PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE)
+#define PIN_WORKERS	"/sys/module/pcipass/parameters/pin_workers"
+/* A map this large is pinned by several threads (dma.c). */
+#define PARALLEL_LEN	(128UL << 20)
 
 /* @len bytes of anonymous memory, 2 MiB aligned, populated, huge or not. */
 static void *pp_alloc_aligned(size_t len, bool huge, void **base)
@@ -283,6 +291,183 @@ TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 	EXPECT_GT((long long)len, after);
 	EXPECT_EQ(0, pp_stat_pinned());
 	munmap(base, len + SZ_2M);
+}
+
+/* Set pin_workers; the old value in @old (for pp_set_workers(old)). */
+static int pp_set_workers(const char *val, char *old, size_t len)
+{
+	if (old && pp_read_file(PIN_WORKERS, old, len))
+		return -1;
+	return pp_write_file(PIN_WORKERS, val);
+}
+
+/* @len bytes of anonymous memory, 4 KiB pages, not faulted in. */
+static void *pp_alloc_lazy(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/*
+ * A map large enough to be pinned by several threads, from memory never
+ * touched, with one thread and with two: every page is pinned once, the
+ * device reads through the IOMMU what the CPU writes on both sides of
+ * every 8 MiB (segment boundaries fall on 2 MiB), every pin comes back.
+ */
+TEST_F(edu, a_parallel_map_pins_each_page_once)
+{
+	static const char *const workers[] = { "1", "2", "0" };
+	size_t len = PARALLEL_LEN;
+	__u64 off;
+	__u8 *dst;
+	char old[16];
+	unsigned int w;
+
+	dst = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+	ASSERT_EQ(0, pp_map(self->ctx, dst, IOVA_DST, PAGE_SZ,
+			    PCIPASS_DMA_MAP_WRITE));
+	ASSERT_EQ(0, pp_set_workers("1", old, sizeof(old)));
+	for (w = 0; w < ARRAY_SIZE(workers); w++) {
+		long pins = pp_foll_pins(), t0;
+		__u8 *p = pp_alloc_lazy(len);
+
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(0, pp_set_workers(workers[w], NULL, 0));
+		t0 = pp_now_ms();
+		ASSERT_EQ(0, pp_map(self->ctx, p, IOVA_EDU, len, RW));
+		ksft_print_msg("pin_workers=%s: %zu MiB not faulted in, mapped in %ld ms\n",
+			       workers[w], len >> 20, pp_now_ms() - t0);
+		EXPECT_EQ(pins + (long)(len / PAGE_SZ), pp_foll_pins());
+		for (off = 0; off < len; off += 8UL << 20) {
+			__u64 at[2] = { off, off + (8UL << 20) - PAGE_SZ };
+			unsigned int k;
+
+			for (k = 0; k < 2; k++) {
+				p[at[k]] = (__u8)(at[k] >> 12) | 1;
+				__atomic_store_n(&dst[0], 0, __ATOMIC_RELAXED);
+				ASSERT_TRUE(pp_edu_dma(self->bar, IOVA_EDU + at[k],
+						       EDU_BUF, 1, false));
+				ASSERT_TRUE(pp_edu_dma(self->bar, EDU_BUF,
+						       IOVA_DST, 1, true));
+				EXPECT_EQ((__u8)(at[k] >> 12) | 1,
+					  __atomic_load_n(&dst[0],
+							  __ATOMIC_ACQUIRE));
+			}
+		}
+		EXPECT_EQ(0, pp_unmap(self->ctx, IOVA_EDU, len, 0));
+		EXPECT_EQ(pins, pp_foll_pins());
+		munmap(p, len);
+	}
+	pp_set_workers(old, NULL, 0);
+	EXPECT_EQ(0, pp_unmap(self->ctx, IOVA_DST, PAGE_SZ, 0));
+	munmap(dst, PAGE_SZ);
+}
+
+/* A hole near the end: EFAULT, whoever pinned what; nothing stays. */
+TEST_F(edu, a_parallel_map_with_a_hole_leaves_nothing)
+{
+	size_t len = PARALLEL_LEN;
+	long pins = pp_foll_pins();
+	long vm_pin = pp_status_kb("VmPin");
+	__u8 *p = pp_alloc_lazy(len);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, munmap(p + len - (3UL << 20), PAGE_SZ));
+	EXPECT_EQ(EFAULT, pp_map(self->ctx, p, IOVA_BIG, len, RW));
+	EXPECT_EQ(pins, pp_foll_pins());
+	EXPECT_EQ(vm_pin, pp_status_kb("VmPin"));
+	EXPECT_EQ(0, pp_stat_pinned());
+	EXPECT_EQ(ENOENT, pp_unmap(self->ctx, 0, 0, PCIPASS_DMA_UNMAP_ALL));
+	munmap(p, len);
+}
+
+struct map_job {
+	int ctx;
+	void *va;
+	__u64 len;
+	int ret;
+	int done;
+};
+
+static void *map_thread(void *data)
+{
+	struct map_job *job = data;
+
+	job->ret = pp_map(job->ctx, job->va, IOVA_BIG, job->len, RW);
+	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* UFFDIO_ZEROPAGE of [@off, @off + @len) of @u; 0 or -1. */
+static int pp_uffd_zero(struct pp_uffd *u, size_t off, size_t len)
+{
+	struct uffdio_zeropage zp = {
+		.range.start = (unsigned long)u->addr + off,
+		.range.len = len,
+	};
+
+	return ioctl(u->fd, UFFDIO_ZEROPAGE, &zp);
+}
+
+/*
+ * userfaultfd memory inside a parallel map: the workers pin what needs
+ * no waiting and leave the 2 MiB that stalls to the caller, which waits
+ * for it (the context answers meanwhile); once the page comes the map
+ * completes. A process killed while it waits so gives its pins back.
+ */
+TEST_F(edu, a_parallel_map_waits_for_userfaultfd_in_the_caller_only)
+{
+	size_t len = PARALLEL_LEN, hole = 64UL << 20;
+	long pins = pp_foll_pins();
+	struct map_job job = { .ctx = self->ctx, .len = len };
+	struct pcipass_info info;
+	struct pp_uffd u;
+	pthread_t thread;
+	pid_t pid;
+	int i;
+
+	ASSERT_EQ(0, pp_uffd_create(&u, len));
+	/* All present (the zero page) but [64 MiB, 66 MiB). */
+	ASSERT_EQ(0, pp_uffd_zero(&u, 0, hole));
+	ASSERT_EQ(0, pp_uffd_zero(&u, hole + SZ_2M, len - hole - SZ_2M));
+	job.va = u.addr;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, map_thread, &job));
+	ASSERT_EQ(1, pp_uffd_waiters(&u, pp_bound_ms(20000)));
+	EXPECT_EQ(0, pp_ctx_info(self->ctx, &info));
+	EXPECT_FALSE(__atomic_load_n(&job.done, __ATOMIC_ACQUIRE));
+	ASSERT_EQ(0, pp_uffd_zero(&u, hole, SZ_2M));
+	pthread_join(thread, NULL);
+	EXPECT_EQ(0, job.ret);
+	EXPECT_EQ((long long)len, pp_stat_pinned());
+	EXPECT_EQ(0, pp_unmap(self->ctx, IOVA_BIG, len, 0));
+	EXPECT_EQ(pins, pp_foll_pins());
+	pp_uffd_destroy(&u);
+
+	/* The same in a child, killed while its map waits. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (pp_uffd_create(&u, len) || pp_uffd_zero(&u, 0, hole))
+			_exit(1);
+		pp_map(self->ctx, u.addr, IOVA_BIG, len, RW);
+		_exit(2);
+	}
+	/* The map charges VmPin first, then pins until it stalls. */
+	for (i = 0; i < 1000 && pp_status_kb_of(pid, "VmPin") <= 0; i++)
+		usleep(10000);
+	EXPECT_LT(0, pp_status_kb_of(pid, "VmPin"));
+	usleep(300000);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	EXPECT_EQ(pins, pp_foll_pins());
+	EXPECT_EQ(0, pp_stat_pinned());
 }
 
 TEST_HARNESS_MAIN
