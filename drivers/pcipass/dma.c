@@ -2,8 +2,9 @@
 /*
  * The IOMMU side of pcipass: what the host's IOMMUs offer, the context's
  * paging domain and the groups attached to it, and the pinning, charging
- * and mapping of user memory into that domain (PCIPASS_DMA_MAP,
- * PCIPASS_DMA_UNMAP, PCIPASS_IOVA_RANGES).
+ * and mapping of user memory into that domain (PCIPASS_DMA_MAP, of memory
+ * or of a memfd, pinned in parallel when large; PCIPASS_DMA_UNMAP, a chunk
+ * at a time; PCIPASS_IOVA_RANGES).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
