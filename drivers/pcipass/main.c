@@ -30,7 +30,7 @@ MODULE_PARM_DESC(ids, "Devices to claim at load: vendor:device[:subvendor[:subde
 	(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP | \
 	 PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS | PCIPASS_FEATURE_RESET | \
 	 PCIPASS_FEATURE_HOT_RESET | PCIPASS_FEATURE_RELEASE_REQ | \
-	 PCIPASS_FEATURE_ERR_REPORT)
+	 PCIPASS_FEATURE_DMA_MAP_FILE | PCIPASS_FEATURE_ERR_REPORT)
 
 /**
  * pcipass_ucmd_respond() - copy the output fields back to user space
@@ -126,7 +126,8 @@ static const struct pcipass_ioctl_op pcipass_ctx_ioctl_ops[] = {
 			 struct pcipass_device_detach, addr, 0, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DMA_MAP, pcipass_dma_map,
 			 struct pcipass_dma_map, length,
-			 PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE, true),
+			 PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE |
+			 PCIPASS_DMA_MAP_FILE, true),
 	PCIPASS_IOCTL_OP(PCIPASS_DMA_UNMAP, pcipass_dma_unmap,
 			 struct pcipass_dma_unmap, length,
 			 PCIPASS_DMA_UNMAP_ALL, true),
@@ -340,6 +341,7 @@ struct pcipass_ctx *pcipass_ctx_create(struct file *file)
 	INIT_LIST_HEAD(&ctx->groups);
 	INIT_LIST_HEAD(&ctx->devices);
 	ctx->mappings = RB_ROOT_CACHED;
+	init_waitqueue_head(&ctx->dma_idle);
 	/* Who opened it decides what it may attach, whoever holds it later. */
 	ctx->opener_uid = file->f_cred->fsuid;
 	ctx->privileged = file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN);

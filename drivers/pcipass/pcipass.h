@@ -158,7 +158,13 @@ struct pcipass_err_state {
  * @num_devices: entries in @devices
  * @mappings: interval tree of &struct pcipass_mapping, by IOVA
  * @num_mappings: entries in @mappings
- * @pinned_pages: pages pinned by @mappings
+ * @pinned_pages: pages pinned by @mappings (an unmap in progress takes
+ *	them out a chunk at a time)
+ * @dma_busy: the busy entries of @mappings: DMA_MAPs and unmaps in
+ *	progress with the lock dropped
+ * @dma_idle: woken when @dma_busy drops to 0 (pcipass_dma_release() waits)
+ * @dma_closing: pcipass_dma_release() is unmapping everything: maps and
+ *	unmaps are refused, maps in progress end at their next batch
  * @aperture_start: first IOVA of @domain's aperture
  * @aperture_last: last IOVA of @domain's aperture
  * @coherent: @domain enforces cache coherency (every DMA snoops the CPU
@@ -183,6 +189,9 @@ struct pcipass_ctx {
 	struct rb_root_cached mappings;
 	u32 num_mappings;
 	unsigned long pinned_pages;
+	unsigned int dma_busy;
+	wait_queue_head_t dma_idle;
+	bool dma_closing;
 	u64 aperture_start;
 	u64 aperture_last;
 	bool coherent;
@@ -345,8 +354,19 @@ struct pcipass_device {
  * @npages: pages of the range, pinned while mapped; the IOMMU's
  *	translation says which pages they are (no page array is kept)
  * @writable: the device may write: pages are dirtied when unpinned
- * @busy: a DMA_MAP is still pinning and mapping the range without the
- *	context lock: it cannot be unmapped yet
+ * @busy: a DMA_MAP is still pinning and mapping the range, or an unmap
+ *	is unmapping it, without the context lock: no one else may unmap it
+ *	(counted in &pcipass_ctx.dma_busy)
+ * @contig: one bit per 2 MiB block of IOVA (from the block of @iova_start
+ *	on) mapped whole from one physically contiguous run, so that unmap
+ *	looks one address up per such block; NULL for a mapping below 2 MiB
+ *	(or when it could not be allocated: every page is looked up). Written
+ *	by the DMA_MAP that owns the busy mapping, then read by its unmap
+ * @unmap_node: entry in the list of mappings an unmap has taken
+ *	(owned by that unmap while @busy)
+ * @file: for a file map (%PCIPASS_DMA_MAP_FILE), the file, with a
+ *	reference held and, when @writable, a writable count of its mapping;
+ *	its folios are pinned once each (constant)
  * @user: the user charged for @npages locked pages, with a reference
  *	(constant)
  * @mm: the memory the pages were pinned from, grabbed, whose pinned_vm
@@ -360,6 +380,9 @@ struct pcipass_mapping {
 	unsigned long npages;
 	bool writable;
 	bool busy;
+	unsigned long *contig;
+	struct list_head unmap_node;
+	struct file *file;
 	struct user_struct *user;
 	struct mm_struct *mm;
 };
@@ -566,6 +589,8 @@ void pcipass_domain_detach_group(struct pcipass_ctx *ctx,
 				 struct pcipass_group *pgroup);
 int pcipass_dma_map_range(struct pcipass_ctx *ctx, u64 user_va, u64 iova,
 			  u64 length, u32 flags);
+int pcipass_dma_map_file(struct pcipass_ctx *ctx, struct file *file,
+			 u64 offset, u64 iova, u64 length, u32 flags);
 int pcipass_dma_unmap_range(struct pcipass_ctx *ctx, u64 iova, u64 length,
 			    u32 flags, u64 *unmapped);
 struct pcipass_iova_span *pcipass_dma_iova_ranges(struct pcipass_ctx *ctx,

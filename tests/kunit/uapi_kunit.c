@@ -57,7 +57,8 @@ static const struct uapi_ioctl uapi_ioctls[] = {
 	UAPI_IOCTL(PCIPASS_DEVICE_DETACH, false, struct pcipass_device_detach,
 		   16, 16, 0),
 	UAPI_IOCTL(PCIPASS_DMA_MAP, false, struct pcipass_dma_map,
-		   32, 32, PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE),
+		   48, 32, PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE |
+		   PCIPASS_DMA_MAP_FILE),
 	UAPI_IOCTL(PCIPASS_DMA_UNMAP, false, struct pcipass_dma_unmap,
 		   24, 24, PCIPASS_DMA_UNMAP_ALL),
 	UAPI_IOCTL(PCIPASS_IOVA_RANGES, false, struct pcipass_iova_ranges,

@@ -555,6 +555,18 @@ long pp_foll_pins(void)
 	       pp_file_value("/proc/vmstat", "nr_foll_pin_released", false);
 }
 
+long pp_kmem_kb(void)
+{
+	long slab, vmalloc;
+
+	pp_write_file("/proc/sys/vm/stat_refresh", "1");
+	slab = pp_file_kb("/proc/meminfo", "Slab");
+	vmalloc = pp_file_kb("/proc/meminfo", "VmallocUsed");
+	if (slab < 0 || vmalloc < 0)
+		return -1;
+	return slab + vmalloc;
+}
+
 __u32 pp_mmio_read32(void *bar, unsigned int off)
 {
 	return __atomic_load_n((__u32 *)((char *)bar + off), __ATOMIC_ACQUIRE);

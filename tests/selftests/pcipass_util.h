@@ -129,6 +129,12 @@ long pp_vmstat(const char *key);
 long pp_file_kb(const char *path, const char *key);
 /* Outstanding FOLL_PIN pins of the whole system, from /proc/vmstat. */
 long pp_foll_pins(void);
+/*
+ * Kernel memory that a mapping's bookkeeping can use, in kB: Slab +
+ * VmallocUsed of /proc/meminfo, after folding the per-CPU counters. The
+ * IOMMU's page tables are not in it (nr_iommu_pages of /proc/vmstat).
+ */
+long pp_kmem_kb(void);
 
 /* PCIPASS_DEVICE_SET_IRQS with one action; 0 or errno. */
 int pp_irq_set(int dev_fd, __u32 action, __u32 type, __u32 start, __u32 count,

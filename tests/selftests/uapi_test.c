@@ -64,7 +64,8 @@ TEST_F(ctx, info_reports_the_vm)
 	EXPECT_EQ(PCIPASS_FEATURE_DEVICE_ATTACH | PCIPASS_FEATURE_DMA_MAP |
 		  PCIPASS_FEATURE_IRQS | PCIPASS_FEATURE_REGIONS |
 		  PCIPASS_FEATURE_RESET | PCIPASS_FEATURE_HOT_RESET |
-		  PCIPASS_FEATURE_RELEASE_REQ | PCIPASS_FEATURE_ERR_REPORT,
+		  PCIPASS_FEATURE_RELEASE_REQ | PCIPASS_FEATURE_DMA_MAP_FILE |
+		  PCIPASS_FEATURE_ERR_REPORT,
 		  info.features);
 	if (iommu < 0)
 		return;
@@ -114,7 +115,8 @@ static const struct pp_ioctl_desc pp_info_ioctls[] = {
 	PP_IOCTL_V(PCIPASS_GET_INFO, struct pcipass_info, 32),
 	PP_IOCTL(PCIPASS_DEVICE_ATTACH, struct pcipass_device_attach),
 	PP_IOCTL(PCIPASS_DEVICE_DETACH, struct pcipass_device_detach),
-	PP_IOCTL(PCIPASS_DMA_MAP, struct pcipass_dma_map),
+	/* fd, __reserved and offset came after the first version (32 bytes). */
+	PP_IOCTL_V(PCIPASS_DMA_MAP, struct pcipass_dma_map, 32),
 	PP_IOCTL(PCIPASS_DMA_UNMAP, struct pcipass_dma_unmap),
 	PP_IOCTL(PCIPASS_IOVA_RANGES, struct pcipass_iova_ranges),
 };

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -725,6 +726,71 @@ TEST_F_TIMEOUT(vfio, close_in_any_order_leaves_nothing, 300)
 		ASSERT_LE(0, fds[1]);
 		close(fds[1]);
 	}
+}
+
+struct vfio_map_job {
+	int container;
+	void *va;
+	long ret;
+	int done;
+};
+
+static void *vfio_map_thread(void *data)
+{
+	struct vfio_map_job *job = data;
+
+	job->ret = map_dma(job->container, job->va, IOVA_SRC, 4 * PAGE_SZ,
+			   VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE);
+	__atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *vfio_close_thread(void *data)
+{
+	int *fd = data;
+
+	close(fd[0]);
+	__atomic_store_n(&fd[1], 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The container's last group leaves (its file is closed) while a
+ * MAP_DMA of the container still pins: the close waits for the map,
+ * which ends without mapping (EINVAL, no IOMMU any more) once its memory
+ * comes, and nothing stays pinned. Before, the close freed the mapping
+ * and the domain under the map (a use after free).
+ */
+TEST_F_TIMEOUT(vfio, closing_the_group_during_a_map_is_safe, 120)
+{
+	struct vfio_map_job job = {};
+	pthread_t map_thread, close_thread;
+	int closing[2] = { -1, 0 };
+	struct pp_uffd u;
+
+	ASSERT_EQ(0, pp_uffd_create(&u, 4 * PAGE_SZ));
+	ASSERT_EQ(0, vfio_open(pp_edu_addr(), &self->container, &closing[0]));
+	job.container = self->container;
+	job.va = u.addr;
+	ASSERT_EQ(0, pthread_create(&map_thread, NULL, vfio_map_thread, &job));
+	ASSERT_EQ(1, pp_uffd_waiters(&u, pp_bound_ms(10000)));
+	ASSERT_EQ(0, pthread_create(&close_thread, NULL, vfio_close_thread,
+				    closing));
+	usleep(300000);
+	/* The close waits for the map in progress. */
+	EXPECT_FALSE(__atomic_load_n(&closing[1], __ATOMIC_ACQUIRE));
+	EXPECT_FALSE(__atomic_load_n(&job.done, __ATOMIC_ACQUIRE));
+	pp_uffd_release(&u, false);
+	pthread_join(close_thread, NULL);
+	pthread_join(map_thread, NULL);
+	EXPECT_EQ(-EINVAL, job.ret);
+	EXPECT_EQ(self->pins, pp_foll_pins());
+	/* The group is free again at once. */
+	closing[0] = open_group(pp_edu_addr());
+	EXPECT_LE(0, closing[0]);
+	if (closing[0] >= 0)
+		close(closing[0]);
+	pp_uffd_destroy(&u);
 }
 
 TEST_F_TIMEOUT(vfio, sigkill_leaves_nothing, 120)

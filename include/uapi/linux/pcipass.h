@@ -78,7 +78,7 @@
  *  - ``ENOENT``: the IOVA range holds no mapping.
  *  - ``ERANGE``: the IOVA range is outside the usable IOVA ranges.
  *  - ``ENOSPC``: pinning would exceed ``RLIMIT_MEMLOCK``.
- *  - ``EBUSY`` (DMA_UNMAP): a map of the range is still in progress.
+ *  - ``EBUSY`` (DMA_UNMAP): a map or unmap of the range is still in progress.
  *  - ``EMSGSIZE``: the output array given is too small; the structure
  *    says how large it must be.
  */
@@ -170,6 +170,8 @@ enum pcipass_host_caps {
  * @PCIPASS_FEATURE_RELEASE_REQ: %PCIPASS_IRQ_REQ: before a device leaves
  *	pcipass (unbind, hot-unplug), its VMM is asked to release it and
  *	given time to (see "Release requests").
+ * @PCIPASS_FEATURE_DMA_MAP_FILE: %PCIPASS_DMA_MAP_FILE: PCIPASS_DMA_MAP of
+ *	a memfd, tmpfs or hugetlbfs file by descriptor and offset.
  * @PCIPASS_FEATURE_ERR_REPORT: %PCIPASS_IRQ_ERR and
  *	PCIPASS_DEVICE_ERR_INFO: the device's AER errors are reported to its
  *	VMM with what their recovery did (see "Error reports").
@@ -182,6 +184,7 @@ enum pcipass_features {
 	PCIPASS_FEATURE_RESET = 1 << 4,
 	PCIPASS_FEATURE_HOT_RESET = 1 << 5,
 	PCIPASS_FEATURE_RELEASE_REQ = 1 << 6,
+	PCIPASS_FEATURE_DMA_MAP_FILE = 1 << 7,
 	PCIPASS_FEATURE_ERR_REPORT = 1 << 8,
 };
 
@@ -361,19 +364,35 @@ struct pcipass_device_detach {
  * @PCIPASS_DMA_MAP_READ: the device may read the memory
  * @PCIPASS_DMA_MAP_WRITE: the device may write the memory (the memory
  *	must then be writable by the caller)
+ * @PCIPASS_DMA_MAP_FILE: map the pages of a file, @fd at @offset, instead
+ *	of the caller's memory at @user_va (which must be 0); needs the
+ *	structure up to @offset (%PCIPASS_FEATURE_DMA_MAP_FILE)
  */
 enum pcipass_dma_map_flags {
 	PCIPASS_DMA_MAP_READ = 1 << 0,
 	PCIPASS_DMA_MAP_WRITE = 1 << 1,
+	PCIPASS_DMA_MAP_FILE = 1 << 2,
 };
 
 /**
  * struct pcipass_dma_map - ioctl(PCIPASS_DMA_MAP)
- * @size: sizeof(struct pcipass_dma_map)
- * @flags: &enum pcipass_dma_map_flags, at least one of them
- * @user_va: start of the caller's memory, page aligned
+ * @size: sizeof(struct pcipass_dma_map); the structure up to @length is
+ *	still accepted, without %PCIPASS_DMA_MAP_FILE
+ * @flags: &enum pcipass_dma_map_flags, %PCIPASS_DMA_MAP_READ or
+ *	%PCIPASS_DMA_MAP_WRITE or both
+ * @user_va: start of the caller's memory, page aligned; 0 with
+ *	%PCIPASS_DMA_MAP_FILE
  * @iova: the device address it appears at, page aligned
  * @length: bytes, a non-zero multiple of the page size
+ * @fd: with %PCIPASS_DMA_MAP_FILE, the file whose pages are mapped: a
+ *	memfd (shmem or hugetlbfs, ``memfd_create()``), or a file of tmpfs
+ *	or hugetlbfs; open for reading, and for writing too with
+ *	%PCIPASS_DMA_MAP_WRITE; otherwise 0
+ * @__reserved: must be 0
+ * @offset: with %PCIPASS_DMA_MAP_FILE, the byte offset in @fd of the first
+ *	page, page aligned (for hugetlbfs, a huge page's alignment gives
+ *	large IOMMU pages); @offset + @length must not pass the file's end;
+ *	otherwise 0
  *
  * Pins the memory of the calling process (long term) and maps it into the
  * context's IOMMU domain for every attached device, cache coherent where
@@ -402,17 +421,38 @@ enum pcipass_dma_map_flags {
  * possible, so hugetlbfs and transparent huge pages are mapped with large
  * IOMMU pages when @iova is aligned like @user_va.
  *
+ * With %PCIPASS_DMA_MAP_FILE the file's pages are pinned (``FOLL_PIN``, a
+ * folio at a time, allocated where the file has a hole) without the
+ * caller's page tables being walked or even mapped: the mapping stays
+ * valid whatever the caller's address space becomes (``execve()`` of a
+ * VMM that keeps the context's descriptor and the memfd). It is charged
+ * like an address map. The mapping holds the file open; a writable one
+ * also counts as a writable shared mapping of it, so ``F_SEAL_WRITE``
+ * cannot be added while it lasts. A file truncated under the mapping
+ * keeps the pinned pages mapped (the device sees the old pages, no longer
+ * the file's) until the unmap, which frees them.
+ *
  * On any failure nothing stays pinned, charged or mapped.
  *
- * Return: 0 or an errno: ``EINVAL`` a zero or unaligned length or address,
- * or a range that wraps around; ``ENXIO`` no device attached yet; ``EPERM``
- * the context has no IOMMU (%PCIPASS_CTX_MODE_NOIOMMU); ``ERANGE`` the IOVA
- * range is not inside the usable ranges of PCIPASS_IOVA_RANGES; ``EEXIST``
- * it overlaps an existing mapping (or one being made); ``ENOSPC`` the
- * user's locked memory would exceed ``RLIMIT_MEMLOCK``; ``ENOMEM`` @length
- * is more than the host's RAM, or out of memory; ``EFAULT`` the memory is
- * not mapped in the caller, or is not writable while
- * %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal signal arrived.
+ * Return: 0 or an errno: ``EINVAL`` a zero or unaligned length, address or
+ * offset, a range that wraps around, a non-zero @user_va, @__reserved or
+ * (without %PCIPASS_DMA_MAP_FILE) @fd or @offset, %PCIPASS_DMA_MAP_FILE
+ * with a structure that ends before @offset, an @fd that is not a memfd,
+ * tmpfs or hugetlbfs file, or @offset + @length past the file's end (also
+ * when the file shrinks during the map); ``EBADF`` @fd is not an open file
+ * descriptor; ``EACCES`` @fd is not open for reading, or not for writing
+ * while %PCIPASS_DMA_MAP_WRITE asks for it; ``EPERM`` the file is sealed
+ * against writes (``F_SEAL_WRITE``, ``F_SEAL_FUTURE_WRITE``) while
+ * %PCIPASS_DMA_MAP_WRITE asks for it; ``ENXIO`` no device attached yet;
+ * ``EPERM`` the context has no IOMMU (%PCIPASS_CTX_MODE_NOIOMMU);
+ * ``ERANGE`` the IOVA range is not inside the usable ranges of
+ * PCIPASS_IOVA_RANGES; ``EEXIST`` it overlaps an existing mapping (or one
+ * being made or unmapped); ``ENOSPC`` the user's locked memory would
+ * exceed ``RLIMIT_MEMLOCK``; ``ENOMEM`` @length is more than the host's
+ * RAM, or out of memory (for hugetlbfs: no free huge page for a hole);
+ * ``EFAULT`` the memory is not mapped in the caller, or is not writable
+ * while %PCIPASS_DMA_MAP_WRITE asks for it; ``EINTR`` a fatal signal
+ * arrived.
  */
 struct pcipass_dma_map {
 	__u32 size;
@@ -420,6 +460,9 @@ struct pcipass_dma_map {
 	__aligned_u64 user_va;
 	__aligned_u64 iova;
 	__aligned_u64 length;
+	__s32 fd;
+	__u32 __reserved;
+	__aligned_u64 offset;
 };
 
 #define PCIPASS_DMA_MAP _IO(PCIPASS_TYPE, PCIPASS_CMD_DMA_MAP)
@@ -441,17 +484,24 @@ enum pcipass_dma_unmap_flags {
  * @length: input: bytes, a non-zero multiple of the page size; output:
  *	the bytes that were mapped and are now unmapped
  *
- * Unmaps every mapping inside the range, flushes the IOTLB once, then
- * unpins the memory and gives the charge back. A mapping is unmapped
- * whole or not at all: a range that cuts one is refused.
+ * Unmaps every mapping inside the range, flushes the IOTLB, then unpins
+ * the memory and gives the charge back. A mapping is unmapped whole or not
+ * at all: a range that cuts one is refused. A large range is unmapped a
+ * chunk at a time (flushed, then unpinned, before the next): other ioctls
+ * of the context, removals of its devices and readers of the statistics
+ * wait for one chunk, not for the whole unmap, and see the pinned bytes
+ * fall as it goes; the mappings of the range are taken at the start
+ * (another unmap of them fails with ``EBUSY``, a map over them with
+ * ``EEXIST``).
  *
  * Return: 0 or an errno: ``EINVAL`` a zero or unaligned length or address,
  * a range that wraps around, a range that cuts a mapping, or
  * %PCIPASS_DMA_UNMAP_ALL with a non-zero @iova or @length; ``ENOENT`` no
- * mapping in the range; ``EBUSY`` a PCIPASS_DMA_MAP of the range is still
- * in progress (nothing is unmapped); ``ENXIO`` no device attached yet;
- * ``EPERM`` the context has no IOMMU; ``EFAULT`` @length could not be
- * written back (the range is unmapped all the same).
+ * mapping in the range; ``EBUSY`` a PCIPASS_DMA_MAP or another unmap of
+ * the range is still in progress (nothing is unmapped); ``ENXIO`` no
+ * device attached yet (or the context is being closed); ``EPERM`` the
+ * context has no IOMMU; ``EFAULT`` @length could not be written back (the
+ * range is unmapped all the same).
  */
 struct pcipass_dma_unmap {
 	__u32 size;
