@@ -1490,6 +1490,31 @@ void pcipass_dma_release(struct pcipass_ctx *ctx)
 	ctx->dma_closing = false;
 }
 
+/**
+ * pcipass_dma_release_nowait() - pcipass_dma_release() unless it would wait
+ * @ctx: the context, locked, with no device and no group attached
+ *
+ * For the last VFIO group leaving its container, under the VFIO layer's
+ * global lock, which must not wait for user space: a DMA_MAP in progress
+ * waits for its user memory as long as user space likes (userfaultfd).
+ * With a map or unmap in progress nothing is released: new maps and
+ * unmaps fail (-ENXIO), the ones in progress end at their next batch, no
+ * device can reach the domain any more, and the mappings go when the
+ * context is released.
+ *
+ * Return: true when everything was released.
+ */
+bool pcipass_dma_release_nowait(struct pcipass_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+	if (ctx->domain && ctx->dma_busy) {
+		ctx->dma_closing = true;
+		return false;
+	}
+	pcipass_dma_release(ctx);
+	return true;
+}
+
 /*
  * The blocking reserved regions of every attached group, as an array to
  * free with kfree(). An empty answer is a valid zero-size allocation.

@@ -163,8 +163,10 @@ struct pcipass_err_state {
  * @dma_busy: the busy entries of @mappings: DMA_MAPs and unmaps in
  *	progress with the lock dropped
  * @dma_idle: woken when @dma_busy drops to 0 (pcipass_dma_release() waits)
- * @dma_closing: pcipass_dma_release() is unmapping everything: maps and
- *	unmaps are refused, maps in progress end at their next batch
+ * @dma_closing: pcipass_dma_release() is unmapping everything, or the
+ *	last VFIO group left during a map and the mappings wait for the
+ *	context's release (pcipass_dma_release_nowait()): maps and unmaps are
+ *	refused, maps in progress end at their next batch
  * @aperture_start: first IOVA of @domain's aperture
  * @aperture_last: last IOVA of @domain's aperture
  * @coherent: @domain enforces cache coherency (every DMA snoops the CPU
@@ -599,6 +601,7 @@ int pcipass_dma_map(struct pcipass_ucmd *ucmd);
 int pcipass_dma_unmap(struct pcipass_ucmd *ucmd);
 int pcipass_iova_ranges(struct pcipass_ucmd *ucmd);
 void pcipass_dma_release(struct pcipass_ctx *ctx);
+bool pcipass_dma_release_nowait(struct pcipass_ctx *ctx);
 
 /* vfio.c: the VFIO container and group nodes */
 int pcipass_vfio_init(void);

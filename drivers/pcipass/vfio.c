@@ -232,8 +232,9 @@ pcipass_vfio_group_detach(struct pcipass_vfio_group *vg)
 	list_del(&vg->container_node);
 	if (list_empty(&container->groups)) {
 		container->iommu_set = false;
-		pcipass_dma_release(ctx);
-		ctx->mode = PCIPASS_CTX_MODE_UNSET;
+		/* A map in progress is not waited for under our global lock. */
+		if (pcipass_dma_release_nowait(ctx))
+			ctx->mode = PCIPASS_CTX_MODE_UNSET;
 	}
 	mutex_unlock(&ctx->lock);
 	iommu_group_release_dma_owner(vg->group);
@@ -268,6 +269,10 @@ static long pcipass_vfio_set_iommu(struct pcipass_vfio_container *container,
 	guard(mutex)(&pcipass_vfio_lock);
 	if (list_empty(&container->groups) || container->iommu_set)
 		return -EINVAL;
+	/* The last group left during a map: its mappings are not gone yet. */
+	scoped_guard(mutex, &container->ctx->lock)
+		if (container->ctx->dma_closing)
+			return -EBUSY;
 	/* Only type1v2 semantics are implemented (see the header comment). */
 	if (type != VFIO_TYPE1v2_IOMMU)
 		return -ENODEV;
