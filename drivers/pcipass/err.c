@@ -6,9 +6,10 @@
  * PCIPASS_DEVICE_ERR_INFO, which gives that record to the VMM. The VFIO
  * layer's error index (VFIO_PCI_ERR_IRQ_INDEX) is the same eventfd.
  *
- * Locking: the PCI core calls every callback with the device's
- * device_lock() held (drivers/pci/pcie/err.c, and aer.c for correctable
- * errors). That lock keeps &pcipass_pci.attached, and so the attachment,
+ * Locking: the PCI core calls the recovery callbacks with the device's
+ * device_lock() held (drivers/pci/pcie/err.c); the correctable error
+ * callback (aer.c) takes it itself, only trying it. That lock keeps
+ * &pcipass_pci.attached, and so the attachment,
  * stable: attach and detach change it under device_lock. The callbacks
  * take only &pcipass_device.err_lock, a spinlock, besides: never the
  * context lock, which a hot reset holds while the PCI core locks every
@@ -138,16 +139,27 @@ static void pcipass_err_resume(struct pci_dev *pdev)
 	spin_unlock(&pdevice->err_lock);
 }
 
-/* A corrected error: counted, not signalled (vfio-pci ignores them). */
+/*
+ * A corrected error: counted, not signalled (vfio-pci ignores them). The
+ * AER interrupt thread calls this without the device lock (aer.c reads
+ * dev->driver unlocked): the lock is only tried, so that the driver and
+ * the attachment stay while the error is counted and the thread never
+ * waits for a removal; an error corrected while someone else holds the
+ * lock is not counted.
+ */
 static void pcipass_err_cor_detected(struct pci_dev *pdev)
 {
-	struct pcipass_device *pdevice = pcipass_err_attached(pdev);
+	struct pcipass_device *pdevice;
 
-	if (!pdevice)
+	if (!device_trylock(&pdev->dev))
 		return;
-	spin_lock(&pdevice->err_lock);
-	pdevice->err.correctable++;
-	spin_unlock(&pdevice->err_lock);
+	pdevice = pcipass_driver_owns(pdev) ? pcipass_err_attached(pdev) : NULL;
+	if (pdevice) {
+		spin_lock(&pdevice->err_lock);
+		pdevice->err.correctable++;
+		spin_unlock(&pdevice->err_lock);
+	}
+	device_unlock(&pdev->dev);
 }
 
 /*

@@ -173,11 +173,27 @@ FIXTURE(vf) {
 	int dev;
 };
 
+/* The PF's nvme character device, opened (the driver may be starting). */
+static int open_pf(FIXTURE_DATA(vf) *self)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (!pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)))
+			break;
+		usleep(100000);
+	}
+	if (pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)) ||
+	    !pp_wait_path(self->pf_dev, true, 10000))
+		return -ENOENT;
+	self->pf_fd = open(self->pf_dev, O_RDWR);
+	return self->pf_fd < 0 ? -errno : 0;
+}
+
 FIXTURE_SETUP(vf)
 {
 	char path[PATH_MAX];
 	__u8 list[4096];
-	int i;
 
 	self->pf_fd = -1;
 	self->ctx = -1;
@@ -191,20 +207,15 @@ FIXTURE_SETUP(vf)
 	ASSERT_TRUE(bind_to(self->pf, "nvme"));
 	/* Whatever an earlier run left (a PF reset would drop it anyway). */
 	ASSERT_EQ(0, set_numvfs(self->pf, 0));
-	for (i = 0; i < 100; i++) {
-		if (!pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)))
-			break;
-		usleep(100000);
-	}
-	ASSERT_EQ(0, pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)));
-	ASSERT_TRUE(pp_wait_path(self->pf_dev, true, 10000));
-	self->pf_fd = open(self->pf_dev, O_RDWR);
-	ASSERT_LE(0, self->pf_fd);
+	ASSERT_EQ(0, open_pf(self));
 
 	/*
 	 * The flexible resources start with the primary controller: give
 	 * them up, and reset the PF so that it lets them go (while no VF is
-	 * enabled: a PF reset disables them).
+	 * enabled: a PF reset disables them). The function level reset is
+	 * made with no driver bound: nvme's reset_prepare() would freeze its
+	 * queues in this task and thaw them in a worker, which lockdep
+	 * reports as locks held on the way back to user space.
 	 */
 	memset(list, 0, sizeof(list));
 	ASSERT_EQ(0, pf_admin(self->pf_fd, 0x06, 1, 0, list, sizeof(list)));
@@ -212,8 +223,13 @@ FIXTURE_SETUP(vf)
 			       list[78] | list[79] << 8, 0));
 	ASSERT_EQ(0, virt_mgmt(self->pf_fd, VM_PRM_ALLOC, VM_RT_VI,
 			       list[78] | list[79] << 8, 0));
+	close(self->pf_fd);
+	self->pf_fd = -1;
+	ASSERT_TRUE(bind_to(self->pf, "none"));
 	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/reset", self->pf);
 	ASSERT_EQ(0, pp_write_file(path, "1"));
+	ASSERT_TRUE(bind_to(self->pf, "nvme"));
+	ASSERT_EQ(0, open_pf(self));
 
 	/* Secondary controller list (CNS 0x15): VF 1's controller. */
 	memset(list, 0, sizeof(list));

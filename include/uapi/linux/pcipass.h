@@ -818,8 +818,9 @@ struct pcipass_irq_set {
  * its VMM:
  *
  *  - A *correctable* error (the hardware corrected it) is counted in
- *    &struct pcipass_device_err_info.correctable. The eventfd is not
- *    signalled: nothing was lost.
+ *    &struct pcipass_device_err_info.correctable (best effort: not one
+ *    reported while an attach, detach or removal holds the device). The
+ *    eventfd is not signalled: nothing was lost.
  *  - An *uncorrectable non-fatal* error (a transaction was lost, the link
  *    works) signals the %PCIPASS_IRQ_ERR eventfd when the PCI core reports
  *    it, with &struct pcipass_device_err_info.result
