@@ -173,21 +173,23 @@ FIXTURE(vf) {
 	int dev;
 };
 
-/* The PF's nvme character device, opened (the driver may be starting). */
-static int open_pf(FIXTURE_DATA(vf) *self)
+/*
+ * Open the nvme character device of @pf (the driver may be starting):
+ * its path in @dev, the descriptor or -errno returned.
+ */
+static int open_pf(const char *pf, char *dev, size_t len)
 {
-	int i;
+	int i, fd;
 
 	for (i = 0; i < 100; i++) {
-		if (!pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)))
+		if (!pf_char_dev(pf, dev, len))
 			break;
 		usleep(100000);
 	}
-	if (pf_char_dev(self->pf, self->pf_dev, sizeof(self->pf_dev)) ||
-	    !pp_wait_path(self->pf_dev, true, 10000))
+	if (pf_char_dev(pf, dev, len) || !pp_wait_path(dev, true, 10000))
 		return -ENOENT;
-	self->pf_fd = open(self->pf_dev, O_RDWR);
-	return self->pf_fd < 0 ? -errno : 0;
+	fd = open(dev, O_RDWR);
+	return fd < 0 ? -errno : fd;
 }
 
 FIXTURE_SETUP(vf)
@@ -207,7 +209,8 @@ FIXTURE_SETUP(vf)
 	ASSERT_TRUE(bind_to(self->pf, "nvme"));
 	/* Whatever an earlier run left (a PF reset would drop it anyway). */
 	ASSERT_EQ(0, set_numvfs(self->pf, 0));
-	ASSERT_EQ(0, open_pf(self));
+	self->pf_fd = open_pf(self->pf, self->pf_dev, sizeof(self->pf_dev));
+	ASSERT_LE(0, self->pf_fd);
 
 	/*
 	 * The flexible resources start with the primary controller: give
@@ -229,7 +232,8 @@ FIXTURE_SETUP(vf)
 	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/reset", self->pf);
 	ASSERT_EQ(0, pp_write_file(path, "1"));
 	ASSERT_TRUE(bind_to(self->pf, "nvme"));
-	ASSERT_EQ(0, open_pf(self));
+	self->pf_fd = open_pf(self->pf, self->pf_dev, sizeof(self->pf_dev));
+	ASSERT_LE(0, self->pf_fd);
 
 	/* Secondary controller list (CNS 0x15): VF 1's controller. */
 	memset(list, 0, sizeof(list));
