@@ -130,7 +130,7 @@ struct bench_dma_map_file {
 
 /*
  * The stacks. PCIPASS_W1 is pcipass with its pinning worker parameter at 1
- * (run for the 1 GiB rows of 4 KiB pages only), FLOOR the kernel's own
+ * (run for the DMA rows of 4 KiB pages only), FLOOR the kernel's own
  * long-term pinning alone (gup_test: its "map" is the pin, its "unmap" the
  * unpin, as the kernel timed them; 1 GiB rows in one call only).
  */
@@ -1076,7 +1076,7 @@ static void mem_stat(struct mem_stat *m)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "SReclaimable: %lld kB", &v) == 1 ||
-			 sscanf(line, "SUnreclaim: %lld kB", &v) == 1)
+		    sscanf(line, "SUnreclaim: %lld kB", &v) == 1)
 			slab += v;
 		else if (sscanf(line, "VmallocUsed: %lld kB", &v) == 1)
 			vmalloc = v;
@@ -1503,13 +1503,15 @@ static int bench_pread(struct dev *d, int op, __u64 off, size_t len)
 	return 0;
 }
 
-/* The operations on the small buffers and the device, and attach. */
-static int bench_small(struct dev *d)
+/* The small DMA sizes (pcipass with one worker: those of 4 KiB pages). */
+static int bench_small_dma(struct dev *d)
 {
 	int errors = 0;
 	int sm;
 
 	for (sm = 0; sm < NR_SMALL; sm++) {
+		if (d->id == DRV_PCIPASS_W1 && small_dma[sm].thp)
+			continue;
 		if (bench_dma(d, sm)) {
 			mark_failed(d, OP_DMA(sm, 0), OP_DMA(sm, NR_PART - 1));
 			errors++;
@@ -1517,6 +1519,14 @@ static int bench_small(struct dev *d)
 			d->ops->unmap(d, IOVA_BASE, small_bufs[sm].len);
 		}
 	}
+	return errors;
+}
+
+/* The operations on the small buffers and the device. */
+static int bench_small(struct dev *d)
+{
+	int errors = bench_small_dma(d);
+
 	if (bench_irq_soft(d)) {
 		mark_failed(d, OP_IRQ_SOFT, OP_IRQ_SOFT);
 		errors++;
@@ -1590,8 +1600,10 @@ static int bench_round(struct dev *d, unsigned int round)
 		goto out;
 	}
 	if (main_stack) {
-		note("%s: MSI IRQ %d\n", drv_names[d->id], d->irq);
+		note("round %u: %s: MSI IRQ %d\n", round, drv_names[d->id], d->irq);
 		errors += bench_small(d);
+	} else {
+		errors += bench_small_dma(d);
 	}
 	errors += bench_big(d);
 	if (main_stack && (pp_features & BENCH_FEATURE_DMA_MAP_FILE))
@@ -1794,6 +1806,31 @@ static void big_name(char *out, size_t len, enum big_backing bk,
 		 c == CALLS_ONE ? "one call" : "2 MiB calls", part_names[p]);
 }
 
+/* The name of @op, for the per-round lines. */
+static void op_name(int op, char *out, size_t len)
+{
+	int i;
+
+	if (op < OP_IRQ_SOFT) {
+		snprintf(out, len, "DMA %s %s", part_names[op % NR_PART],
+			 small_dma[op / NR_PART].name);
+	} else if (op < OP_BIG_FIRST) {
+		snprintf(out, len, "%s", misc_ops[op - OP_IRQ_SOFT].name);
+	} else if (op < OP_MEMFD_FIRST) {
+		i = (op - OP_BIG_FIRST) / NR_PART;
+		big_name(out, len, i / NR_CALLS, i % NR_CALLS,
+			 (op - OP_BIG_FIRST) % NR_PART);
+	} else if (op < OP_MEM_FIRST) {
+		i = op - OP_MEMFD_FIRST;
+		snprintf(out, len, "1 GiB memfd by %s: %s",
+			 i / NR_PART ? "fd" : "address", part_names[i % NR_PART]);
+	} else {
+		i = op - OP_MEM_FIRST;
+		snprintf(out, len, "memory, %s: %s", probe_names[i / NR_MEMV],
+			 memv_names[i % NR_MEMV]);
+	}
+}
+
 static void print_big(void)
 {
 	enum big_backing bk;
@@ -1842,8 +1879,17 @@ static void print_floor(void)
 	if (devs[DRV_PCIPASS_W1].available) {
 		printf("### Parallel pinning (%s: %s by default)\n\n",
 		       strrchr(workers_param, '/') + 1, workers_default);
-		printf("| 1 GiB | pcipass, 1 worker | pcipass | pcipass / 1 worker |\n");
+		printf("| DMA | pcipass, 1 worker | pcipass | pcipass / 1 worker |\n");
 		printf("|---|--:|--:|--:|\n");
+		for (op = OP_DMA(SM_4K, PART_MAP); op < OP_IRQ_SOFT; op++) {
+			if (op % NR_PART == PART_BOTH || small_dma[op / NR_PART].thp)
+				continue;
+			op_name(op, name, sizeof(name));
+			fmt_cell(a, sizeof(a), op, DRV_PCIPASS_W1, 0);
+			fmt_cell(b, sizeof(b), op, DRV_PCIPASS, 0);
+			fmt_ratio(r, sizeof(r), op, DRV_PCIPASS, op, DRV_PCIPASS_W1);
+			printf("| %s | %s | %s | %s |\n", name, a, b, r);
+		}
 		for (bk = BIG_4K_COLD; bk <= BIG_4K; bk++) {
 			for (p = PART_MAP; p <= PART_UNMAP; p++) {
 				op = OP_BIG(bk, CALLS_ONE, p);
@@ -1935,31 +1981,6 @@ static void print_plot_data(void)
 					(unsigned long long)pts[i].bytes, med);
 }
 
-/* The name of @op, for the per-round lines. */
-static void op_name(int op, char *out, size_t len)
-{
-	int i;
-
-	if (op < OP_IRQ_SOFT) {
-		snprintf(out, len, "DMA %s %s", part_names[op % NR_PART],
-			 small_dma[op / NR_PART].name);
-	} else if (op < OP_BIG_FIRST) {
-		snprintf(out, len, "%s", misc_ops[op - OP_IRQ_SOFT].name);
-	} else if (op < OP_MEMFD_FIRST) {
-		i = (op - OP_BIG_FIRST) / NR_PART;
-		big_name(out, len, i / NR_CALLS, i % NR_CALLS,
-			 (op - OP_BIG_FIRST) % NR_PART);
-	} else if (op < OP_MEM_FIRST) {
-		i = op - OP_MEMFD_FIRST;
-		snprintf(out, len, "1 GiB memfd by %s: %s",
-			 i / NR_PART ? "fd" : "address", part_names[i % NR_PART]);
-	} else {
-		i = op - OP_MEM_FIRST;
-		snprintf(out, len, "memory, %s: %s", probe_names[i / NR_MEMV],
-			 memv_names[i % NR_MEMV]);
-	}
-}
-
 /* With -v: the median of every round, of every stack, on stderr. */
 static void print_rounds(void)
 {
@@ -2018,7 +2039,7 @@ static void print_header(void)
 		  clocksource, sizeof(clocksource));
 	read_file("/sys/kernel/mm/transparent_hugepage/enabled", thp,
 		  sizeof(thp));
-	printf("pcipass, vfio type1 and iommufd on %s, kernel %s, %ld CPUs, clocksource %s.\n",
+	printf("Device %s, kernel %s, %ld CPUs, clocksource %s.\n",
 	       addr, u.release, sysconf(_SC_NPROCESSORS_ONLN), clocksource);
 	printf("Stacks measured:");
 	for (drv = 0; drv < NR_DRV; drv++)

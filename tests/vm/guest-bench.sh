@@ -40,7 +40,8 @@ done
 	else
 		# /dev/iommu and the VFIO device cdevs, where the kernel has them.
 		modprobe iommufd 2>/dev/null
-		echo "# pcipass-bench: $(grep -E '^(MemTotal|HugePages_Total|Hugepagesize)' /proc/meminfo | tr -s ' ' | tr '\n' ';')"
+		echo "# pcipass-bench: $(grep -E '^(MemTotal|HugePages_Total|Hugepagesize)' /proc/meminfo |
+			awk '{ printf "%s%s %s%s", s, $1, $2, $3 ? " " $3 : ""; s = ", " }')"
 		echo "pcipass-vm: bench: start" >/dev/kmsg
 		# The table on stdout; progress, errors and (-v) the medians
 		# of every round on stderr.
