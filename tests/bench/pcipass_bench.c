@@ -448,6 +448,34 @@ static void pin_irq(struct dev *d, const char *pattern)
 }
 
 /*
+ * The name of the first entry of directory @dir whose name starts with
+ * @word (or, with @anywhere, has it anywhere), in @buf.
+ */
+static bool dir_entry(const char *dir, const char *word, bool anywhere,
+		      char *buf, size_t len)
+{
+	struct dirent *e;
+	bool found = false;
+	const char *at;
+	DIR *dp;
+
+	dp = opendir(dir);
+	if (!dp)
+		return false;
+	while ((e = readdir(dp))) {
+		at = strstr(e->d_name, word);
+		if (!at || (!anywhere && at != e->d_name) ||
+		    strlen(e->d_name) >= len)
+			continue;
+		memcpy(buf, e->d_name, strlen(e->d_name) + 1);
+		found = true;
+		break;
+	}
+	closedir(dp);
+	return found;
+}
+
+/*
  * pcipass's module parameter of the pinning workers: @name, or the first
  * one whose name has "worker" in it. Needs to be writable (0644): the
  * benchmark sets it to 1 for DRV_PCIPASS_W1 and back.
@@ -455,23 +483,11 @@ static void pin_irq(struct dev *d, const char *pattern)
 static void find_workers_param(const char *name)
 {
 	char found[NAME_MAX + 1] = "";
-	struct dirent *e;
-	DIR *dp;
 
-	if (name && *name) {
+	if (name && *name)
 		snprintf(found, sizeof(found), "%s", name);
-	} else {
-		dp = opendir(PCIPASS_PARAMS);
-		while (dp && (e = readdir(dp))) {
-			if (strstr(e->d_name, "worker") &&
-			    strlen(e->d_name) < sizeof(found)) {
-				memcpy(found, e->d_name, strlen(e->d_name) + 1);
-				break;
-			}
-		}
-		if (dp)
-			closedir(dp);
-	}
+	else
+		dir_entry(PCIPASS_PARAMS, "worker", true, found, sizeof(found));
 	if (!*found) {
 		note("pcipass has no worker parameter: no 1-worker rows\n");
 		return;
@@ -875,29 +891,6 @@ static const struct drv_ops type1_ops = {
 };
 
 #if HAVE_IOMMUFD
-/* The name of the first entry of directory @dir that starts with @prefix. */
-static bool dir_entry(const char *dir, const char *prefix, char *buf,
-		      size_t len)
-{
-	struct dirent *e;
-	bool found = false;
-	DIR *dp;
-
-	dp = opendir(dir);
-	if (!dp)
-		return false;
-	while ((e = readdir(dp))) {
-		if (strncmp(e->d_name, prefix, strlen(prefix)) ||
-		    strlen(e->d_name) >= len)
-			continue;
-		memcpy(buf, e->d_name, strlen(e->d_name) + 1);
-		found = true;
-		break;
-	}
-	closedir(dp);
-	return found;
-}
-
 /*
  * The VFIO device cdev (/dev/vfio/devices/vfioN) bound to an iommufd
  * (/dev/iommu, in d->ctx), attached to an IOAS of its own: the way a VMM
@@ -911,7 +904,7 @@ static int iommufd_attach(struct dev *d)
 	char path[PATH_MAX], cdev[NAME_MAX + 1];
 
 	snprintf(path, sizeof(path), SYSFS_PCI "/%s/vfio-dev", addr);
-	if (!dir_entry(path, "vfio", cdev, sizeof(cdev))) {
+	if (!dir_entry(path, "vfio", false, cdev, sizeof(cdev))) {
 		fprintf(stderr, "pcipass-bench: %s has no VFIO cdev (%s)\n",
 			addr, path);
 		return -ENODEV;
