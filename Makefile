@@ -153,7 +153,7 @@ demo-edu:
 bench:
 	@tests/vm/deps.sh bench
 	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
-	@$(MAKE) -s -C tests/bench UAPI=$$(tests/vm/uapi-headers.sh) SRCTREE=$(SRCTREE)
+	@uapi=$$(tests/vm/uapi-headers.sh) && $(MAKE) -s -C tests/bench UAPI=$$uapi SRCTREE=$(SRCTREE)
 	@tests/vm/bench.sh
 
 clean:
