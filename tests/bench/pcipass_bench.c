@@ -1949,6 +1949,89 @@ static void print_mem(void)
 	printf("\n");
 }
 
+/* One target: the ratio of @op_a/@a to @op_b/@b at most @limit. */
+static void target_row(const char *what, int op_a, enum drv_id a, int op_b,
+		       enum drv_id b, double limit)
+{
+	double med, lo, hi;
+
+	if (!round_ratio(op_a, a, op_b, b, &med, &lo, &hi)) {
+		printf("| %s | <= %.2f | - | not measured here |\n", what, limit);
+		return;
+	}
+	printf("| %s | <= %.2f | %.2f (%.2f-%.2f) | %s |\n", what, limit, med,
+	       lo, hi, med <= limit ? "met" : "**missed**");
+}
+
+/* The memory target: at most @limit bytes per page beyond the IOMMU's. */
+static void target_mem(enum mem_probe pr, double limit)
+{
+	char what[96];
+	double med;
+
+	snprintf(what, sizeof(what), "pcipass slab + vmalloc, %s (bytes per page)",
+		 probe_names[pr]);
+	if (!all_median(OP_MEM(pr, MEMV_KERNEL), DRV_PCIPASS, &med)) {
+		printf("| %s | <= %.2f | - | not measured here |\n", what, limit);
+		return;
+	}
+	printf("| %s | <= %.2f | %.2f | %s |\n", what, limit, med,
+	       med <= limit ? "met" : "**missed**");
+}
+
+/* The targets of issue 14, each with the figure that shows it. */
+static void print_targets(void)
+{
+	static const struct { const char *name; int op; } fast[] = {
+		{ "MSI round trip (edu)", OP_IRQ_EDU },
+		{ "config read", OP_CFG_READ },
+		{ "SET_IRQS (MSI soft trigger)", OP_IRQ_SOFT },
+	};
+	enum big_backing bk;
+	enum big_calls c;
+	char what[128];
+	unsigned int i;
+	int sm;
+
+	printf("### Targets (issue 14): ratios from this boot\n\n");
+	printf("| target | limit | measured (range over rounds) | verdict |\n");
+	printf("|---|--:|--:|---|\n");
+	for (bk = 0; bk < NR_BIG_BACKING; bk++)
+		for (c = 0; c < NR_CALLS; c++) {
+			snprintf(what, sizeof(what), "1 GiB %s, %s: map+unmap, pcipass / iommufd",
+				 backing_names[bk],
+				 c == CALLS_ONE ? "one call" : "2 MiB calls");
+			target_row(what, OP_BIG(bk, c, PART_BOTH), DRV_PCIPASS,
+				   OP_BIG(bk, c, PART_BOTH), DRV_IOMMUFD, 0.5);
+		}
+	for (bk = BIG_4K_COLD; bk <= BIG_4K; bk++) {
+		snprintf(what, sizeof(what), "1 GiB %s, one call: map, pcipass / pin only",
+			 backing_names[bk]);
+		target_row(what, OP_BIG(bk, CALLS_ONE, PART_MAP), DRV_PCIPASS,
+			   OP_BIG(bk, CALLS_ONE, PART_MAP), DRV_FLOOR, 1.0);
+	}
+	target_mem(MEM_4K, 1.0);
+	target_mem(MEM_4K_2M, 1.0);
+	target_row("1 GiB 4K pages, not prefaulted, one call: map, pcipass / 1 worker",
+		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_PCIPASS,
+		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_PCIPASS_W1, 0.6);
+	for (sm = 0; sm < NR_SMALL; sm++) {
+		if (small_dma[sm].thp)
+			continue;
+		snprintf(what, sizeof(what), "DMA map %s, pcipass / 1 worker",
+			 small_dma[sm].name);
+		target_row(what, OP_DMA(sm, PART_MAP), DRV_PCIPASS,
+			   OP_DMA(sm, PART_MAP), DRV_PCIPASS_W1, 1.0);
+	}
+	for (i = 0; i < ARRAY_SIZE(fast); i++) {
+		snprintf(what, sizeof(what), "%s, pcipass / type1", fast[i].name);
+		target_row(what, fast[i].op, DRV_PCIPASS, fast[i].op, DRV_TYPE1, 1.0);
+		snprintf(what, sizeof(what), "%s, pcipass / iommufd", fast[i].name);
+		target_row(what, fast[i].op, DRV_PCIPASS, fast[i].op, DRV_IOMMUFD, 1.0);
+	}
+	printf("\n");
+}
+
 /* For the plot: the median map time of each size, per stack and series. */
 static void print_plot_data(void)
 {
@@ -2193,6 +2276,7 @@ int main(int argc, char **argv)
 	print_floor();
 	print_memfd();
 	print_mem();
+	print_targets();
 	if (errors)
 		printf("%d failure(s): see the messages of pcipass-bench\n",
 		       errors);
