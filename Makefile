@@ -12,7 +12,8 @@
 #   make demo       boot the nested VM: Debian's QEMU runs a guest on a device
 #                   given to pcipass
 #   make demo-edu   boot the IOMMU VM: a sample VMM drives edu through pcipass
-#   make bench      boot the IOMMU VM and time pcipass against vfio-pci
+#   make bench      boot the IOMMU VM and time pcipass against vfio type1 and
+#                   iommufd (the bench kernel, built once, and Debian's)
 
 TOP := $(CURDIR)
 
@@ -150,9 +151,9 @@ demo-edu:
 
 # Not part of `make check`: speed is compared, never asserted.
 bench:
-	@tests/vm/deps.sh
+	@tests/vm/deps.sh bench
 	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
-	@$(MAKE) -s -C tests/bench
+	@uapi=$$(tests/vm/uapi-headers.sh) && $(MAKE) -s -C tests/bench UAPI=$$uapi SRCTREE=$(SRCTREE)
 	@tests/vm/bench.sh
 
 clean:

@@ -1,28 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pcipass_bench: the same operations through pcipass and through the
- * kernel's vfio-pci (legacy VFIO type1 container API), on one device, in
- * one boot, reported side by side as ratios.
+ * pcipass_bench: the same operations through pcipass, through the kernel's
+ * vfio-pci with the legacy VFIO type1 container API, and through vfio-pci
+ * over iommufd (the VFIO device cdev), on one device, in one boot,
+ * reported side by side as ratios.
  *
  * The device (QEMU's edu, 1234:11e8) is bound to pcipass and to vfio-pci in
  * turn through driver_override and drivers_probe. Each round measures every
- * operation through both drivers; the order of the drivers alternates from
- * round to round (ABBA) so that a slow drift of the host cancels out. Each
- * block of an operation starts with untimed warm-up iterations.
+ * operation through every stack; the order of the stacks turns from round
+ * to round (and reverses every other round) so that a slow drift of the
+ * host cancels out. Each block of an operation starts with untimed warm-up
+ * iterations.
  *
- * Operations: DMA map and unmap of 4 KiB, 2 MiB (THP, 2 MiB aligned) and
- * 64 MiB (4 KiB pages, and THP); a software-triggered MSI from the ioctl
- * to the return of read() on its eventfd; a real MSI raised by edu (write
- * 0x60 in BAR0 through the device's mmap, read() the eventfd, then ack at
- * 0x64 outside the timed part); pread() of the command register through
- * the config region; pread() of a BAR0 register through the device file.
+ * Operations: DMA map and unmap of 4 KiB, 2 MiB (4 KiB pages, and one THP)
+ * and 64 MiB (4 KiB pages, and THP); 1 GiB (a VM's RAM) of 4 KiB pages not
+ * prefaulted and prefaulted, of THP and of 2 MiB hugetlbfs pages, in one
+ * call and in 2 MiB calls; attach (open to ready for DMA) and detach; a
+ * software-triggered MSI from the ioctl to the return of read() on its
+ * eventfd; a real MSI raised by edu (write 0x60 in BAR0 through the
+ * device's mmap, read() the eventfd, then ack at 0x64 outside the timed
+ * part); pread() of the command register through the config region;
+ * pread() of a BAR0 register through the device file. Beside them: the
+ * floor, long-term pinning of the same 1 GiB alone (the kernel's gup_test,
+ * PIN_LONGTERM_BENCHMARK), when the kernel has it; pcipass with one pinning
+ * worker, when the module has a worker parameter; a map of a memfd by file
+ * descriptor, when pcipass reports PCIPASS_FEATURE_DMA_MAP_FILE; and the
+ * kernel memory each stack holds per pinned 4 KiB page while 1 GiB is
+ * mapped (slab, vmalloc and IOMMU page-table pages, from /proc/meminfo
+ * and /proc/vmstat).
  *
- * Run as root, with pcipass and vfio-pci loaded and the device bound to
- * neither: pcipass_bench [-d SSSS:BB:DD.F] [-r ROUNDS] [-s SCALE] [-q] [-v]
- * (-q: no progress messages, -v: the medians of every round on stderr).
- * Prints the table on stdout; exits non-zero when an operation failed.
+ * Run as root, with pcipass, vfio-pci and vfio_iommu_type1 loaded (and
+ * iommufd, for the third stack) and the device bound to none of them:
+ * pcipass_bench [-d SSSS:BB:DD.F] [-r ROUNDS] [-s SCALE] [-w PARAM] [-q] [-v]
+ * (-w: the module parameter of pcipass's pinning workers, found by name
+ * otherwise; -q: no progress messages; -v: the medians of every round on
+ * stderr). Prints the tables (markdown) on stdout, and on stderr lines
+ * "pcipass-bench: plot: STACK SERIES BYTES NS" for the plot of map time
+ * against size; exits non-zero when an operation failed.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,6 +53,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,11 +61,63 @@
 #include <linux/pcipass.h>
 #include <linux/vfio.h>
 
+/*
+ * iommufd and the VFIO device cdev: from the 6.12 UAPI headers (Debian 12's
+ * linux-libc-dev is 6.1), which `make bench` builds from linux-source-6.12
+ * and names in BENCH_UAPI_6_12; without them the third stack is left out.
+ */
+#ifdef BENCH_UAPI_6_12
+#include <linux/iommufd.h>
+#endif
+#if defined(IOMMU_IOAS_MAP) && defined(VFIO_DEVICE_BIND_IOMMUFD)
+#define HAVE_IOMMUFD 1
+#else
+#define HAVE_IOMMUFD 0
+#endif
+
+/*
+ * The kernel's GUP benchmark: mm/gup_test.h of the kernel source, when the
+ * Makefile found it (BENCH_GUP_TEST).
+ */
+#ifdef BENCH_GUP_TEST
+#include <mm/gup_test.h>
+#define HAVE_GUP_TEST 1
+/* include/linux/mm_types.h: FOLL_WRITE = 1 << 0 (not UAPI) */
+#define GUP_FOLL_WRITE	0x01
+#else
+#define HAVE_GUP_TEST 0
+#endif
+#define GUP_TEST_FILE	"/sys/kernel/debug/gup_test"
+
+/*
+ * PCIPASS_DMA_MAP of a file (a memfd or hugetlbfs file and an offset):
+ * flag 1 << 2, feature bit 1 << 7, @fd and @offset appended to struct
+ * pcipass_dma_map. Spelled out here so that this builds with a header that
+ * lacks them (enum constants cannot be tested for); the rows are run only
+ * when the driver reports the feature.
+ */
+#define BENCH_DMA_MAP_FILE		0x4U	/* 1 << 2 */
+#define BENCH_FEATURE_DMA_MAP_FILE	0x80ULL	/* 1 << 7 */
+struct bench_dma_map_file {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 user_va;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__s32 fd;
+	__u32 __reserved;
+	__aligned_u64 offset;
+};
+
 #define SYSFS_PCI	"/sys/bus/pci/devices"
+#define PCIPASS_PARAMS	"/sys/module/pcipass/parameters"
 #define IOVA_BASE	0x40000000ULL
+/* The memory probes map at IOVAs nothing else used in the domain. */
+#define IOVA_PROBE	0x100000000ULL
 #define SZ_4K		0x1000ULL
 #define SZ_2M		0x200000ULL
 #define SZ_64M		0x4000000ULL
+#define SZ_1G		0x40000000ULL
 #define EDU_ID		0x00
 #define EDU_IRQ_RAISE	0x60
 #define EDU_IRQ_ACK	0x64
@@ -55,15 +125,90 @@
 #define PCI_CMD_MASTER	0x4
 /* Seconds a block of interrupts may take before it counts as lost. */
 #define IRQ_WATCHDOG	60
+#define MAX_ROUNDS	100
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum drv_id { DRV_PCIPASS, DRV_VFIO, NR_DRV };
+/*
+ * The stacks. PCIPASS_W1 is pcipass with its pinning worker parameter at 1
+ * (run for the DMA rows of 4 KiB pages only), FLOOR the kernel's own
+ * long-term pinning alone (gup_test: its "map" is the pin, its "unmap" the
+ * unpin, as the kernel timed them; 1 GiB rows in one call only).
+ */
+enum drv_id { DRV_PCIPASS, DRV_TYPE1, DRV_IOMMUFD, DRV_PCIPASS_W1, DRV_FLOOR,
+	      NR_DRV };
+
+static const char * const drv_names[NR_DRV] = {
+	[DRV_PCIPASS] = "pcipass",
+	[DRV_TYPE1] = "vfio type1",
+	[DRV_IOMMUFD] = "iommufd",
+	[DRV_PCIPASS_W1] = "pcipass, 1 worker",
+	[DRV_FLOOR] = "pin only (gup_test)",
+};
+
+/* The backings of the 1 GiB rows, and how they are mapped. */
+enum big_backing { BIG_4K_COLD, BIG_4K, BIG_THP, BIG_HUGETLB, NR_BIG_BACKING };
+enum big_calls { CALLS_ONE, CALLS_2M, NR_CALLS };
+/* map+unmap, map, unmap: the three rows of every DMA size. */
+enum dma_part { PART_BOTH, PART_MAP, PART_UNMAP, NR_PART };
+
+static const char * const backing_names[NR_BIG_BACKING] = {
+	[BIG_4K_COLD] = "4K pages, not prefaulted",
+	[BIG_4K] = "4K pages, prefaulted",
+	[BIG_THP] = "THP",
+	[BIG_HUGETLB] = "hugetlbfs 2 MiB",
+};
+
+/* The memory probes: what is mapped while the counters are read. */
+enum mem_probe { MEM_4K, MEM_4K_2M, MEM_THP, MEM_HUGETLB, NR_MEM_PROBE };
+/* What each probe reports, in bytes per pinned 4 KiB page. */
+enum mem_value { MEMV_KERNEL, MEMV_IOMMU, NR_MEMV };
+
+static const char * const probe_names[NR_MEM_PROBE] = {
+	[MEM_4K] = "4K pages, one call",
+	[MEM_4K_2M] = "4K pages, 2 MiB calls",
+	[MEM_THP] = "THP, one call",
+	[MEM_HUGETLB] = "hugetlbfs 2 MiB, one call",
+};
+
+static const char * const memv_names[NR_MEMV] = {
+	[MEMV_KERNEL] = "slab + vmalloc",
+	[MEMV_IOMMU] = "IOMMU page tables",
+};
+
+/* The small DMA sizes, in &enum op_id order of their map+unmap rows. */
+enum small_dma { SM_4K, SM_2M_4K, SM_2M, SM_64M, SM_64M_THP, NR_SMALL };
+
+#define OP_DMA(sm, part)	((sm) * NR_PART + (part))
+#define OP_BIG(b, c, part)	(OP_BIG_FIRST + ((b) * NR_CALLS + (c)) * NR_PART + (part))
+#define OP_MEMFD(byfd, part)	(OP_MEMFD_FIRST + (byfd) * NR_PART + (part))
+#define OP_MEM(p, v)		(OP_MEM_FIRST + (p) * NR_MEMV + (v))
 
 enum op_id {
-	OP_MAPUNMAP_4K, OP_MAPUNMAP_2M, OP_MAPUNMAP_64M, OP_MAPUNMAP_64M_THP,
-	OP_MAP_4K, OP_UNMAP_4K, OP_MAP_2M, OP_UNMAP_2M,
-	OP_MAP_64M, OP_UNMAP_64M, OP_MAP_64M_THP, OP_UNMAP_64M_THP,
-	OP_IRQ_SOFT, OP_IRQ_EDU, OP_CFG_READ, OP_BAR_READ,
-	NR_OP
+	/* OP_DMA(SM_*, PART_*) */
+	OP_IRQ_SOFT = NR_SMALL * NR_PART,
+	OP_IRQ_EDU, OP_CFG_READ, OP_BAR_READ, OP_ATTACH, OP_DETACH,
+	OP_BIG_FIRST,
+	/* OP_BIG(BIG_*, CALLS_*, PART_*) */
+	OP_MEMFD_FIRST = OP_BIG_FIRST + NR_BIG_BACKING * NR_CALLS * NR_PART,
+	/* OP_MEMFD(by fd?, PART_*) */
+	OP_MEM_FIRST = OP_MEMFD_FIRST + 2 * NR_PART,
+	/* OP_MEM(MEM_*, MEMV_*): bytes per page, not times */
+	NR_OP = OP_MEM_FIRST + NR_MEM_PROBE * NR_MEMV,
+};
+
+struct small_desc {
+	const char *name;
+	__u64 len;
+	bool thp;
+	unsigned int iters;	/* timed map+unmap pairs per round, at scale 1 */
+};
+
+static const struct small_desc small_dma[NR_SMALL] = {
+	[SM_4K] = { "4 KiB", SZ_4K, false, 3000 },
+	[SM_2M_4K] = { "2 MiB 4K pages", SZ_2M, false, 300 },
+	[SM_2M] = { "2 MiB THP", SZ_2M, true, 1000 },
+	[SM_64M] = { "64 MiB 4K pages", SZ_64M, false, 30 },
+	[SM_64M_THP] = { "64 MiB THP", SZ_64M, true, 60 },
 };
 
 struct op_desc {
@@ -71,65 +216,69 @@ struct op_desc {
 	unsigned int iters;	/* timed iterations per round, at scale 1 */
 };
 
-static const struct op_desc ops[NR_OP] = {
-	[OP_MAPUNMAP_4K] = { "DMA map+unmap 4 KiB", 3000 },
-	[OP_MAPUNMAP_2M] = { "DMA map+unmap 2 MiB THP", 1000 },
-	[OP_MAPUNMAP_64M] = { "DMA map+unmap 64 MiB 4K pages", 30 },
-	[OP_MAPUNMAP_64M_THP] = { "DMA map+unmap 64 MiB THP", 60 },
-	[OP_MAP_4K] = { "  map 4 KiB", 0 },
-	[OP_UNMAP_4K] = { "  unmap 4 KiB", 0 },
-	[OP_MAP_2M] = { "  map 2 MiB THP", 0 },
-	[OP_UNMAP_2M] = { "  unmap 2 MiB THP", 0 },
-	[OP_MAP_64M] = { "  map 64 MiB 4K pages", 0 },
-	[OP_UNMAP_64M] = { "  unmap 64 MiB 4K pages", 0 },
-	[OP_MAP_64M_THP] = { "  map 64 MiB THP", 0 },
-	[OP_UNMAP_64M_THP] = { "  unmap 64 MiB THP", 0 },
-	[OP_IRQ_SOFT] = { "MSI soft trigger -> eventfd", 10000 },
-	[OP_IRQ_EDU] = { "MSI raised by edu -> eventfd", 5000 },
-	[OP_CFG_READ] = { "config read (command, 2 B)", 10000 },
-	[OP_BAR_READ] = { "BAR0 pread (4 B)", 10000 },
+static const struct op_desc misc_ops[] = {
+	[OP_IRQ_SOFT - OP_IRQ_SOFT] = { "MSI soft trigger (SET_IRQS) -> eventfd", 10000 },
+	[OP_IRQ_EDU - OP_IRQ_SOFT] = { "MSI raised by edu -> eventfd", 5000 },
+	[OP_CFG_READ - OP_IRQ_SOFT] = { "config read (command, 2 B)", 10000 },
+	[OP_BAR_READ - OP_IRQ_SOFT] = { "BAR0 pread (4 B)", 10000 },
+	[OP_ATTACH - OP_IRQ_SOFT] = { "attach (open to ready for DMA)", 20 },
+	[OP_DETACH - OP_IRQ_SOFT] = { "detach (close)", 20 },
+};
+
+/* Timed iterations of the 1 GiB rows per round, at scale 1 (warm-up: 1). */
+static const unsigned int big_iters[NR_BIG_BACKING] = {
+	[BIG_4K_COLD] = 1, [BIG_4K] = 2, [BIG_THP] = 3, [BIG_HUGETLB] = 3,
 };
 
 /* A sample set: every timed iteration, and where each round starts. */
 struct samples {
-	double *ns;
+	double *v;		/* ns, or bytes per page for OP_MEM */
 	unsigned int n, cap;
-	unsigned int *round_start;
+	unsigned int round_start[MAX_ROUNDS];
 	bool failed;
 };
+
+static struct samples S[NR_OP][NR_DRV];
 
 struct dev;
 
 struct drv_ops {
-	const char *name;	/* the PCI driver's name in sysfs */
-	int (*open)(struct dev *d);
-	void (*close)(struct dev *d);
+	const char *driver;	/* the PCI driver's name in sysfs */
+	int (*attach)(struct dev *d);	/* open to ready for DMA */
+	int (*setup)(struct dev *d);	/* BAR0, bus master, MSI on d->efd */
+	void (*detach)(struct dev *d);
 	int (*map)(struct dev *d, void *va, __u64 iova, __u64 len);
 	int (*unmap)(struct dev *d, __u64 iova, __u64 len);
 	int (*irq_trigger)(struct dev *d);
 };
 
 struct dev {
+	enum drv_id id;
 	const struct drv_ops *ops;
-	const char *addr;
-	int ctx;		/* pcipass context, or vfio container */
+	bool available;
+	int ctx;		/* pcipass context, vfio container, or iommufd */
 	int group;		/* vfio group */
 	int fd;			/* device file */
+	__u32 ioas;		/* iommufd IOAS */
 	int efd;		/* MSI eventfd */
 	int irq;		/* the Linux IRQ of the MSI, or -1 */
 	__u64 extra_irqs;	/* eventfd signals beyond one per wait */
 	void *bar;
 	size_t bar_size;
 	__u64 bar_off, cfg_off;
-	struct samples s[NR_OP];
 };
 
 static const char *addr = "0000:00:03.0";
-static unsigned int rounds = 10;
+static unsigned int rounds = 4;
 static double scale = 1.0;
 static bool quiet;
 static bool verbose;
 static int bench_cpu;
+/* pcipass's worker parameter (path), its value at start, or "" */
+static char workers_param[PATH_MAX];
+static char workers_default[32];
+static __u64 pp_features;
+static bool have_hugetlb;
 
 static void note(const char *fmt, ...)
 {
@@ -288,27 +437,96 @@ static void pin_irq(struct dev *d, const char *pattern)
 
 	d->irq = find_irq(pattern);
 	if (d->irq < 0) {
-		note("%s: MSI not found in /proc/interrupts\n", d->ops->name);
+		note("%s: MSI not found in /proc/interrupts\n", drv_names[d->id]);
 		return;
 	}
 	snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", d->irq);
 	snprintf(cpu, sizeof(cpu), "%d", bench_cpu);
 	if (write_file(path, cpu))
-		note("%s: cannot move IRQ %d to CPU %d\n", d->ops->name,
+		note("%s: cannot move IRQ %d to CPU %d\n", drv_names[d->id],
 		     d->irq, bench_cpu);
+}
+
+/*
+ * The name of the first entry of directory @dir whose name starts with
+ * @word (or, with @anywhere, has it anywhere), in @buf.
+ */
+static bool dir_entry(const char *dir, const char *word, bool anywhere,
+		      char *buf, size_t len)
+{
+	struct dirent *e;
+	bool found = false;
+	const char *at;
+	DIR *dp;
+
+	dp = opendir(dir);
+	if (!dp)
+		return false;
+	while ((e = readdir(dp))) {
+		at = strstr(e->d_name, word);
+		if (!at || (!anywhere && at != e->d_name) ||
+		    strlen(e->d_name) >= len)
+			continue;
+		memcpy(buf, e->d_name, strlen(e->d_name) + 1);
+		found = true;
+		break;
+	}
+	closedir(dp);
+	return found;
+}
+
+/*
+ * pcipass's module parameter of the pinning workers: @name, or the first
+ * one whose name has "worker" in it. Needs to be writable (0644): the
+ * benchmark sets it to 1 for DRV_PCIPASS_W1 and back.
+ */
+static void find_workers_param(const char *name)
+{
+	char found[NAME_MAX + 1] = "";
+
+	if (name && *name)
+		snprintf(found, sizeof(found), "%s", name);
+	else
+		dir_entry(PCIPASS_PARAMS, "worker", true, found, sizeof(found));
+	if (!*found) {
+		note("pcipass has no worker parameter: no 1-worker rows\n");
+		return;
+	}
+	snprintf(workers_param, sizeof(workers_param), PCIPASS_PARAMS "/%s",
+		 found);
+	if (read_file(workers_param, workers_default, sizeof(workers_default)) ||
+	    access(workers_param, W_OK)) {
+		note("%s cannot be read and written: no 1-worker rows\n",
+		     workers_param);
+		workers_param[0] = '\0';
+	}
+}
+
+static int set_workers(const char *val)
+{
+	int ret = write_file(workers_param, val);
+
+	if (ret) {
+		errno = -ret;
+		return fail(workers_param);
+	}
+	return 0;
 }
 
 /* ---- memory -------------------------------------------------------------- */
 
+enum buf_kind { BUF_4K, BUF_4K_COLD, BUF_THP, BUF_HUGETLB, BUF_MEMFD };
+
 struct buf {
 	void *va;
 	__u64 len;
-	bool thp;
-	unsigned long thp_kb;
+	enum buf_kind kind;
+	int memfd;		/* BUF_MEMFD: the file, or -1 */
+	unsigned long huge_kb;	/* AnonHugePages + Private_Hugetlb */
 };
 
-/* AnonHugePages of the mapping that holds @va, in KiB. */
-static unsigned long thp_kb(void *va)
+/* AnonHugePages and hugetlb memory of the mapping that holds @va, in KiB. */
+static unsigned long huge_kb(void *va)
 {
 	unsigned long start, end, kb, found = 0;
 	unsigned long want = (unsigned long)va;
@@ -325,53 +543,82 @@ static unsigned long thp_kb(void *va)
 			in = start <= want && want < end;
 			continue;
 		}
-		if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
-			found = kb;
+		if (in && (sscanf(line, "AnonHugePages: %lu kB", &kb) == 1 ||
+			   sscanf(line, "Private_Hugetlb: %lu kB", &kb) == 1))
+			found += kb;
 	}
 	fclose(f);
 	return found;
 }
 
-static int buf_alloc(struct buf *b, __u64 len, bool thp)
+/*
+ * @len bytes of @kind at a 2 MiB aligned address: touched (every page
+ * present) unless BUF_4K_COLD. A negative errno when the memory is not
+ * there (no hugetlbfs pages reserved, say), with a message.
+ */
+static int buf_alloc(struct buf *b, __u64 len, enum buf_kind kind)
 {
-	size_t span = len + (thp ? SZ_2M : 0);
-	char *p;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	size_t span = len + SZ_2M;
+	char *p, *aligned;
 
-	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return fail("mmap");
-	if (thp) {
-		char *aligned = (char *)(((unsigned long)p + SZ_2M - 1) &
-					 ~(SZ_2M - 1));
-
+	b->memfd = -1;
+	if (kind == BUF_HUGETLB) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 flags | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+		if (p == MAP_FAILED)
+			return fail("mmap of hugetlbfs 2 MiB pages (hugepages=?)");
+		aligned = p;
+	} else if (kind == BUF_MEMFD) {
+		b->memfd = memfd_create("pcipass-bench", MFD_CLOEXEC);
+		if (b->memfd < 0)
+			return fail("memfd_create");
+		if (ftruncate(b->memfd, len))
+			return fail("ftruncate of the memfd");
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 b->memfd, 0);
+		if (p == MAP_FAILED)
+			return fail("mmap of the memfd");
+		aligned = p;
+	} else {
+		p = mmap(NULL, span, PROT_READ | PROT_WRITE, flags, -1, 0);
+		if (p == MAP_FAILED)
+			return fail("mmap");
+		aligned = (char *)(((unsigned long)p + SZ_2M - 1) & ~(SZ_2M - 1));
 		if (aligned > p)
 			munmap(p, aligned - p);
 		munmap(aligned + len, p + span - (aligned + len));
-		p = aligned;
+		if (madvise(aligned, len,
+			    kind == BUF_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+			return fail("madvise");
 	}
-	if (madvise(p, len, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
-		return fail("madvise");
-	memset(p, 0x5a, len);
-	b->va = p;
+	if (kind != BUF_4K_COLD)
+		memset(aligned, 0x5a, len);
+	b->va = aligned;
 	b->len = len;
-	b->thp = thp;
-	b->thp_kb = thp_kb(p);
+	b->kind = kind;
+	b->huge_kb = kind == BUF_4K_COLD ? 0 : huge_kb(aligned);
 	return 0;
+}
+
+static void buf_free(struct buf *b)
+{
+	if (b->va)
+		munmap(b->va, b->len);
+	if (b->memfd >= 0)
+		close(b->memfd);
+	b->va = NULL;
+	b->memfd = -1;
 }
 
 /* ---- pcipass ------------------------------------------------------------- */
 
-static int pp_open(struct dev *d)
+static int pp_attach(struct dev *d)
 {
 	struct pcipass_device_attach att = { .size = sizeof(att) };
-	struct pcipass_region_info bar0 = { .size = sizeof(bar0) };
-	struct pcipass_irq_set irq = { .size = sizeof(irq) };
 	unsigned int seg, bus, slot, fn;
-	__s32 efd;
-	__u16 cmd;
 
-	if (sscanf(d->addr, "%x:%x:%x.%x", &seg, &bus, &slot, &fn) != 4)
+	if (sscanf(addr, "%x:%x:%x.%x", &seg, &bus, &slot, &fn) != 4)
 		return -EINVAL;
 	d->ctx = open("/dev/pcipass", O_RDWR | O_CLOEXEC);
 	if (d->ctx < 0)
@@ -382,6 +629,15 @@ static int pp_open(struct dev *d)
 	if (ioctl(d->ctx, PCIPASS_DEVICE_ATTACH, &att))
 		return fail("PCIPASS_DEVICE_ATTACH");
 	d->fd = att.out_device_fd;
+	return 0;
+}
+
+static int pp_setup(struct dev *d)
+{
+	struct pcipass_region_info bar0 = { .size = sizeof(bar0) };
+	struct pcipass_irq_set irq = { .size = sizeof(irq) };
+	__s32 efd = d->efd;
+	__u16 cmd;
 
 	bar0.index = PCIPASS_REGION_BAR0;
 	if (ioctl(d->fd, PCIPASS_DEVICE_GET_REGION_INFO, &bar0))
@@ -396,7 +652,6 @@ static int pp_open(struct dev *d)
 	if (pwrite(d->fd, &cmd, 2, d->cfg_off + PCI_CMD) != 2)
 		return fail("pcipass bus master enable");
 
-	efd = d->efd;
 	irq.type = PCIPASS_IRQ_MSI;
 	irq.count = 1;
 	irq.flags = PCIPASS_IRQ_SET_ENABLE;
@@ -410,12 +665,17 @@ static int pp_open(struct dev *d)
 	return 0;
 }
 
-static void pp_close(struct dev *d)
+static void close_fds(struct dev *d)
 {
 	if (d->fd >= 0)
 		close(d->fd);
+	if (d->group >= 0)
+		close(d->group);
 	if (d->ctx >= 0)
 		close(d->ctx);
+	d->fd = -1;
+	d->group = -1;
+	d->ctx = -1;
 }
 
 static int pp_map(struct dev *d, void *va, __u64 iova, __u64 len)
@@ -426,6 +686,22 @@ static int pp_map(struct dev *d, void *va, __u64 iova, __u64 len)
 		.user_va = (__u64)(unsigned long)va,
 		.iova = iova,
 		.length = len,
+	};
+
+	return ioctl(d->ctx, PCIPASS_DMA_MAP, &map);
+}
+
+/* Map @len bytes of the memfd @fd from its start, by file, not address. */
+static int pp_map_file(struct dev *d, int fd, __u64 iova, __u64 len)
+{
+	struct bench_dma_map_file map = {
+		.size = sizeof(map),
+		.flags = PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE |
+			 BENCH_DMA_MAP_FILE,
+		.iova = iova,
+		.length = len,
+		.fd = fd,
+		.offset = 0,
 	};
 
 	return ioctl(d->ctx, PCIPASS_DMA_MAP, &map);
@@ -455,15 +731,31 @@ static int pp_irq_trigger(struct dev *d)
 }
 
 static const struct drv_ops pcipass_ops = {
-	.name = "pcipass",
-	.open = pp_open,
-	.close = pp_close,
+	.driver = "pcipass",
+	.attach = pp_attach,
+	.setup = pp_setup,
+	.detach = close_fds,
 	.map = pp_map,
 	.unmap = pp_unmap,
 	.irq_trigger = pp_irq_trigger,
 };
 
-/* ---- vfio-pci (type1 container) ------------------------------------------ */
+/* The features pcipass reports (PCIPASS_GET_INFO), 0 when it cannot say. */
+static __u64 pp_get_features(void)
+{
+	struct pcipass_info info = { .size = sizeof(info) };
+	int fd = open("/dev/pcipass", O_RDWR | O_CLOEXEC);
+	__u64 features = 0;
+
+	if (fd < 0)
+		return 0;
+	if (!ioctl(fd, PCIPASS_GET_INFO, &info))
+		features = info.features;
+	close(fd);
+	return features;
+}
+
+/* ---- vfio-pci: type1 container, and iommufd ------------------------------ */
 
 /* Enough room for struct vfio_irq_set and one eventfd. */
 union vfio_irq_buf {
@@ -488,18 +780,15 @@ static int vfio_irq(struct dev *d, __u32 flags, int efd)
 	return ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &buf.set);
 }
 
-static int vfio_open(struct dev *d)
+static int type1_attach(struct dev *d)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct vfio_region_info reg = { .argsz = sizeof(reg) };
 	char path[PATH_MAX], group[32];
-	__u16 cmd;
 
-	snprintf(path, sizeof(path), SYSFS_PCI "/%s/iommu_group", d->addr);
+	snprintf(path, sizeof(path), SYSFS_PCI "/%s/iommu_group", addr);
 	link_name(path, group, sizeof(group));
 	if (!*group) {
-		fprintf(stderr, "pcipass-bench: %s has no IOMMU group\n",
-			d->addr);
+		fprintf(stderr, "pcipass-bench: %s has no IOMMU group\n", addr);
 		return -ENODEV;
 	}
 	d->ctx = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
@@ -525,9 +814,17 @@ static int vfio_open(struct dev *d)
 		return fail("VFIO_GROUP_SET_CONTAINER");
 	if (ioctl(d->ctx, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
 		return fail("VFIO_SET_IOMMU");
-	d->fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, d->addr);
+	d->fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, addr);
 	if (d->fd < 0)
 		return fail("VFIO_GROUP_GET_DEVICE_FD");
+	return 0;
+}
+
+/* The same for both ways of opening a vfio-pci device. */
+static int vfio_setup(struct dev *d)
+{
+	struct vfio_region_info reg = { .argsz = sizeof(reg) };
+	__u16 cmd;
 
 	reg.index = VFIO_PCI_BAR0_REGION_INDEX;
 	if (ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, &reg))
@@ -553,17 +850,7 @@ static int vfio_open(struct dev *d)
 	return 0;
 }
 
-static void vfio_close(struct dev *d)
-{
-	if (d->fd >= 0)
-		close(d->fd);
-	if (d->group >= 0)
-		close(d->group);
-	if (d->ctx >= 0)
-		close(d->ctx);
-}
-
-static int vfio_map(struct dev *d, void *va, __u64 iova, __u64 len)
+static int type1_map(struct dev *d, void *va, __u64 iova, __u64 len)
 {
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
@@ -576,7 +863,7 @@ static int vfio_map(struct dev *d, void *va, __u64 iova, __u64 len)
 	return ioctl(d->ctx, VFIO_IOMMU_MAP_DMA, &map);
 }
 
-static int vfio_unmap(struct dev *d, __u64 iova, __u64 len)
+static int type1_unmap(struct dev *d, __u64 iova, __u64 len)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
 		.argsz = sizeof(unmap),
@@ -593,35 +880,141 @@ static int vfio_irq_trigger(struct dev *d)
 			-1);
 }
 
-static const struct drv_ops vfio_ops = {
-	.name = "vfio-pci",
-	.open = vfio_open,
-	.close = vfio_close,
-	.map = vfio_map,
-	.unmap = vfio_unmap,
+static const struct drv_ops type1_ops = {
+	.driver = "vfio-pci",
+	.attach = type1_attach,
+	.setup = vfio_setup,
+	.detach = close_fds,
+	.map = type1_map,
+	.unmap = type1_unmap,
 	.irq_trigger = vfio_irq_trigger,
 };
 
-/* ---- measurements -------------------------------------------------------- */
-
-static unsigned int iters_of(enum op_id op)
+#if HAVE_IOMMUFD
+/*
+ * The VFIO device cdev (/dev/vfio/devices/vfioN) bound to an iommufd
+ * (/dev/iommu, in d->ctx), attached to an IOAS of its own: the way a VMM
+ * uses vfio-pci without the type1 container.
+ */
+static int iommufd_attach(struct dev *d)
 {
-	double n = ops[op].iters * scale;
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt pt = { .argsz = sizeof(pt) };
+	struct iommu_ioas_alloc ioas = { .size = sizeof(ioas) };
+	char path[PATH_MAX], cdev[NAME_MAX + 1];
 
-	return n < 3 ? 3 : (unsigned int)n;
+	snprintf(path, sizeof(path), SYSFS_PCI "/%s/vfio-dev", addr);
+	if (!dir_entry(path, "vfio", false, cdev, sizeof(cdev))) {
+		fprintf(stderr, "pcipass-bench: %s has no VFIO cdev (%s)\n",
+			addr, path);
+		return -ENODEV;
+	}
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", cdev);
+	d->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (d->fd < 0)
+		return fail(path);
+	d->ctx = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (d->ctx < 0)
+		return fail("/dev/iommu");
+	bind.iommufd = d->ctx;
+	if (ioctl(d->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+		return fail("VFIO_DEVICE_BIND_IOMMUFD");
+	if (ioctl(d->ctx, IOMMU_IOAS_ALLOC, &ioas))
+		return fail("IOMMU_IOAS_ALLOC");
+	d->ioas = ioas.out_ioas_id;
+	pt.pt_id = d->ioas;
+	if (ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &pt))
+		return fail("VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	return 0;
 }
 
-static unsigned int warmup_of(enum op_id op)
+static int iommufd_map(struct dev *d, void *va, __u64 iova, __u64 len)
+{
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = d->ioas,
+		.user_va = (__u64)(unsigned long)va,
+		.length = len,
+		.iova = iova,
+	};
+
+	return ioctl(d->ctx, IOMMU_IOAS_MAP, &map);
+}
+
+static int iommufd_unmap(struct dev *d, __u64 iova, __u64 len)
+{
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap),
+		.ioas_id = d->ioas,
+		.iova = iova,
+		.length = len,
+	};
+
+	return ioctl(d->ctx, IOMMU_IOAS_UNMAP, &unmap);
+}
+
+static const struct drv_ops iommufd_ops = {
+	.driver = "vfio-pci",
+	.attach = iommufd_attach,
+	.setup = vfio_setup,
+	.detach = close_fds,
+	.map = iommufd_map,
+	.unmap = iommufd_unmap,
+	.irq_trigger = vfio_irq_trigger,
+};
+#endif
+
+/* ---- measurements -------------------------------------------------------- */
+
+static struct dev devs[NR_DRV];
+static struct buf small_bufs[NR_SMALL], buf_thp, buf_hugetlb;
+
+static unsigned int scaled(unsigned int iters, unsigned int min)
+{
+	double n = iters * scale;
+
+	return n < min ? min : (unsigned int)n;
+}
+
+/* Timed iterations of @op per round and stack. */
+static unsigned int iters_of(int op)
+{
+	if (op < OP_IRQ_SOFT)
+		return scaled(small_dma[op / NR_PART].iters, 3);
+	if (op < OP_BIG_FIRST)
+		return scaled(misc_ops[op - OP_IRQ_SOFT].iters, 3);
+	if (op < OP_MEMFD_FIRST)
+		return scaled(big_iters[(op - OP_BIG_FIRST) / (NR_CALLS * NR_PART)], 1);
+	if (op < OP_MEM_FIRST)
+		return scaled(2, 1);
+	return 1;
+}
+
+static unsigned int warmup_of(int op)
 {
 	unsigned int n = iters_of(op) / 10;
 
+	if (op >= OP_BIG_FIRST)
+		return 1;
 	return n < 2 ? 2 : n;
 }
 
-static void sample(struct samples *s, double ns)
+static void sample(int op, struct dev *d, double v)
 {
+	struct samples *s = &S[op][d->id];
+
 	if (s->n < s->cap)
-		s->ns[s->n++] = ns;
+		s->v[s->n++] = v;
+}
+
+static void mark_failed(struct dev *d, int first, int last)
+{
+	int op;
+
+	for (op = first; op <= last; op++)
+		S[op][d->id].failed = true;
 }
 
 static __u32 rd32(struct dev *d, unsigned int off)
@@ -635,74 +1028,128 @@ static void wr32(struct dev *d, unsigned int off, __u32 v)
 	__atomic_store_n((__u32 *)((char *)d->bar + off), v, __ATOMIC_RELEASE);
 }
 
-/* The separate map and unmap rows of a map+unmap row. */
-static enum op_id map_op(enum op_id both)
-{
-	return OP_MAP_4K + 2 * (both - OP_MAPUNMAP_4K);
-}
-
-static enum op_id unmap_op(enum op_id both)
-{
-	return map_op(both) + 1;
-}
-
 /*
- * Pages pinned with FOLL_PIN in the whole system, from /proc/vmstat once
- * the per-CPU deltas are folded in; -1 when unknown.
+ * What the kernel holds, from /proc/vmstat and /proc/meminfo once the
+ * per-CPU deltas are folded in (/proc/sys/vm/stat_refresh): the pages
+ * pinned with FOLL_PIN in the whole system, the IOMMU page-table pages,
+ * and slab plus vmalloc memory. -1 where unknown. (MemFree is no measure:
+ * the per-CPU free lists move it by megabytes either way.)
  */
-static long long foll_pins(void)
+struct mem_stat {
+	long long pins, iommu_pages, kernel_kb;
+};
+
+static void mem_stat(struct mem_stat *m)
 {
-	long long acquired = -1, released = -1, v;
+	long long acquired = -1, released = -1, v, slab = 0, vmalloc = -1;
 	char line[128];
 	FILE *f;
 
+	m->pins = -1;
+	m->iommu_pages = -1;
+	m->kernel_kb = -1;
 	if (write_file("/proc/sys/vm/stat_refresh", "1"))
-		return -1;
+		return;
 	f = fopen("/proc/vmstat", "re");
 	if (!f)
-		return -1;
+		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "nr_foll_pin_acquired %lld", &v) == 1)
 			acquired = v;
 		else if (sscanf(line, "nr_foll_pin_released %lld", &v) == 1)
 			released = v;
+		else if (sscanf(line, "nr_iommu_pages %lld", &v) == 1)
+			m->iommu_pages = v;
 	}
 	fclose(f);
-	return acquired < 0 || released < 0 ? -1 : acquired - released;
+	if (acquired >= 0 && released >= 0)
+		m->pins = acquired - released;
+	f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "SReclaimable: %lld kB", &v) == 1 ||
+		    sscanf(line, "SUnreclaim: %lld kB", &v) == 1)
+			slab += v;
+		else if (sscanf(line, "VmallocUsed: %lld kB", &v) == 1)
+			vmalloc = v;
+	}
+	fclose(f);
+	if (vmalloc >= 0)
+		m->kernel_kb = slab + vmalloc;
+}
+
+/* Map (or unmap) @len bytes at @iova in calls of @chunk bytes each. */
+static int map_calls(struct dev *d, char *va, __u64 iova, __u64 len,
+		     __u64 chunk)
+{
+	__u64 off;
+
+	for (off = 0; off < len; off += chunk)
+		if (d->ops->map(d, va + off, iova + off, chunk))
+			return fail("DMA map");
+	return 0;
+}
+
+static int unmap_calls(struct dev *d, __u64 iova, __u64 len, __u64 chunk)
+{
+	__u64 off;
+	int ret = 0;
+
+	/* All of it, even after a failure: whatever is mapped goes. */
+	for (off = 0; off < len; off += chunk)
+		if (d->ops->unmap(d, iova + off, chunk) && !ret)
+			ret = fail("DMA unmap");
+	return ret;
 }
 
 /*
- * One untimed map and unmap of @b that checks that the driver pins every
- * page of it, and unpins them all: the two drivers do the same work.
+ * One untimed map and unmap of @b (in calls of @chunk) at @iova that
+ * checks that the stack pins every page of it and unpins them all (the
+ * stacks do the same work); with @probe >= 0, the kernel memory it holds
+ * while mapped goes in the rows OP_MEM(@probe, *).
  */
-static int check_pins(struct dev *d, struct buf *b)
+static int check_map(struct dev *d, struct buf *b, __u64 iova, __u64 chunk,
+		     int probe)
 {
-	long long before, mapped, after;
+	struct mem_stat before, mapped, after;
+	double pages = b->len / SZ_4K;
+	int ret;
 
-	before = foll_pins();
-	if (d->ops->map(d, b->va, IOVA_BASE, b->len))
-		return fail("DMA map");
-	mapped = foll_pins();
-	if (d->ops->unmap(d, IOVA_BASE, b->len))
-		return fail("DMA unmap");
-	after = foll_pins();
-	if (before < 0 || (mapped - before == (long long)(b->len / SZ_4K) &&
-			   after == before))
+	mem_stat(&before);
+	ret = map_calls(d, b->va, iova, b->len, chunk);
+	mem_stat(&mapped);
+	if (unmap_calls(d, iova, b->len, chunk) || ret)
+		return -EIO;
+	mem_stat(&after);
+	if (before.pins >= 0 &&
+	    (mapped.pins - before.pins != (long long)pages ||
+	     after.pins != before.pins)) {
+		fprintf(stderr, "pcipass-bench: %s: %llu KiB: %lld pages pinned, %lld left\n",
+			drv_names[d->id], (unsigned long long)b->len / 1024,
+			mapped.pins - before.pins, after.pins - before.pins);
+		return -EIO;
+	}
+	if (probe < 0)
 		return 0;
-	fprintf(stderr, "pcipass-bench: %s: %llu KiB: map pinned %lld pages, unmap left %lld\n",
-		d->ops->name, (unsigned long long)b->len / 1024, mapped - before,
-		after - before);
-	return -EIO;
+	if (before.kernel_kb >= 0)
+		sample(OP_MEM(probe, MEMV_KERNEL), d,
+		       (mapped.kernel_kb - before.kernel_kb) * 1024.0 / pages);
+	if (before.iommu_pages >= 0)
+		sample(OP_MEM(probe, MEMV_IOMMU), d,
+		       (mapped.iommu_pages - before.iommu_pages) * 4096.0 / pages);
+	return 0;
 }
 
-/* Map and unmap @b: warm-up, then the timed iterations. */
-static int bench_dma(struct dev *d, struct buf *b, enum op_id both)
+/* Map and unmap a small buffer: warm-up, then the timed iterations. */
+static int bench_dma(struct dev *d, enum small_dma sm)
 {
+	int both = OP_DMA(sm, PART_BOTH);
 	unsigned int i, warm = warmup_of(both), n = iters_of(both);
-	enum op_id map = map_op(both), unmap = unmap_op(both);
+	struct buf *b = &small_bufs[sm];
 	double t0, t1, t2;
 
-	if (check_pins(d, b))
+	if (check_map(d, b, IOVA_BASE, b->len, -1))
 		return -EIO;
 
 	for (i = 0; i < warm + n; i++) {
@@ -715,9 +1162,258 @@ static int bench_dma(struct dev *d, struct buf *b, enum op_id both)
 		t2 = now_ns();
 		if (i < warm)
 			continue;
-		sample(&d->s[both], t2 - t0);
-		sample(&d->s[map], t1 - t0);
-		sample(&d->s[unmap], t2 - t1);
+		sample(both, d, t2 - t0);
+		sample(both + PART_MAP, d, t1 - t0);
+		sample(both + PART_UNMAP, d, t2 - t1);
+	}
+	return 0;
+}
+
+#if HAVE_GUP_TEST
+/*
+ * The floor: gup_test pins all of @b long term (FOLL_WRITE, the pages
+ * pcipass asks for) with one pin_user_pages() call, then unpins it; the
+ * kernel times both, without the ioctl around them.
+ */
+static int floor_once(struct buf *b, double *pin_ns, double *unpin_ns)
+{
+	struct gup_test gup = {
+		.addr = (unsigned long)b->va,
+		.size = b->len,
+		.nr_pages_per_call = b->len / SZ_4K,
+		.gup_flags = GUP_FOLL_WRITE,
+	};
+	int fd, ret = 0;
+
+	fd = open(GUP_TEST_FILE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail(GUP_TEST_FILE);
+	if (ioctl(fd, PIN_LONGTERM_BENCHMARK, &gup))
+		ret = fail("gup_test PIN_LONGTERM_BENCHMARK");
+	else if (gup.size != b->len)
+		ret = -EIO;
+	close(fd);
+	*pin_ns = gup.get_delta_usec * 1e3;
+	*unpin_ns = gup.put_delta_usec * 1e3;
+	return ret;
+}
+#else
+static int floor_once(struct buf *b, double *pin_ns, double *unpin_ns)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
+/*
+ * One map+unmap of @b as the rows OP_BIG(@bk, @c, *) (timed unless
+ * @warm); for the floor, its pin and unpin.
+ */
+static int big_once(struct dev *d, struct buf *b, enum big_backing bk,
+		    enum big_calls c, bool warm)
+{
+	__u64 chunk = c == CALLS_ONE ? b->len : SZ_2M;
+	int both = OP_BIG(bk, c, PART_BOTH);
+	double t0, t1, t2;
+
+	if (d->id == DRV_FLOOR) {
+		if (floor_once(b, &t1, &t2))
+			return -EIO;
+		t0 = 0;
+		t2 += t1;
+	} else {
+		t0 = now_ns();
+		if (map_calls(d, b->va, IOVA_BASE, b->len, chunk)) {
+			unmap_calls(d, IOVA_BASE, b->len, chunk);
+			return -EIO;
+		}
+		t1 = now_ns();
+		if (unmap_calls(d, IOVA_BASE, b->len, chunk))
+			return -EIO;
+		t2 = now_ns();
+	}
+	if (!warm) {
+		sample(both, d, t2 - t0);
+		sample(both + PART_MAP, d, t1 - t0);
+		sample(both + PART_UNMAP, d, t2 - t1);
+	}
+	return 0;
+}
+
+/*
+ * Which 1 GiB rows a stack runs: the floor those in one call, pcipass with
+ * one worker those of 4 KiB pages in one call (a 2 MiB call is too small to
+ * split).
+ */
+static bool big_runs(struct dev *d, enum big_backing bk, enum big_calls c)
+{
+	if (d->id == DRV_FLOOR)
+		return c == CALLS_ONE;
+	if (d->id == DRV_PCIPASS_W1)
+		return c == CALLS_ONE && (bk == BIG_4K_COLD || bk == BIG_4K);
+	return true;
+}
+
+/* The rows of @bk on the present memory @b: warm-up, then timed. */
+static int big_rows(struct dev *d, struct buf *b, enum big_backing bk)
+{
+	int both, errors = 0;
+	enum big_calls c;
+	unsigned int i;
+
+	for (c = 0; c < NR_CALLS; c++) {
+		if (!big_runs(d, bk, c))
+			continue;
+		both = OP_BIG(bk, c, PART_BOTH);
+		for (i = 0; i < warmup_of(both) + iters_of(both); i++) {
+			if (big_once(d, b, bk, c, i < warmup_of(both))) {
+				mark_failed(d, both, both + PART_UNMAP);
+				errors++;
+				break;
+			}
+		}
+	}
+	return errors;
+}
+
+/*
+ * The 1 GiB rows. Memory of 4 KiB pages is mapped not prefaulted once per
+ * iteration, on fresh memory (the map faults every page in); the last of
+ * those, its pages now present, serves for the prefaulted rows and the
+ * memory probes. THP and hugetlbfs memory is allocated once. The memory
+ * probes map at IOVAs of their own, which no map before used in the
+ * domain, so that the IOMMU page tables they need are new.
+ */
+static int bench_big(struct dev *d)
+{
+	bool main_stack = d->id <= DRV_IOMMUFD;
+	enum big_calls c;
+	int both, errors = 0;
+	unsigned int i, n;
+	struct buf b = {};
+
+	for (c = 0; c < NR_CALLS; c++) {
+		if (!big_runs(d, BIG_4K_COLD, c))
+			continue;
+		both = OP_BIG(BIG_4K_COLD, c, PART_BOTH);
+		n = iters_of(both);
+		for (i = 0; i < n; i++) {
+			if (buf_alloc(&b, SZ_1G, BUF_4K_COLD) ||
+			    big_once(d, &b, BIG_4K_COLD, c, false)) {
+				mark_failed(d, both, both + PART_UNMAP);
+				errors++;
+				buf_free(&b);
+				break;
+			}
+			if (c != CALLS_ONE || i + 1 < n) {
+				buf_free(&b);
+				continue;
+			}
+			errors += big_rows(d, &b, BIG_4K);
+			if (main_stack &&
+			    (check_map(d, &b, IOVA_PROBE, b.len, MEM_4K) ||
+			     check_map(d, &b, IOVA_PROBE + SZ_1G, SZ_2M, MEM_4K_2M))) {
+				mark_failed(d, OP_MEM(MEM_4K, 0),
+					    OP_MEM(MEM_4K_2M, NR_MEMV - 1));
+				errors++;
+			}
+			buf_free(&b);
+		}
+	}
+	if (d->id == DRV_PCIPASS_W1)
+		return errors;
+	errors += big_rows(d, &buf_thp, BIG_THP);
+	if (main_stack &&
+	    check_map(d, &buf_thp, IOVA_PROBE + 2 * SZ_1G, buf_thp.len, MEM_THP)) {
+		mark_failed(d, OP_MEM(MEM_THP, 0), OP_MEM(MEM_THP, NR_MEMV - 1));
+		errors++;
+	}
+	if (!have_hugetlb)
+		return errors;
+	errors += big_rows(d, &buf_hugetlb, BIG_HUGETLB);
+	if (main_stack &&
+	    check_map(d, &buf_hugetlb, IOVA_PROBE + 3 * SZ_1G, buf_hugetlb.len,
+		      MEM_HUGETLB)) {
+		mark_failed(d, OP_MEM(MEM_HUGETLB, 0),
+			    OP_MEM(MEM_HUGETLB, NR_MEMV - 1));
+		errors++;
+	}
+	return errors;
+}
+
+/*
+ * A 1 GiB memfd (shmem, present), mapped by its address through every
+ * stack and, through pcipass, by file descriptor: OP_MEMFD(0 or 1, *).
+ */
+static int bench_memfd(struct dev *d)
+{
+	unsigned int i, byfd, warm = warmup_of(OP_MEMFD(0, 0));
+	unsigned int n = iters_of(OP_MEMFD(0, 0));
+	int errors = 0, ret = 0;
+	double t0, t1, t2;
+	struct buf b;
+
+	if (buf_alloc(&b, SZ_1G, BUF_MEMFD)) {
+		buf_free(&b);
+		mark_failed(d, OP_MEMFD(0, 0), OP_MEMFD(1, NR_PART - 1));
+		return 1;
+	}
+	for (byfd = 0; byfd < 2; byfd++) {
+		if (byfd && d->id != DRV_PCIPASS)
+			break;
+		for (i = 0; i < warm + n; i++) {
+			t0 = now_ns();
+			if (byfd)
+				ret = pp_map_file(d, b.memfd, IOVA_BASE, b.len);
+			else
+				ret = d->ops->map(d, b.va, IOVA_BASE, b.len);
+			if (ret) {
+				fail(byfd ? "DMA map of the memfd by fd" :
+				     "DMA map of the memfd");
+				break;
+			}
+			t1 = now_ns();
+			ret = d->ops->unmap(d, IOVA_BASE, b.len);
+			if (ret) {
+				fail("DMA unmap");
+				break;
+			}
+			t2 = now_ns();
+			if (i < warm)
+				continue;
+			sample(OP_MEMFD(byfd, PART_BOTH), d, t2 - t0);
+			sample(OP_MEMFD(byfd, PART_MAP), d, t1 - t0);
+			sample(OP_MEMFD(byfd, PART_UNMAP), d, t2 - t1);
+		}
+		if (ret) {
+			mark_failed(d, OP_MEMFD(byfd, 0), OP_MEMFD(byfd, NR_PART - 1));
+			errors++;
+			ret = 0;
+		}
+	}
+	buf_free(&b);
+	return errors;
+}
+
+/* Attach and detach, again and again: OP_ATTACH and OP_DETACH. */
+static int bench_attach(struct dev *d)
+{
+	unsigned int i, warm = warmup_of(OP_ATTACH), n = iters_of(OP_ATTACH);
+	double t0, t1;
+	int ret;
+
+	for (i = 0; i < warm + n; i++) {
+		t0 = now_ns();
+		ret = d->ops->attach(d);
+		t1 = now_ns();
+		if (ret) {
+			d->ops->detach(d);
+			return ret;
+		}
+		d->ops->detach(d);
+		if (i < warm)
+			continue;
+		sample(OP_ATTACH, d, t1 - t0);
+		sample(OP_DETACH, d, now_ns() - t1);
 	}
 	return 0;
 }
@@ -734,7 +1430,7 @@ static int wait_eventfd(struct dev *d)
 	}
 	if (errno == EINTR)
 		fprintf(stderr, "pcipass-bench: %s: interrupt lost (no eventfd signal in %d s)\n",
-			d->ops->name, IRQ_WATCHDOG);
+			drv_names[d->id], IRQ_WATCHDOG);
 	else
 		fail("eventfd read");
 	return -EIO;
@@ -757,7 +1453,7 @@ static int bench_irq_soft(struct dev *d)
 		if (ret)
 			break;
 		if (i >= warm)
-			sample(&d->s[OP_IRQ_SOFT], now_ns() - t0);
+			sample(OP_IRQ_SOFT, d, now_ns() - t0);
 	}
 	alarm(0);
 	return ret;
@@ -777,14 +1473,14 @@ static int bench_irq_edu(struct dev *d)
 		if (ret)
 			break;
 		if (i >= warm)
-			sample(&d->s[OP_IRQ_EDU], now_ns() - t0);
+			sample(OP_IRQ_EDU, d, now_ns() - t0);
 		wr32(d, EDU_IRQ_ACK, 0x1);
 	}
 	alarm(0);
 	return ret;
 }
 
-static int bench_pread(struct dev *d, enum op_id op, __u64 off, size_t len)
+static int bench_pread(struct dev *d, int op, __u64 off, size_t len)
 {
 	unsigned int i, warm = warmup_of(op), n = iters_of(op);
 	__u32 val;
@@ -795,75 +1491,34 @@ static int bench_pread(struct dev *d, enum op_id op, __u64 off, size_t len)
 		if (pread(d->fd, &val, len, off) != (ssize_t)len)
 			return fail("pread");
 		if (i >= warm)
-			sample(&d->s[op], now_ns() - t0);
+			sample(op, d, now_ns() - t0);
 	}
 	return 0;
 }
 
-static void mark_failed(struct dev *d, enum op_id first, enum op_id last)
-{
-	enum op_id op;
-
-	for (op = first; op <= last; op++)
-		d->s[op].failed = true;
-}
-
-static struct buf buf_4k, buf_2m, buf_64m, buf_64m_thp;
-/* The buffer of each map+unmap row, in &enum op_id order. */
-static struct buf * const dma_bufs[] = {
-	&buf_4k, &buf_2m, &buf_64m, &buf_64m_thp,
-};
-
-/* One round of every operation through one driver. */
-static int bench_round(struct dev *d, unsigned int round)
+/* The small DMA sizes (pcipass with one worker: those of 4 KiB pages). */
+static int bench_small_dma(struct dev *d)
 {
 	int errors = 0;
-	int op, ret;
+	int sm;
 
-	for (op = 0; op < NR_OP; op++)
-		d->s[op].round_start[round] = d->s[op].n;
-
-	d->efd = eventfd(0, EFD_CLOEXEC);
-	d->ctx = -1;
-	d->group = -1;
-	d->fd = -1;
-	d->irq = -1;
-	d->bar = MAP_FAILED;
-	if (d->efd < 0)
-		return fail("eventfd");
-	ret = bind_to(d->ops->name);
-	if (!ret)
-		ret = d->ops->open(d);
-	if (!ret) {
-		d->bar = mmap(NULL, d->bar_size, PROT_READ | PROT_WRITE,
-			      MAP_SHARED, d->fd, d->bar_off);
-		if (d->bar == MAP_FAILED)
-			ret = fail("mmap BAR0");
-		else if (rd32(d, EDU_ID) != 0x010000ed)
-			note("%s: edu ID register reads 0x%08x\n",
-			     d->ops->name, rd32(d, EDU_ID));
-	}
-	if (ret) {
-		fprintf(stderr, "pcipass-bench: %s: setup failed, round %u skipped\n",
-			d->ops->name, round);
-		mark_failed(d, 0, NR_OP - 1);
-		errors++;
-		goto out;
-	}
-	note("round %u: %s (MSI IRQ %d)\n", round, d->ops->name, d->irq);
-
-	for (op = OP_MAPUNMAP_4K; op <= OP_MAPUNMAP_64M_THP; op++) {
-		struct buf *b = dma_bufs[op - OP_MAPUNMAP_4K];
-
-		if (bench_dma(d, b, op)) {
-			d->s[op].failed = true;
-			d->s[map_op(op)].failed = true;
-			d->s[unmap_op(op)].failed = true;
+	for (sm = 0; sm < NR_SMALL; sm++) {
+		if (d->id == DRV_PCIPASS_W1 && small_dma[sm].thp)
+			continue;
+		if (bench_dma(d, sm)) {
+			mark_failed(d, OP_DMA(sm, 0), OP_DMA(sm, NR_PART - 1));
 			errors++;
 			/* Whatever the failed iteration left mapped. */
-			d->ops->unmap(d, IOVA_BASE, b->len);
+			d->ops->unmap(d, IOVA_BASE, small_bufs[sm].len);
 		}
 	}
+	return errors;
+}
+
+/* The operations on the small buffers and the device. */
+static int bench_small(struct dev *d)
+{
+	int errors = bench_small_dma(d);
 
 	if (bench_irq_soft(d)) {
 		mark_failed(d, OP_IRQ_SOFT, OP_IRQ_SOFT);
@@ -883,18 +1538,80 @@ static int bench_round(struct dev *d, unsigned int round)
 	}
 	if (d->extra_irqs) {
 		fprintf(stderr, "pcipass-bench: %s: %llu eventfd signals too many\n",
-			d->ops->name, (unsigned long long)d->extra_irqs);
+			drv_names[d->id], (unsigned long long)d->extra_irqs);
+		d->extra_irqs = 0;
 		errors++;
 	}
-out:
-	if (d->bar != MAP_FAILED)
-		munmap(d->bar, d->bar_size);
-	d->ops->close(d);
-	close(d->efd);
 	return errors;
 }
 
-/* ---- statistics and the table -------------------------------------------- */
+/* One round of every operation through one stack. */
+static int bench_round(struct dev *d, unsigned int round)
+{
+	bool main_stack = d->id <= DRV_IOMMUFD;
+	int errors = 0, ret, op;
+
+	for (op = 0; op < NR_OP; op++)
+		S[op][d->id].round_start[round] = S[op][d->id].n;
+	note("round %u: %s\n", round, drv_names[d->id]);
+	if (d->id == DRV_FLOOR)
+		return bench_big(d);
+
+	d->efd = eventfd(0, EFD_CLOEXEC);
+	d->ctx = -1;
+	d->group = -1;
+	d->fd = -1;
+	d->irq = -1;
+	d->bar = MAP_FAILED;
+	if (d->efd < 0)
+		return fail("eventfd");
+	ret = bind_to(d->ops->driver);
+	if (!ret && d->id == DRV_PCIPASS_W1)
+		ret = set_workers("1");
+	if (!ret && main_stack && bench_attach(d)) {
+		mark_failed(d, OP_ATTACH, OP_DETACH);
+		errors++;
+	}
+	if (!ret)
+		ret = d->ops->attach(d);
+	if (!ret && main_stack)
+		ret = d->ops->setup(d);
+	if (!ret && main_stack) {
+		d->bar = mmap(NULL, d->bar_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, d->fd, d->bar_off);
+		if (d->bar == MAP_FAILED)
+			ret = fail("mmap BAR0");
+		else if (rd32(d, EDU_ID) != 0x010000ed)
+			note("%s: edu ID register reads 0x%08x\n",
+			     drv_names[d->id], rd32(d, EDU_ID));
+	}
+	if (ret) {
+		fprintf(stderr, "pcipass-bench: %s: setup failed, round %u skipped\n",
+			drv_names[d->id], round);
+		mark_failed(d, 0, NR_OP - 1);
+		errors++;
+		goto out;
+	}
+	if (main_stack) {
+		note("round %u: %s: MSI IRQ %d\n", round, drv_names[d->id], d->irq);
+		errors += bench_small(d);
+	} else {
+		errors += bench_small_dma(d);
+	}
+	errors += bench_big(d);
+	if (main_stack && (pp_features & BENCH_FEATURE_DMA_MAP_FILE))
+		errors += bench_memfd(d);
+out:
+	if (d->bar != MAP_FAILED)
+		munmap(d->bar, d->bar_size);
+	d->ops->detach(d);
+	close(d->efd);
+	if (d->id == DRV_PCIPASS_W1 && set_workers(workers_default))
+		errors++;
+	return errors;
+}
+
+/* ---- statistics and the tables ------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -903,60 +1620,88 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The @q quantile (0..1) of @n sorted values, interpolated. */
-static double quantile(const double *v, unsigned int n, double q)
+/* The median of @n values (sorted in place). */
+static double median(double *v, unsigned int n)
 {
-	double pos = q * (n - 1);
-	unsigned int i = (unsigned int)pos;
-
-	if (i + 1 >= n)
-		return v[n - 1];
-	return v[i] + (pos - i) * (v[i + 1] - v[i]);
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-struct stats {
-	double med, p25, p75;
-	unsigned int n;
-};
-
-static bool stats_of(const double *v, unsigned int n, struct stats *st)
+static bool has_samples(int op, enum drv_id drv)
 {
-	double *sorted;
+	return devs[drv].available && !S[op][drv].failed && S[op][drv].n;
+}
 
-	st->n = n;
-	if (!n)
+/* The median of every sample of @op through @drv. */
+static bool all_median(int op, enum drv_id drv, double *med)
+{
+	const struct samples *s = &S[op][drv];
+	double *v;
+
+	if (!has_samples(op, drv))
 		return false;
-	sorted = malloc(n * sizeof(*sorted));
-	if (!sorted)
+	v = malloc(s->n * sizeof(*v));
+	if (!v)
 		return false;
-	memcpy(sorted, v, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_double);
-	st->med = quantile(sorted, n, 0.5);
-	st->p25 = quantile(sorted, n, 0.25);
-	st->p75 = quantile(sorted, n, 0.75);
-	free(sorted);
+	memcpy(v, s->v, s->n * sizeof(*v));
+	*med = median(v, s->n);
+	free(v);
 	return true;
 }
 
-/* The median of round @r of @s. */
-static bool round_median(const struct samples *s, unsigned int r, double *med)
+/* The median of round @r of @op through @drv. */
+static bool round_median(int op, enum drv_id drv, unsigned int r, double *med)
 {
+	const struct samples *s = &S[op][drv];
 	unsigned int from = s->round_start[r];
 	unsigned int to = r + 1 < rounds ? s->round_start[r + 1] : s->n;
-	struct stats st;
+	double *v;
 
-	if (!stats_of(s->ns + from, to - from, &st))
+	if (!has_samples(op, drv) || to <= from)
 		return false;
-	*med = st.med;
+	v = malloc((to - from) * sizeof(*v));
+	if (!v)
+		return false;
+	memcpy(v, s->v + from, (to - from) * sizeof(*v));
+	*med = median(v, to - from);
+	free(v);
 	return true;
 }
 
-/* A time in ns, printed in us (or ms) with 3 significant digits or so. */
+/*
+ * The ratio of @op_a through @a to @op_b through @b: in every round, the
+ * median of one over the median of the other in that round; the median
+ * of these, and their lowest and highest. Pairing by round keeps a
+ * disturbance of the host that spans a few rounds out of the ratio.
+ */
+static bool round_ratio(int op_a, enum drv_id a, int op_b, enum drv_id b,
+			double *med, double *lo, double *hi)
+{
+	double ratio[MAX_ROUNDS], ma, mb;
+	unsigned int r, n = 0;
+
+	for (r = 0; r < rounds; r++) {
+		if (!round_median(op_a, a, r, &ma) ||
+		    !round_median(op_b, b, r, &mb) || mb <= 0)
+			continue;
+		ratio[n++] = ma / mb;
+	}
+	if (!n)
+		return false;
+	*med = median(ratio, n);
+	*lo = ratio[0];
+	*hi = ratio[n - 1];
+	return true;
+}
+
+/* A time in ns, printed in us, ms or s with 3 significant digits or so. */
 static void fmt_time(char *out, size_t len, double ns)
 {
 	double us = ns / 1000;
 
-	if (us >= 10000)
+	if (us >= 1e6)
+		snprintf(out, len, "%.2f s", us / 1e6);
+	else if (us >= 10000)
 		snprintf(out, len, "%.1f ms", us / 1000);
 	else if (us >= 1000)
 		snprintf(out, len, "%.2f ms", us / 1000);
@@ -968,164 +1713,491 @@ static void fmt_time(char *out, size_t len, double ns)
 		snprintf(out, len, "%.2f us", us);
 }
 
-/* "median (IQR +-x%)" of one driver, or "error". */
-static void fmt_cell(char *out, size_t len, const struct samples *s,
-		     struct stats *st)
-{
-	char med[32];
-
-	if (s->failed || !stats_of(s->ns, s->n, st)) {
-		snprintf(out, len, "error");
-		st->n = 0;
-		return;
-	}
-	fmt_time(med, sizeof(med), st->med);
-	snprintf(out, len, "%s (IQR %.0f%%)", med,
-		 st->med > 0 ? 100 * (st->p75 - st->p25) / st->med : 0);
-}
-
 /*
- * The ratio of an operation: in every round, the pcipass median over the
- * vfio-pci median of that round; their median goes in @st (p25 and p75
- * are the lowest and the highest). Pairing by round keeps a disturbance
- * of the host that spans a few rounds out of the ratio. False when no
- * round has both medians.
+ * The cell of @op through @drv: its median time (and GiB/s for @bytes),
+ * "error" when it failed, "-" when the stack does not have it.
  */
-static bool round_ratios(struct dev *pp, struct dev *vf, enum op_id op,
-			 struct stats *st)
+static void fmt_cell(char *out, size_t len, int op, enum drv_id drv,
+		     __u64 bytes)
 {
-	double ratio[100], ma, mb;
-	unsigned int r, n = 0;
+	char t[32];
+	double med;
 
-	for (r = 0; r < rounds && r < 100; r++) {
-		if (!round_median(&pp->s[op], r, &ma) ||
-		    !round_median(&vf->s[op], r, &mb) || mb <= 0)
-			continue;
-		ratio[n++] = ma / mb;
-	}
-	if (!stats_of(ratio, n, st))
-		return false;
-	qsort(ratio, n, sizeof(*ratio), cmp_double);
-	st->p25 = ratio[0];
-	st->p75 = ratio[n - 1];
-	return true;
-}
-
-static void print_table(struct dev *pp, struct dev *vf)
-{
-	struct stats sa, sb, sr;
-	char a[64], b[64];
-	int op;
-
-	printf("%-31s %-22s %-22s %6s  %s\n", "operation", "pcipass median",
-	       "vfio-pci median", "ratio", "range over rounds");
-	for (op = 0; op < NR_OP; op++) {
-		if (op == OP_MAP_4K)
-			printf("DMA map and unmap, separately:\n");
-		if (op == OP_IRQ_SOFT)
-			printf("\n");
-		fmt_cell(a, sizeof(a), &pp->s[op], &sa);
-		fmt_cell(b, sizeof(b), &vf->s[op], &sb);
-		if (sa.n && sb.n && round_ratios(pp, vf, op, &sr))
-			printf("%-31s %-22s %-22s %6.2f  %.2f-%.2f\n",
-			       ops[op].name, a, b, sr.med, sr.p25, sr.p75);
+	if (devs[drv].available && S[op][drv].failed) {
+		snprintf(out, len, "error");
+	} else if (!all_median(op, drv, &med)) {
+		snprintf(out, len, "-");
+	} else {
+		fmt_time(t, sizeof(t), med);
+		if (bytes && med > 0)
+			snprintf(out, len, "%s, %.2f GiB/s", t,
+				 bytes / (double)SZ_1G / (med / 1e9));
 		else
-			printf("%-31s %-22s %-22s %6s\n", ops[op].name, a, b,
-			       "-");
+			snprintf(out, len, "%s", t);
 	}
 }
 
-/* With -v: pcipass, vfio-pci and the ratio of every round, on stderr. */
-static void print_rounds(struct dev *pp, struct dev *vf)
+static void fmt_ratio(char *out, size_t len, int op_a, enum drv_id a,
+		      int op_b, enum drv_id b)
 {
-	char a[32], b[32];
-	double ma, mb;
-	unsigned int r;
-	int op;
+	double med, lo, hi;
 
-	for (op = 0; op < NR_OP; op++) {
-		for (r = 0; r < rounds; r++) {
-			if (pp->s[op].failed || vf->s[op].failed ||
-			    !round_median(&pp->s[op], r, &ma) ||
-			    !round_median(&vf->s[op], r, &mb) || mb <= 0)
-				continue;
-			fmt_time(a, sizeof(a), ma);
-			fmt_time(b, sizeof(b), mb);
-			fprintf(stderr, "pcipass-bench: round %u: %-31s %-9s %-9s %.2f\n",
-				r, ops[op].name, a, b, ma / mb);
+	if (round_ratio(op_a, a, op_b, b, &med, &lo, &hi))
+		snprintf(out, len, "%.2f (%.2f-%.2f)", med, lo, hi);
+	else
+		snprintf(out, len, "-");
+}
+
+/* One row of the three stacks: their times and pcipass's two ratios. */
+static void stack_row(const char *name, int op, __u64 bytes)
+{
+	char c[3][48], r1[32], r2[32];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		fmt_cell(c[i], sizeof(c[i]), op, i, bytes);
+	fmt_ratio(r1, sizeof(r1), op, DRV_PCIPASS, op, DRV_TYPE1);
+	fmt_ratio(r2, sizeof(r2), op, DRV_PCIPASS, op, DRV_IOMMUFD);
+	printf("| %s | %s | %s | %s | %s | %s |\n", name, c[0], c[1], c[2],
+	       r1, r2);
+}
+
+static const char * const part_names[NR_PART] = {
+	[PART_BOTH] = "map+unmap", [PART_MAP] = "map", [PART_UNMAP] = "unmap",
+};
+
+static void print_stack_header(const char *what)
+{
+	printf("| %s | pcipass | vfio type1 | iommufd | pcipass / type1 | pcipass / iommufd |\n",
+	       what);
+	printf("|---|--:|--:|--:|--:|--:|\n");
+}
+
+static void print_small(void)
+{
+	char name[96];
+	int sm, p, op;
+
+	printf("### Small operations\n\n");
+	print_stack_header("operation");
+	for (sm = 0; sm < NR_SMALL; sm++) {
+		for (p = 0; p < NR_PART; p++) {
+			snprintf(name, sizeof(name), "DMA %s %s", part_names[p],
+				 small_dma[sm].name);
+			stack_row(name, OP_DMA(sm, p), 0);
 		}
 	}
+	for (op = OP_IRQ_SOFT; op < OP_BIG_FIRST; op++)
+		stack_row(misc_ops[op - OP_IRQ_SOFT].name, op, 0);
+	printf("\n");
 }
 
-static int samples_init(struct dev *d)
+static void big_name(char *out, size_t len, enum big_backing bk,
+		     enum big_calls c, enum dma_part p)
 {
-	int op;
+	snprintf(out, len, "1 GiB %s, %s: %s", backing_names[bk],
+		 c == CALLS_ONE ? "one call" : "2 MiB calls", part_names[p]);
+}
+
+/* The name of @op, for the per-round lines. */
+static void op_name(int op, char *out, size_t len)
+{
+	int i;
+
+	if (op < OP_IRQ_SOFT) {
+		snprintf(out, len, "DMA %s %s", part_names[op % NR_PART],
+			 small_dma[op / NR_PART].name);
+	} else if (op < OP_BIG_FIRST) {
+		snprintf(out, len, "%s", misc_ops[op - OP_IRQ_SOFT].name);
+	} else if (op < OP_MEMFD_FIRST) {
+		i = (op - OP_BIG_FIRST) / NR_PART;
+		big_name(out, len, i / NR_CALLS, i % NR_CALLS,
+			 (op - OP_BIG_FIRST) % NR_PART);
+	} else if (op < OP_MEM_FIRST) {
+		i = op - OP_MEMFD_FIRST;
+		snprintf(out, len, "1 GiB memfd by %s: %s",
+			 i / NR_PART ? "fd" : "address", part_names[i % NR_PART]);
+	} else {
+		i = op - OP_MEM_FIRST;
+		snprintf(out, len, "memory, %s: %s", probe_names[i / NR_MEMV],
+			 memv_names[i % NR_MEMV]);
+	}
+}
+
+static void print_big(void)
+{
+	enum big_backing bk;
+	enum big_calls c;
+	char name[96];
+	int p;
+
+	printf("### 1 GiB (a VM's RAM)\n\n");
+	print_stack_header("DMA of 1 GiB");
+	for (bk = 0; bk < NR_BIG_BACKING; bk++)
+		for (c = 0; c < NR_CALLS; c++)
+			for (p = 0; p < NR_PART; p++) {
+				big_name(name, sizeof(name), bk, c, p);
+				stack_row(name, OP_BIG(bk, c, p), SZ_1G);
+			}
+	printf("\n");
+}
+
+/* pcipass against the floor, and with one pinning worker. */
+static void print_floor(void)
+{
+	char a[48], b[48], r[32], name[96];
+	enum big_backing bk;
+	int p, op;
+
+	if (devs[DRV_FLOOR].available) {
+		printf("### The floor: long-term pinning alone (gup_test %s)\n\n",
+		       "PIN_LONGTERM_BENCHMARK, one thread");
+		printf("| 1 GiB, one call | pin only | pcipass | pcipass / pin only |\n");
+		printf("|---|--:|--:|--:|\n");
+		for (bk = 0; bk < NR_BIG_BACKING; bk++) {
+			for (p = PART_MAP; p <= PART_UNMAP; p++) {
+				op = OP_BIG(bk, CALLS_ONE, p);
+				snprintf(name, sizeof(name), "%s: %s (pin only: %s)",
+					 backing_names[bk], part_names[p],
+					 p == PART_MAP ? "pin" : "unpin");
+				fmt_cell(a, sizeof(a), op, DRV_FLOOR, SZ_1G);
+				fmt_cell(b, sizeof(b), op, DRV_PCIPASS, SZ_1G);
+				fmt_ratio(r, sizeof(r), op, DRV_PCIPASS, op,
+					  DRV_FLOOR);
+				printf("| %s | %s | %s | %s |\n", name, a, b, r);
+			}
+		}
+		printf("\n");
+	}
+	if (devs[DRV_PCIPASS_W1].available) {
+		printf("### Parallel pinning (%s: %s by default)\n\n",
+		       strrchr(workers_param, '/') + 1, workers_default);
+		printf("| DMA | pcipass, 1 worker | pcipass | pcipass / 1 worker |\n");
+		printf("|---|--:|--:|--:|\n");
+		for (op = OP_DMA(SM_4K, PART_MAP); op < OP_IRQ_SOFT; op++) {
+			if (op % NR_PART == PART_BOTH || small_dma[op / NR_PART].thp)
+				continue;
+			op_name(op, name, sizeof(name));
+			fmt_cell(a, sizeof(a), op, DRV_PCIPASS_W1, 0);
+			fmt_cell(b, sizeof(b), op, DRV_PCIPASS, 0);
+			fmt_ratio(r, sizeof(r), op, DRV_PCIPASS, op, DRV_PCIPASS_W1);
+			printf("| %s | %s | %s | %s |\n", name, a, b, r);
+		}
+		for (bk = BIG_4K_COLD; bk <= BIG_4K; bk++) {
+			for (p = PART_MAP; p <= PART_UNMAP; p++) {
+				op = OP_BIG(bk, CALLS_ONE, p);
+				big_name(name, sizeof(name), bk, CALLS_ONE, p);
+				fmt_cell(a, sizeof(a), op, DRV_PCIPASS_W1, SZ_1G);
+				fmt_cell(b, sizeof(b), op, DRV_PCIPASS, SZ_1G);
+				fmt_ratio(r, sizeof(r), op, DRV_PCIPASS, op,
+					  DRV_PCIPASS_W1);
+				printf("| %s | %s | %s | %s |\n", name, a, b, r);
+			}
+		}
+		printf("\n");
+	}
+}
+
+static void print_memfd(void)
+{
+	char name[96];
+	int p;
+
+	if (!(pp_features & BENCH_FEATURE_DMA_MAP_FILE)) {
+		printf("(No map from a file: pcipass does not report %s.)\n\n",
+		       "PCIPASS_FEATURE_DMA_MAP_FILE");
+		return;
+	}
+	printf("### 1 GiB memfd (shmem), one call\n\n");
+	print_stack_header("DMA of 1 GiB memfd");
+	for (p = 0; p < NR_PART; p++) {
+		snprintf(name, sizeof(name), "by address: %s", part_names[p]);
+		stack_row(name, OP_MEMFD(0, p), SZ_1G);
+	}
+	for (p = 0; p < NR_PART; p++) {
+		snprintf(name, sizeof(name), "by fd (pcipass): %s", part_names[p]);
+		stack_row(name, OP_MEMFD(1, p), SZ_1G);
+	}
+	printf("\n");
+}
+
+static void print_mem(void)
+{
+	enum mem_probe pr;
+	enum mem_value mv;
+	char c[3][32];
+	double med;
+	int i;
+
+	printf("### Kernel memory held while 1 GiB is mapped, bytes per pinned 4 KiB page\n\n");
+	printf("| mapped | what | pcipass | vfio type1 | iommufd |\n");
+	printf("|---|---|--:|--:|--:|\n");
+	for (pr = 0; pr < NR_MEM_PROBE; pr++) {
+		for (mv = 0; mv < NR_MEMV; mv++) {
+			for (i = 0; i < 3; i++) {
+				if (devs[i].available && S[OP_MEM(pr, mv)][i].failed)
+					snprintf(c[i], sizeof(c[i]), "error");
+				else if (all_median(OP_MEM(pr, mv), i, &med))
+					snprintf(c[i], sizeof(c[i]), "%.2f", med);
+				else
+					snprintf(c[i], sizeof(c[i]), "-");
+			}
+			printf("| %s | %s | %s | %s | %s |\n", probe_names[pr],
+			       memv_names[mv], c[0], c[1], c[2]);
+		}
+	}
+	printf("\n");
+}
+
+/* One target: the ratio of @op_a/@a to @op_b/@b at most @limit. */
+static void target_row(const char *what, int op_a, enum drv_id a, int op_b,
+		       enum drv_id b, double limit)
+{
+	double med, lo, hi;
+
+	if (!round_ratio(op_a, a, op_b, b, &med, &lo, &hi)) {
+		printf("| %s | <= %.2f | - | not measured here |\n", what, limit);
+		return;
+	}
+	printf("| %s | <= %.2f | %.2f (%.2f-%.2f) | %s |\n", what, limit, med,
+	       lo, hi, med <= limit ? "met" : "**missed**");
+}
+
+/* The memory target: at most @limit bytes per page beyond the IOMMU's. */
+static void target_mem(enum mem_probe pr, double limit)
+{
+	char what[96];
+	double med;
+
+	snprintf(what, sizeof(what), "pcipass slab + vmalloc, %s (bytes per page)",
+		 probe_names[pr]);
+	if (!all_median(OP_MEM(pr, MEMV_KERNEL), DRV_PCIPASS, &med)) {
+		printf("| %s | <= %.2f | - | not measured here |\n", what, limit);
+		return;
+	}
+	printf("| %s | <= %.2f | %.2f | %s |\n", what, limit, med,
+	       med <= limit ? "met" : "**missed**");
+}
+
+/* The targets of issue 14, each with the figure that shows it. */
+static void print_targets(void)
+{
+	static const struct { const char *name; int op; } fast[] = {
+		{ "MSI round trip (edu)", OP_IRQ_EDU },
+		{ "config read", OP_CFG_READ },
+		{ "SET_IRQS (MSI soft trigger)", OP_IRQ_SOFT },
+	};
+	enum big_backing bk;
+	enum big_calls c;
+	char what[128];
+	unsigned int i;
+	int sm;
+
+	printf("### Targets (issue 14): ratios from this boot\n\n");
+	printf("| target | limit | measured (range over rounds) | verdict |\n");
+	printf("|---|--:|--:|---|\n");
+	for (bk = 0; bk < NR_BIG_BACKING; bk++)
+		for (c = 0; c < NR_CALLS; c++) {
+			snprintf(what, sizeof(what), "1 GiB %s, %s: map+unmap, pcipass / iommufd",
+				 backing_names[bk],
+				 c == CALLS_ONE ? "one call" : "2 MiB calls");
+			target_row(what, OP_BIG(bk, c, PART_BOTH), DRV_PCIPASS,
+				   OP_BIG(bk, c, PART_BOTH), DRV_IOMMUFD, 0.5);
+		}
+	for (bk = BIG_4K_COLD; bk <= BIG_4K; bk++) {
+		snprintf(what, sizeof(what), "1 GiB %s, one call: map, pcipass / pin only",
+			 backing_names[bk]);
+		target_row(what, OP_BIG(bk, CALLS_ONE, PART_MAP), DRV_PCIPASS,
+			   OP_BIG(bk, CALLS_ONE, PART_MAP), DRV_FLOOR, 1.0);
+	}
+	target_mem(MEM_4K, 1.0);
+	target_mem(MEM_4K_2M, 1.0);
+	target_row("1 GiB 4K pages, not prefaulted, one call: map, pcipass / 1 worker",
+		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_PCIPASS,
+		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_PCIPASS_W1, 0.6);
+	for (sm = 0; sm < NR_SMALL; sm++) {
+		if (small_dma[sm].thp)
+			continue;
+		snprintf(what, sizeof(what), "DMA map %s, pcipass / 1 worker",
+			 small_dma[sm].name);
+		target_row(what, OP_DMA(sm, PART_MAP), DRV_PCIPASS,
+			   OP_DMA(sm, PART_MAP), DRV_PCIPASS_W1, 1.0);
+	}
+	for (i = 0; i < ARRAY_SIZE(fast); i++) {
+		snprintf(what, sizeof(what), "%s, pcipass / type1", fast[i].name);
+		target_row(what, fast[i].op, DRV_PCIPASS, fast[i].op, DRV_TYPE1, 1.0);
+		snprintf(what, sizeof(what), "%s, pcipass / iommufd", fast[i].name);
+		target_row(what, fast[i].op, DRV_PCIPASS, fast[i].op, DRV_IOMMUFD, 1.0);
+	}
+	printf("\n");
+}
+
+/* For the plot: the median map time of each size, per stack and series. */
+static void print_plot_data(void)
+{
+	static const char * const keys[3] = { "pcipass", "type1", "iommufd" };
+	static const struct { const char *series; __u64 bytes; int op; } pts[] = {
+		{ "4K", SZ_4K, OP_DMA(SM_4K, PART_MAP) },
+		{ "4K", SZ_2M, OP_DMA(SM_2M_4K, PART_MAP) },
+		{ "4K", SZ_64M, OP_DMA(SM_64M, PART_MAP) },
+		{ "4K", SZ_1G, OP_BIG(BIG_4K, CALLS_ONE, PART_MAP) },
+		{ "THP", SZ_2M, OP_DMA(SM_2M, PART_MAP) },
+		{ "THP", SZ_64M, OP_DMA(SM_64M_THP, PART_MAP) },
+		{ "THP", SZ_1G, OP_BIG(BIG_THP, CALLS_ONE, PART_MAP) },
+	};
+	unsigned int i;
+	double med;
+	int drv;
+
+	for (drv = 0; drv < 3; drv++)
+		for (i = 0; i < ARRAY_SIZE(pts); i++)
+			if (all_median(pts[i].op, drv, &med))
+				fprintf(stderr, "pcipass-bench: plot: %s %s %llu %.0f\n",
+					keys[drv], pts[i].series,
+					(unsigned long long)pts[i].bytes, med);
+}
+
+/* With -v: the median of every round, of every stack, on stderr. */
+static void print_rounds(void)
+{
+	char t[32], name[96];
+	unsigned int r;
+	double med;
+	int op, drv;
+
+	for (op = 0; op < NR_OP; op++)
+		for (drv = 0; drv < NR_DRV; drv++)
+			for (r = 0; r < rounds; r++) {
+				if (!round_median(op, drv, r, &med))
+					continue;
+				if (op >= OP_MEM_FIRST)
+					snprintf(t, sizeof(t), "%.2f B/page", med);
+				else
+					fmt_time(t, sizeof(t), med);
+				op_name(op, name, sizeof(name));
+				fprintf(stderr, "pcipass-bench: round %u: %s: %s: %s\n",
+					r, name, drv_names[drv], t);
+			}
+}
+
+static int samples_init(void)
+{
+	int op, drv;
 
 	for (op = 0; op < NR_OP; op++) {
-		struct samples *s = &d->s[op];
-		enum op_id base = op;
+		for (drv = 0; drv < NR_DRV; drv++) {
+			struct samples *s = &S[op][drv];
 
-		/* A separate map or unmap row: as many as map+unmap. */
-		if (op >= OP_MAP_4K && op <= OP_UNMAP_64M_THP)
-			base = OP_MAPUNMAP_4K + (op - OP_MAP_4K) / 2;
-		s->cap = iters_of(base) * rounds;
-		s->ns = calloc(s->cap, sizeof(*s->ns));
-		s->round_start = calloc(rounds, sizeof(*s->round_start));
-		if (!s->ns || !s->round_start)
-			return -ENOMEM;
+			s->cap = (warmup_of(op) + iters_of(op)) * rounds;
+			s->v = calloc(s->cap, sizeof(*s->v));
+			if (!s->v)
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
 
 static void bad_usage(void)
 {
-	fprintf(stderr, "usage: pcipass_bench [-d BDF] [-r ROUNDS] [-s SCALE] [-q] [-v]\n");
+	fprintf(stderr, "usage: pcipass_bench [-d BDF] [-r ROUNDS] [-s SCALE] %s\n",
+		"[-w PARAM] [-q] [-v]");
 	exit(2);
 }
 
 static void print_header(void)
 {
-	char clocksource[64] = "?", thp[128] = "?";
+	char clocksource[64] = "?", thp[128] = "?", cpus[64] = "";
 	struct utsname u;
+	int drv;
 
 	uname(&u);
 	read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		  clocksource, sizeof(clocksource));
 	read_file("/sys/kernel/mm/transparent_hugepage/enabled", thp,
 		  sizeof(thp));
-	printf("pcipass vs vfio-pci on %s, kernel %s, %ld CPUs, clocksource %s\n",
+	printf("Device %s, kernel %s, %ld CPUs, clocksource %s.\n",
 	       addr, u.release, sysconf(_SC_NPROCESSORS_ONLN), clocksource);
-	printf("%u rounds (driver order alternating), scale %.2f, ",
+	printf("Stacks measured:");
+	for (drv = 0; drv < NR_DRV; drv++)
+		if (devs[drv].available)
+			printf(" %s;", drv_names[drv]);
+	printf(" not here:");
+	for (drv = 0; drv < NR_DRV; drv++)
+		if (!devs[drv].available)
+			printf(" %s;", drv_names[drv]);
+	printf("\n%u rounds (the order of the stacks turns every round), scale %.2f; ",
 	       rounds, scale);
-	printf("CPU %d runs the benchmark and takes the MSI\n", bench_cpu);
-	printf("THP %s; huge KiB in the buffers: 2 MiB THP %lu, ", thp,
-	       buf_2m.thp_kb);
-	printf("64 MiB THP %lu, 64 MiB 4K %lu\n", buf_64m_thp.thp_kb,
-	       buf_64m.thp_kb);
-	printf("timed iterations per round and driver: map+unmap %u/%u/%u/%u, ",
-	       iters_of(OP_MAPUNMAP_4K), iters_of(OP_MAPUNMAP_2M),
-	       iters_of(OP_MAPUNMAP_64M), iters_of(OP_MAPUNMAP_64M_THP));
-	printf("MSI %u/%u, reads %u/%u\n", iters_of(OP_IRQ_SOFT),
+	snprintf(cpus, sizeof(cpus), "%d", bench_cpu);
+	printf("CPU %s runs the benchmark and takes the MSI.\n", cpus);
+	printf("THP %s; huge KiB: 2 MiB THP %lu, 64 MiB THP %lu, 64 MiB 4K %lu, ",
+	       thp, small_bufs[SM_2M].huge_kb, small_bufs[SM_64M_THP].huge_kb,
+	       small_bufs[SM_64M].huge_kb);
+	printf("1 GiB THP %lu, 1 GiB hugetlbfs %lu.\n", buf_thp.huge_kb,
+	       buf_hugetlb.huge_kb);
+	printf("Timed iterations per round and stack: map+unmap %u/%u/%u/%u/%u (small), ",
+	       iters_of(OP_DMA(SM_4K, 0)), iters_of(OP_DMA(SM_2M_4K, 0)),
+	       iters_of(OP_DMA(SM_2M, 0)), iters_of(OP_DMA(SM_64M, 0)),
+	       iters_of(OP_DMA(SM_64M_THP, 0)));
+	printf("%u/%u/%u/%u (1 GiB), ", iters_of(OP_BIG(BIG_4K_COLD, 0, 0)),
+	       iters_of(OP_BIG(BIG_4K, 0, 0)), iters_of(OP_BIG(BIG_THP, 0, 0)),
+	       iters_of(OP_BIG(BIG_HUGETLB, 0, 0)));
+	printf("MSI %u/%u, reads %u/%u, attach %u.\n", iters_of(OP_IRQ_SOFT),
 	       iters_of(OP_IRQ_EDU), iters_of(OP_CFG_READ),
-	       iters_of(OP_BAR_READ));
-	printf("median and IQR ((p75 - p25) / median) over all rounds; ratio: median over ");
-	printf("the rounds of pcipass / vfio-pci in the round (< 1: pcipass faster)\n\n");
+	       iters_of(OP_BAR_READ), iters_of(OP_ATTACH));
+	printf("Times: the median over every timed iteration of every round. ");
+	printf("Ratios: the median over the rounds of pcipass / the other in the ");
+	printf("round (below 1: pcipass faster), and their range.\n\n");
+}
+
+/*
+ * The stacks this boot has: pcipass and type1 always (a failure to use
+ * them is an error), iommufd with /dev/iommu, the floor with gup_test, one
+ * worker with a worker parameter.
+ */
+static void find_stacks(const char *workers)
+{
+	static const struct drv_ops *const ops[NR_DRV] = {
+		[DRV_PCIPASS] = &pcipass_ops,
+		[DRV_TYPE1] = &type1_ops,
+#if HAVE_IOMMUFD
+		[DRV_IOMMUFD] = &iommufd_ops,
+#endif
+		[DRV_PCIPASS_W1] = &pcipass_ops,
+	};
+	int drv;
+
+	for (drv = 0; drv < NR_DRV; drv++) {
+		devs[drv].id = drv;
+		devs[drv].ops = ops[drv];
+	}
+	devs[DRV_PCIPASS].available = true;
+	devs[DRV_TYPE1].available = true;
+	devs[DRV_IOMMUFD].available = HAVE_IOMMUFD && !access("/dev/iommu", F_OK);
+	if (!devs[DRV_IOMMUFD].available)
+		note(HAVE_IOMMUFD ? "no /dev/iommu: no iommufd stack\n" :
+		     "built without the iommufd UAPI: no iommufd stack\n");
+	find_workers_param(workers);
+	devs[DRV_PCIPASS_W1].available = workers_param[0];
+	devs[DRV_FLOOR].available = HAVE_GUP_TEST && !access(GUP_TEST_FILE, F_OK);
+	if (!devs[DRV_FLOOR].available)
+		note("no %s: no pin-only floor\n",
+		     HAVE_GUP_TEST ? GUP_TEST_FILE : "gup_test (built without mm/gup_test.h)");
 }
 
 int main(int argc, char **argv)
 {
-	static struct dev pp = { .ops = &pcipass_ops };
-	static struct dev vf = { .ops = &vfio_ops };
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	struct sigaction sa = { .sa_handler = on_alarm };
 	const char *env = getenv("PCIPASS_EDU");
-	int errors = 0;
+	const char *workers = NULL;
+	enum drv_id order[NR_DRV];
+	unsigned int r, i, n = 0;
+	int errors = 0, sm, opt;
 	cpu_set_t cpus;
-	unsigned int r;
-	int opt;
 
 	if (env && *env)
 		addr = env;
-	while ((opt = getopt(argc, argv, "d:r:s:qv")) != -1) {
+	while ((opt = getopt(argc, argv, "d:r:s:w:qv")) != -1) {
 		switch (opt) {
 		case 'd':
 			addr = optarg;
@@ -1135,6 +2207,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			scale = strtod(optarg, NULL);
+			break;
+		case 'w':
+			workers = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -1146,10 +2221,8 @@ int main(int argc, char **argv)
 			bad_usage();
 		}
 	}
-	if (optind != argc || !rounds || rounds > 100 || scale <= 0)
+	if (optind != argc || !rounds || rounds > MAX_ROUNDS || scale <= 0)
 		bad_usage();
-	pp.addr = addr;
-	vf.addr = addr;
 
 	/* No SA_RESTART: the watchdog interrupts a blocked read(). */
 	sigaction(SIGALRM, &sa, NULL);
@@ -1160,30 +2233,52 @@ int main(int argc, char **argv)
 	CPU_SET(bench_cpu, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus))
 		note("cannot pin to CPU %d\n", bench_cpu);
+	/* iommufd and type1 charge pinned memory to RLIMIT_MEMLOCK. */
+	if (setrlimit(RLIMIT_MEMLOCK, &unlimited))
+		note("cannot lift RLIMIT_MEMLOCK\n");
 
-	if (samples_init(&pp) || samples_init(&vf))
+	find_stacks(workers);
+	pp_features = pp_get_features();
+	if (samples_init())
 		return fail("calloc");
-	if (buf_alloc(&buf_4k, SZ_4K, false) ||
-	    buf_alloc(&buf_2m, SZ_2M, true) ||
-	    buf_alloc(&buf_64m, SZ_64M, false) ||
-	    buf_alloc(&buf_64m_thp, SZ_64M, true))
+	for (sm = 0; sm < NR_SMALL; sm++)
+		if (buf_alloc(&small_bufs[sm], small_dma[sm].len,
+			      small_dma[sm].thp ? BUF_THP : BUF_4K))
+			return 1;
+	if (buf_alloc(&buf_thp, SZ_1G, BUF_THP))
 		return 1;
+	have_hugetlb = !buf_alloc(&buf_hugetlb, SZ_1G, BUF_HUGETLB);
+	if (!have_hugetlb)
+		note("no 1 GiB of hugetlbfs 2 MiB pages: no hugetlbfs rows\n");
 
+	for (i = 0; i < NR_DRV; i++)
+		if (devs[i].available)
+			order[n++] = i;
 	for (r = 0; r < rounds; r++) {
-		/* P V, V P, P V...: each driver goes first in half the rounds. */
-		bool pp_first = !(r % 2);
+		/*
+		 * Every other round the previous order backwards (ABBA...),
+		 * then one stack further on: each goes first as often.
+		 */
+		for (i = 0; i < n; i++) {
+			unsigned int k = (i + r / 2) % n;
 
-		errors += bench_round(pp_first ? &pp : &vf, r);
-		errors += bench_round(pp_first ? &vf : &pp, r);
+			errors += bench_round(&devs[order[r % 2 ? n - 1 - k : k]], r);
+		}
 	}
 	bind_to("");
 
 	if (verbose)
-		print_rounds(&pp, &vf);
+		print_rounds();
+	print_plot_data();
 	print_header();
-	print_table(&pp, &vf);
+	print_small();
+	print_big();
+	print_floor();
+	print_memfd();
+	print_mem();
+	print_targets();
 	if (errors)
-		printf("\n%d failure(s): see the messages of pcipass-bench\n",
+		printf("%d failure(s): see the messages of pcipass-bench\n",
 		       errors);
 	return errors ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
-# tests/vm/deps.sh - make sure the Debian packages that the build, the lint
-# and the VM tests need are installed.
+# tests/vm/deps.sh [bench] - make sure the Debian packages that the build,
+# the lint and the VM tests need are installed (with "bench", also what
+# `make bench` needs: gnuplot-nox, for its plot).
 #
 # As root: one `apt-get update` (only when something is missing) and one
 # `apt-get install`. Otherwise: list what is missing, print the command, exit 1.
@@ -25,6 +26,10 @@ python3-docutils"
 # the Debian 12 root of tests/deb/ (dkms itself goes into that root).
 case " ${PCIPASS_LANES:-deb stock debug} " in
 *" deb "*) PKGS="$PKGS dpkg-dev debhelper dh-dkms fakeroot lintian debootstrap" ;;
+esac
+
+case " $* " in
+*" bench "*) PKGS="$PKGS gnuplot-nox" ;;
 esac
 
 # Only the plain amd64 flavour, not -cloud-amd64 / -rt-amd64 / -common.

@@ -51,6 +51,7 @@
 #   PCIPASS_EXTRA_QEMU_ARGS more QEMU arguments (split on white space)
 #   PCIPASS_EXTRA_CMDLINE   more kernel command line
 #   PCIPASS_QEMU_ACCEL      -accel value (tcg,thread=single)
+#   PCIPASS_VM_MEM          -m value (1G; nested 2G; make bench 4G)
 #   PCIPASS_QEMU_CPU        -cpu value (max; the debug lane gives
 #                           max,la57=off: see tests/check.sh)
 #   PCIPASS_PVH=0           boot the bzImage, not its vmlinux (see kernel.sh)
@@ -73,7 +74,7 @@ case "$MODE" in run | demo | bench) ;; *) die "mode must be run, demo or bench, 
 INITRD=${PCIPASS_INITRAMFS:-$TOP/build/vm/initramfs.cpio.gz}
 VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-600}
 TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-300}
-MEM=1G
+MEM=${PCIPASS_VM_MEM:-1G}
 DEVICES=()
 # One TCG thread for both vCPUs. Under multi-threaded TCG (QEMU 7.2) a
 # vCPU of a loaded machine now and then stops taking its timer interrupts
@@ -153,7 +154,7 @@ nested)
 	CMDLINE="intel_iommu=on"
 	INITRD=${PCIPASS_NESTED_INITRAMFS:-$TOP/build/vm/initramfs-nested.cpio.gz}
 	# QEMU itself, the guest's RAM (pinned) and a bigger initramfs.
-	MEM=2G
+	MEM=${PCIPASS_VM_MEM:-2G}
 	# Nested TCG is slow: several guest boots per test executable.
 	VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-5400}
 	TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-2400}
