@@ -89,26 +89,6 @@
 #endif
 #define GUP_TEST_FILE	"/sys/kernel/debug/gup_test"
 
-/*
- * PCIPASS_DMA_MAP of a file (a memfd or hugetlbfs file and an offset):
- * flag 1 << 2, feature bit 1 << 7, @fd and @offset appended to struct
- * pcipass_dma_map. Spelled out here so that this builds with a header that
- * lacks them (enum constants cannot be tested for); the rows are run only
- * when the driver reports the feature.
- */
-#define BENCH_DMA_MAP_FILE		0x4U	/* 1 << 2 */
-#define BENCH_FEATURE_DMA_MAP_FILE	0x80ULL	/* 1 << 7 */
-struct bench_dma_map_file {
-	__u32 size;
-	__u32 flags;
-	__aligned_u64 user_va;
-	__aligned_u64 iova;
-	__aligned_u64 length;
-	__s32 fd;
-	__u32 __reserved;
-	__aligned_u64 offset;
-};
-
 #define SYSFS_PCI	"/sys/bus/pci/devices"
 #define PCIPASS_PARAMS	"/sys/module/pcipass/parameters"
 #define IOVA_BASE	0x40000000ULL
@@ -694,10 +674,10 @@ static int pp_map(struct dev *d, void *va, __u64 iova, __u64 len)
 /* Map @len bytes of the memfd @fd from its start, by file, not address. */
 static int pp_map_file(struct dev *d, int fd, __u64 iova, __u64 len)
 {
-	struct bench_dma_map_file map = {
+	struct pcipass_dma_map map = {
 		.size = sizeof(map),
 		.flags = PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE |
-			 BENCH_DMA_MAP_FILE,
+			 PCIPASS_DMA_MAP_FILE,
 		.iova = iova,
 		.length = len,
 		.fd = fd,
@@ -1599,7 +1579,7 @@ static int bench_round(struct dev *d, unsigned int round)
 		errors += bench_small_dma(d);
 	}
 	errors += bench_big(d);
-	if (main_stack && (pp_features & BENCH_FEATURE_DMA_MAP_FILE))
+	if (main_stack && (pp_features & PCIPASS_FEATURE_DMA_MAP_FILE))
 		errors += bench_memfd(d);
 out:
 	if (d->bar != MAP_FAILED)
@@ -1903,7 +1883,7 @@ static void print_memfd(void)
 	char name[96];
 	int p;
 
-	if (!(pp_features & BENCH_FEATURE_DMA_MAP_FILE)) {
+	if (!(pp_features & PCIPASS_FEATURE_DMA_MAP_FILE)) {
 		printf("(No map from a file: pcipass does not report %s.)\n\n",
 		       "PCIPASS_FEATURE_DMA_MAP_FILE");
 		return;
