@@ -49,7 +49,9 @@ static void pcipass_device_quiesce(struct pci_dev *pdev)
  * pcipass_device_detach_locked() - undo an attachment
  * @pdevice: the attachment, with device_lock() and the context lock held
  *
- * The device file stays, dead: its ioctls fail with ENODEV.
+ * The device file stays, dead: its ioctls fail with ENODEV. The context
+ * lock is dropped during the reset (pcipass_reset_unlocked()), once the
+ * device is out of the VMM's reach.
  */
 void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 {
@@ -67,7 +69,7 @@ void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	pdevice->ppci->attached = NULL;
 	pdevice->ppci = NULL;
 	pcipass_bars_revoke(pdevice);
-	pcipass_reset_on_detach(pdevice);
+	pcipass_reset_unlocked(pdevice, pcipass_reset_on_detach);
 	pcipass_regions_release(pdevice);
 	pcipass_config_free(pdevice);
 	pcipass_device_quiesce(pdev);
@@ -443,7 +445,7 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 	ret = pcipass_regions_init(pdevice, pcipass_msix_isolated(pdevice));
 	if (ret)
 		goto err_disable;
-	ret = pcipass_reset_on_attach(pdevice);
+	ret = pcipass_reset_unlocked(pdevice, pcipass_reset_on_attach);
 	if (ret)
 		goto err_release_regions;
 	if (ppci->needs_reset && !pdevice->reset_works)
@@ -497,7 +499,7 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 err_free_config:
 	pcipass_config_free(pdevice);
 err_restore:
-	pcipass_reset_on_detach(pdevice);
+	pcipass_reset_unlocked(pdevice, pcipass_reset_on_detach);
 err_release_regions:
 	pcipass_regions_release(pdevice);
 err_disable:

@@ -578,7 +578,9 @@ void pcipass_reset_unlock_bridge(struct pci_dev *bridge);
 int pcipass_device_reset_cmd(struct pcipass_device *pdevice);
 int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
-void pcipass_reset_on_detach(struct pcipass_device *pdevice);
+int pcipass_reset_on_detach(struct pcipass_device *pdevice);
+int pcipass_reset_unlocked(struct pcipass_device *pdevice,
+			   int (*reset)(struct pcipass_device *pdevice));
 void pcipass_reset_handover(struct pci_dev *pdev);
 
 struct pcipass_iova_span;

@@ -3,8 +3,9 @@
  * Device reset: the state saved when a device is attached, the function
  * reset on attach and on detach (after which the saved state is restored,
  * so the host finds the device as it was), and PCIPASS_DEVICE_RESET for
- * the VMM. Every reset runs with the device lock and the context lock
- * held, and with BAR mappings blocked.
+ * the VMM. Every reset runs with the device lock held and BAR mappings
+ * blocked; a VMM's reset with the context lock too, the resets on attach
+ * and detach without it (pcipass_reset_unlocked()).
  *
  * Like pci_reset_function(), a reset also holds the upstream bridge (its
  * device lock and config access lock), whose secondary bus reset may be
@@ -193,7 +194,8 @@ int pcipass_device_reset(struct pcipass_ucmd *ucmd)
 
 /**
  * pcipass_reset_on_attach() - save the host's state, then reset
- * @pdevice: the attachment being made, both locks held
+ * @pdevice: the attachment being made, with its device lock held (the
+ *	context lock not: pcipass_reset_unlocked())
  *
  * Decides &pcipass_device.reset_works. A device that cannot be reset
  * alone (no reset method, or -ENOTTY: a bus reset of a bus with other
@@ -219,12 +221,48 @@ int pcipass_reset_on_attach(struct pcipass_device *pdevice)
 }
 
 /**
+ * pcipass_reset_unlocked() - reset on attach or detach without the context
+ *	lock
+ * @pdevice: the attachment, not reachable by its VMM (being made, or
+ *	undone), with its device lock and the context lock held
+ * @reset: pcipass_reset_on_attach() or pcipass_reset_on_detach()
+ *
+ * A reset may be a hotplug slot reset, which takes the hotplug
+ * controller's reset_lock; pciehp holds that lock while it takes the PCI
+ * core's rescan/remove lock, under which the removal of another device of
+ * the context takes the context lock (pcipass_pci_revoke()): holding the
+ * context lock across the reset would close that circle. The context lock
+ * is dropped meanwhile; the device lock, held throughout, keeps the
+ * attachment itself stable, and the context cannot reach the device: not
+ * yet attached, or already revoked. The device still counts in its IOMMU
+ * group (&pcipass_group.users), so the group stays in the domain.
+ *
+ * Return: what @reset returned.
+ */
+int pcipass_reset_unlocked(struct pcipass_device *pdevice,
+			   int (*reset)(struct pcipass_device *pdevice))
+{
+	struct pcipass_ctx *ctx = pdevice->ctx;
+	int ret;
+
+	device_lock_assert(&pdevice->pdev->dev);
+	lockdep_assert_held(&ctx->lock);
+	mutex_unlock(&ctx->lock);
+	ret = reset(pdevice);
+	mutex_lock(&ctx->lock);
+	return ret;
+}
+
+/**
  * pcipass_reset_on_detach() - reset, then restore the host's state
- * @pdevice: the attachment being undone, both locks held
+ * @pdevice: the attachment being undone, with its device lock held (the
+ *	context lock not: pcipass_reset_unlocked())
  *
  * Only a device the attach could reset is reset again.
+ *
+ * Return: 0.
  */
-void pcipass_reset_on_detach(struct pcipass_device *pdevice)
+int pcipass_reset_on_detach(struct pcipass_device *pdevice)
 {
 	struct pci_dev *pdev = pdevice->pdev;
 	int ret;
@@ -239,6 +277,7 @@ void pcipass_reset_on_detach(struct pcipass_device *pdevice)
 		pci_load_and_free_saved_state(pdev, &pdevice->saved_state);
 		pci_restore_state(pdev);
 	}
+	return 0;
 }
 
 /* ---- hot reset: a slot or bus reset of devices of one context ---- */
