@@ -42,12 +42,6 @@
 #define STALL_MS	pp_bound_ms(10000)
 #define PCI_EXP_DEVCTL_NOSNOOP	0x0800	/* Enable No Snoop */
 
-static bool pp_claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 static void *pp_alloc(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,

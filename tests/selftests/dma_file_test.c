@@ -72,12 +72,6 @@ static long long pp_stat_sum(const char *key)
 	return sum;
 }
 
-static bool pp_claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 /* A memfd of @len bytes, @flags of memfd_create(); -1 on failure. */
 static int pp_memfd(size_t len, unsigned int flags)
 {

@@ -72,12 +72,6 @@ static long long pp_stat_pinned(void)
 	return -1;
 }
 
-static bool pp_claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 FIXTURE(edu) {
 	int ctx;
 	int dev;

@@ -37,12 +37,6 @@ static void *pp_alloc(size_t len)
 }
 
 /* Bind @addr to pcipass (driver_override) and wait for it. */
-static bool pp_claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 static void pp_give_back_nvme(void)
 {
 	pp_dev_rebind(pp_nvme_addr(), "");

@@ -124,12 +124,6 @@ static __u64 efd_drain(int efd, int ms)
 	return total;
 }
 
-static bool claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 /* BAR0 as the host assigned it, from sysfs config (not the device file). */
 static __u32 host_bar0(const char *addr)
 {
@@ -163,7 +157,7 @@ FIXTURE_SETUP(err)
 	if (!pp_path_exists(AER_INJECT) && pp_run("modprobe aer_inject"))
 		SKIP(return, "no aer_inject (CONFIG_PCIEAER_INJECT)");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(aer_addr()));
+	ASSERT_TRUE(pp_claim(aer_addr()));
 	self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->ctx);
 	ASSERT_EQ(0, pp_attach(self->ctx, aer_addr(), &self->dev));
@@ -352,7 +346,7 @@ TEST(vfio_error_index)
 	if (!pp_path_exists(AER_INJECT) && pp_run("modprobe aer_inject"))
 		SKIP(return, "no aer_inject (CONFIG_PCIEAER_INJECT)");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(aer_addr()));
+	ASSERT_TRUE(pp_claim(aer_addr()));
 
 	snprintf(path, sizeof(path), PP_SYSFS_PCI "/%s/iommu_group",
 		 aer_addr());

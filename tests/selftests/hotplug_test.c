@@ -80,12 +80,6 @@ static bool plug(int i)
 	return pp_wait_path(path, true, pp_bound_ms(PLUG_MS));
 }
 
-static bool claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 FIXTURE(hp) {
 	int ctx[2];
 	int dev[2];
@@ -121,7 +115,7 @@ FIXTURE_SETUP(hp)
 	/* Two contexts: the slots' holders are unrelated VMMs. */
 	for (i = 0; i < 2; i++) {
 		ASSERT_TRUE(plug(i));
-		ASSERT_TRUE(claim(hp_addr(i)));
+		ASSERT_TRUE(pp_claim(hp_addr(i)));
 		self->ctx[i] = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
 		ASSERT_LE(0, self->ctx[i]);
 		ASSERT_EQ(0, pp_attach(self->ctx[i], hp_addr(i),

@@ -173,6 +173,12 @@ int pp_dev_rebind(const char *addr, const char *override)
 	return 0;
 }
 
+bool pp_claim(const char *addr)
+{
+	return !pp_dev_rebind(addr, "pcipass") &&
+	       pp_wait_driver(addr, "pcipass", 5000);
+}
+
 int pp_bound_ms(int ms)
 {
 	static int scale;

@@ -58,6 +58,8 @@ int pp_dev_config_read(const char *addr, unsigned int off, void *buf,
 __u16 pp_dev_command(const char *addr);
 /* driver_override + unbind + drivers_probe; "" clears the override. */
 int pp_dev_rebind(const char *addr, const char *override);
+/* Bind @addr to pcipass and wait (5 s) until it is: true when it is. */
+bool pp_claim(const char *addr);
 /*
  * Poll up to @timeout_ms until @addr is bound to @drv ("" for none); false
  * at once when no driver @drv is registered (its module is not loaded).

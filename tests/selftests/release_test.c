@@ -40,12 +40,6 @@
 /* Long enough that a prompt release cannot be mistaken for a timeout. */
 #define LONG_TIMEOUT_MS	60000
 
-static bool claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 /* A sysfs write in another thread, timed. */
 struct writer {
 	pthread_t thread;
@@ -109,7 +103,7 @@ FIXTURE_SETUP(release)
 	if (pp_vm_has_iommu() != 1)
 		SKIP(return, "needs the IOMMU VM");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(pp_edu_addr()));
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 	self->pins = pp_foll_pins();
 	self->mem = mmap(NULL, PAGE_SZ, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -144,7 +138,7 @@ FIXTURE_TEARDOWN(release)
 		EXPECT_EQ(0, pp_release_timeout(10000));
 		EXPECT_EQ(self->pins, pp_foll_pins());
 		EXPECT_EQ(0, pp_irq_lines(pp_edu_addr()));
-		claim(pp_edu_addr());
+		pp_claim(pp_edu_addr());
 	}
 }
 
@@ -242,7 +236,7 @@ TEST_F(release, detach_and_context_close_let_go_too)
 	pthread_join(w.thread, NULL);
 	EXPECT_EQ(0, w.ret);
 	EXPECT_GT(pp_bound_ms(3000), w.took);
-	ASSERT_TRUE(claim(pp_edu_addr()));
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 
 	ctx2 = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, ctx2);
@@ -318,7 +312,7 @@ TEST_F(release, another_device_and_context_do_not_wait)
 	long t0;
 
 	ASSERT_EQ(0, pp_dev_driver(pp_nvme_addr(), orig, sizeof(orig)));
-	ASSERT_TRUE(claim(pp_nvme_addr()));
+	ASSERT_TRUE(pp_claim(pp_nvme_addr()));
 	ASSERT_EQ(0, pp_release_timeout(LONG_TIMEOUT_MS));
 	unbind_start(&w, pp_edu_addr());
 	ASSERT_EQ(1, pp_efd_wait(self->efd, pp_bound_ms(5000)));
@@ -407,7 +401,7 @@ TEST_F(release, sysfs_remove_asks_too)
 	EXPECT_TRUE(pp_wait_path(path, false, 1000));
 	ASSERT_EQ(0, pp_write_file("/sys/bus/pci/rescan", "1"));
 	ASSERT_TRUE(pp_wait_path(path, true, pp_bound_ms(5000)));
-	EXPECT_TRUE(claim(pp_edu_addr()));
+	EXPECT_TRUE(pp_claim(pp_edu_addr()));
 }
 
 /* An unbind from another thread, timed, given the holder's context. */

@@ -22,12 +22,6 @@
 #define BAR0(off)	(PCIPASS_REGION_OFFSET(PCIPASS_REGION_BAR0) + (off))
 #define TESTDEV_NAME	16	/* offset of the selected test's name */
 
-static bool claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 /* Select pci-testdev's MMIO test 0: its name becomes readable. */
 static int testdev_select(int dev)
 {
@@ -91,8 +85,8 @@ FIXTURE_SETUP(pair)
 	if (!pp_vm_is("iommu"))
 		SKIP(return, "the device pair is in the iommu VM");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(self->a0));
-	ASSERT_TRUE(claim(self->a1));
+	ASSERT_TRUE(pp_claim(self->a0));
+	ASSERT_TRUE(pp_claim(self->a1));
 	self->kmsg = pp_kmsg_open();
 	ASSERT_LE(0, self->kmsg);
 	self->ctx = open(PP_DEV_NODE, O_RDWR | O_CLOEXEC);
@@ -330,7 +324,7 @@ TEST_F(pair, handover_needs_every_device_idle_on_pcipass)
 				 "attached without a reset since its previous context"));
 
 	/* Function 1 back on pcipass: the next close resets both. */
-	ASSERT_TRUE(claim(self->a1));
+	ASSERT_TRUE(pp_claim(self->a1));
 	close(d0);
 	EXPECT_TRUE(pp_kmsg_find(self->kmsg,
 				 "reset at hand-over: 2 device(s)"));

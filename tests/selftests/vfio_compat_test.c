@@ -198,12 +198,6 @@ static __u16 cfg_read16(int dev, __u32 off)
 	return val;
 }
 
-static bool claim(const char *addr)
-{
-	return !pp_dev_rebind(addr, "pcipass") &&
-	       pp_wait_driver(addr, "pcipass", 5000);
-}
-
 /* The device is back under pcipass, quiesced: no bus master, no decode. */
 static bool quiesced(const char *addr)
 {
@@ -240,7 +234,7 @@ FIXTURE_SETUP(vfio)
 	if (!pp_vm_is("iommu"))
 		SKIP(return, "VFIO needs an IOMMU (the iommu VM)");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(pp_edu_addr()));
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 	ASSERT_TRUE(pp_wait_path(VFIO_CONTAINER, true, 5000));
 	self->pins = pp_foll_pins();
 	self->mem = mmap(NULL, 4 * PAGE_SZ, PROT_READ | PROT_WRITE,
@@ -902,7 +896,7 @@ TEST_F_TIMEOUT(vfio, non_viable_group_and_node_removal, 120)
 	pp_dev_driver("0000:00:1f.3", orig3, sizeof(orig3));
 	ASSERT_EQ(0, pp_dev_rebind("0000:00:1f.2", "pci-stub"));
 	ASSERT_TRUE(pp_wait_driver("0000:00:1f.2", "pci-stub", 5000));
-	ASSERT_TRUE(claim("0000:00:1f.3"));
+	ASSERT_TRUE(pp_claim("0000:00:1f.3"));
 	ASSERT_TRUE(pp_wait_path(path, true, 5000));
 
 	c = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC);
@@ -1016,7 +1010,7 @@ TEST_F_TIMEOUT(vfio, unbind_revokes_the_vfio_user, 120)
 	EXPECT_EQ(self->pins, pp_foll_pins());
 	EXPECT_EQ(-EINVAL, map_dma(c, self->mem, IOVA_SRC, PAGE_SZ,
 				   VFIO_DMA_MAP_FLAG_READ));
-	ASSERT_TRUE(claim(pp_edu_addr()));
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 }
 
 /* Tests with no common setup (TEST_F only to have a timeout). */
@@ -1051,7 +1045,7 @@ TEST_F_TIMEOUT(plain, nvme_msix_and_regions, 120)
 	if (!pp_vm_is("iommu"))
 		SKIP(return, "VFIO needs an IOMMU (the iommu VM)");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(pp_nvme_addr()));
+	ASSERT_TRUE(pp_claim(pp_nvme_addr()));
 	pins = pp_foll_pins();
 	ASSERT_EQ(0, vfio_open(pp_nvme_addr(), &c, &g));
 	d = vio(g, VFIO_GROUP_GET_DEVICE_FD, (void *)pp_nvme_addr());
@@ -1214,8 +1208,8 @@ TEST(vfio_hot_reset_of_a_bus)
 	if (!pp_vm_is("iommu"))
 		SKIP(return, "the device pair is in the iommu VM");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(a0));
-	ASSERT_TRUE(claim(a1));
+	ASSERT_TRUE(pp_claim(a0));
+	ASSERT_TRUE(pp_claim(a1));
 	grp = group_of(a0);
 	ASSERT_EQ(grp, group_of(a1));
 	ASSERT_EQ(0, vfio_open(a0, &c, &g));
@@ -1290,7 +1284,7 @@ TEST_F(vfio, device_fd_only_for_pcipass_members)
 	if (drv[0])
 		SKIP(return, "0000:00:1f.2 is bound to %s", drv);
 	pp_dev_driver("0000:00:1f.3", orig3, sizeof(orig3));
-	ASSERT_TRUE(claim("0000:00:1f.3"));
+	ASSERT_TRUE(pp_claim("0000:00:1f.3"));
 	ASSERT_EQ(0, vfio_open("0000:00:1f.3", &c, &g));
 	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD, "0000:00:1f.2"));
 	EXPECT_EQ(-ENODEV, vio(g, VFIO_GROUP_GET_DEVICE_FD,
@@ -1344,7 +1338,7 @@ TEST_F_TIMEOUT(plain, nointremap_sparse_mmap_and_msi_refused, 120)
 	if (!pp_vm_is("nointremap"))
 		SKIP(return, "needs the IOMMU VM without interrupt remapping");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(pp_nvme_addr()));
+	ASSERT_TRUE(pp_claim(pp_nvme_addr()));
 	/* As type1: no domain for a group that does not isolate MSI... */
 	ASSERT_EQ(0, pp_write_file(UNSAFE_PARAM, "0"));
 	EXPECT_EQ(-EPERM, vfio_open(pp_nvme_addr(), &c, &g));
@@ -1423,7 +1417,7 @@ TEST_F(plain, noiommu_container_has_no_groups)
 	if (!pp_vm_is("noiommu"))
 		SKIP(return, "needs the VM without an IOMMU");
 	ASSERT_EQ(0, pp_module_ensure());
-	ASSERT_TRUE(claim(pp_edu_addr()));
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 	c = open(VFIO_CONTAINER, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, c);
 	EXPECT_EQ(VFIO_API_VERSION, vio(c, VFIO_GET_API_VERSION, NULL));
@@ -1448,7 +1442,7 @@ TEST_F_TIMEOUT(plain, module_parameter_vfio_nodes, 300)
 		SKIP(return, "needs the IOMMU VM");
 	kmsg = pp_kmsg_open();
 	ASSERT_EQ(0, pp_module_reload("ids=1234:11e8 vfio_nodes=compat"));
-	ASSERT_TRUE(claim(pp_edu_addr()));
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group_of(pp_edu_addr()));
 	EXPECT_TRUE(pp_wait_path("/dev/vfio/vfio", true, 5000));
 	EXPECT_TRUE(pp_wait_path(path, true, 5000));
@@ -1465,7 +1459,7 @@ TEST_F_TIMEOUT(plain, module_parameter_vfio_nodes, 300)
 	EXPECT_NE(0, pp_run("modprobe vfio 2>/dev/null"));
 
 	ASSERT_EQ(0, pp_module_reload("ids=1234:11e8 vfio_nodes=off"));
-	ASSERT_TRUE(claim(pp_edu_addr()));
+	ASSERT_TRUE(pp_claim(pp_edu_addr()));
 	usleep(200000);
 	EXPECT_FALSE(pp_path_exists(VFIO_CONTAINER));
 	EXPECT_FALSE(pp_path_exists("/dev/vfio/vfio"));
