@@ -25,7 +25,6 @@
 /* Below edu's 28-bit DMA mask. */
 #define IOVA_FILE	0x4000000ULL
 #define IOVA_DST	0x200000ULL
-#define STAT_FILE	"/sys/kernel/debug/pcipass/stat"
 #define RW		(PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE)
 #define HUGEPAGES	"/proc/sys/vm/nr_hugepages"
 
@@ -47,29 +46,6 @@ static int pp_map_file(int ctx, int fd, __u64 offset, __u64 iova, __u64 len,
 	};
 
 	return pp_ioctl(ctx, PCIPASS_DMA_MAP, &cmd);
-}
-
-/* Every mapping of this process's contexts, and their pinned bytes. */
-static long long pp_stat_sum(const char *key)
-{
-	static char buf[1 << 16];
-	long long sum = 0;
-	char pid[32];
-	char *line;
-
-	if (pp_read_file(STAT_FILE, buf, sizeof(buf)))
-		return -1;
-	snprintf(pid, sizeof(pid), " pid %d ", getpid());
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *p;
-
-		if (strncmp(line, "ctx ", 4) || !strstr(line, pid))
-			continue;
-		p = strstr(line, key);
-		if (p)
-			sum += strtoll(p + strlen(key), NULL, 10);
-	}
-	return sum;
 }
 
 /* A memfd of @len bytes, @flags of memfd_create(); -1 on failure. */
@@ -200,7 +176,7 @@ TEST_F(edu, edu_reads_and_writes_a_memfd_through_the_iommu)
 	now = pp_foll_pins();
 	EXPECT_EQ(pp_shmem_small_folios() ? pins + 8 : now, now);
 	EXPECT_LT(pins, now);
-	EXPECT_EQ((long long)maplen + PAGE_SZ, pp_stat_sum(" pinned_bytes "));
+	EXPECT_EQ((long long)maplen + PAGE_SZ, pp_stat_ctx_sum(" pinned_bytes "));
 
 	/* Device reads the file's page: the bytes the CPU wrote. */
 	memset(self->dst, 0, PAGE_SZ);
@@ -406,7 +382,7 @@ TEST_F(edu, bad_inputs_are_refused_and_leave_nothing)
 	EXPECT_EQ(pins, pp_foll_pins());
 	EXPECT_EQ(vm_pin, pp_status_kb("VmPin"));
 	/* Only the fixture's page is mapped. */
-	EXPECT_EQ(1, pp_stat_sum(" mappings "));
+	EXPECT_EQ(1, pp_stat_ctx_sum(" mappings "));
 	close(sealed);
 	close(pipefd[0]);
 	close(pipefd[1]);

@@ -28,7 +28,6 @@
 /* Below edu's 28-bit DMA mask. */
 #define IOVA_EDU	0x4000000ULL
 #define IOVA_DST	0x200000ULL
-#define STAT_FILE	"/sys/kernel/debug/pcipass/stat"
 #define RW		(PCIPASS_DMA_MAP_READ | PCIPASS_DMA_MAP_WRITE)
 #define PIN_WORKERS	"/sys/module/pcipass/parameters/pin_workers"
 /* A map this large is pinned by several threads (dma.c). */
@@ -48,28 +47,6 @@ static void *pp_alloc_aligned(size_t len, bool huge, void **base)
 	memset(aligned, 0x5a, len);
 	*base = p;
 	return aligned;
-}
-
-/* The pinned_bytes of this process's context in debugfs, or -1. */
-static long long pp_stat_pinned(void)
-{
-	static char buf[1 << 16];
-	char key[32];
-	char *line;
-
-	if (pp_read_file(STAT_FILE, buf, sizeof(buf)))
-		return -1;
-	snprintf(key, sizeof(key), " pid %d ", getpid());
-	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *p;
-
-		if (strncmp(line, "ctx ", 4) || !strstr(line, key))
-			continue;
-		p = strstr(line, " pinned_bytes ");
-		if (p)
-			return strtoll(p + strlen(" pinned_bytes "), NULL, 10);
-	}
-	return -1;
 }
 
 FIXTURE(edu) {
@@ -262,16 +239,16 @@ TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 	p = pp_alloc_aligned(len, false, &base);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, pp_map(self->ctx, p, IOVA_BIG, len, RW));
-	ASSERT_EQ((long long)len, pp_stat_pinned());
+	ASSERT_EQ((long long)len, pp_stat_ctx_sum(" pinned_bytes "));
 
 	ASSERT_EQ(0, pthread_create(&thread, NULL, unmap_thread, &job));
 	while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) {
-		pinned = pp_stat_pinned();
+		pinned = pp_stat_ctx_sum(" pinned_bytes ");
 		if (pinned <= 0 || pinned >= (long long)len)
 			continue;
 		seen = pinned;
 		ioctl_ret = pp_ctx_info(self->ctx, &info);
-		after = pp_stat_pinned();
+		after = pp_stat_ctx_sum(" pinned_bytes ");
 		break;
 	}
 	pthread_join(thread, NULL);
@@ -283,7 +260,7 @@ TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 	/* The ioctl completed while the unmap was still unmapping. */
 	EXPECT_LT(0, after);
 	EXPECT_GT((long long)len, after);
-	EXPECT_EQ(0, pp_stat_pinned());
+	EXPECT_EQ(0, pp_stat_ctx_sum(" pinned_bytes "));
 	munmap(base, len + SZ_2M);
 }
 
@@ -377,7 +354,7 @@ TEST_F(edu, a_parallel_map_with_a_hole_leaves_nothing)
 	EXPECT_EQ(EFAULT, pp_map(self->ctx, p, IOVA_BIG, len, RW));
 	EXPECT_EQ(pins, pp_foll_pins());
 	EXPECT_EQ(vm_pin, pp_status_kb("VmPin"));
-	EXPECT_EQ(0, pp_stat_pinned());
+	EXPECT_EQ(0, pp_stat_ctx_sum(" pinned_bytes "));
 	EXPECT_EQ(ENOENT, pp_unmap(self->ctx, 0, 0, PCIPASS_DMA_UNMAP_ALL));
 	munmap(p, len);
 }
@@ -439,7 +416,7 @@ TEST_F(edu, a_parallel_map_waits_for_userfaultfd_in_the_caller_only)
 	ASSERT_EQ(0, pp_uffd_zero(&u, hole, SZ_2M));
 	pthread_join(thread, NULL);
 	EXPECT_EQ(0, job.ret);
-	EXPECT_EQ((long long)len, pp_stat_pinned());
+	EXPECT_EQ((long long)len, pp_stat_ctx_sum(" pinned_bytes "));
 	EXPECT_EQ(0, pp_unmap(self->ctx, IOVA_BIG, len, 0));
 	EXPECT_EQ(pins, pp_foll_pins());
 	pp_uffd_destroy(&u);
@@ -461,7 +438,7 @@ TEST_F(edu, a_parallel_map_waits_for_userfaultfd_in_the_caller_only)
 	kill(pid, SIGKILL);
 	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
 	EXPECT_EQ(pins, pp_foll_pins());
-	EXPECT_EQ(0, pp_stat_pinned());
+	EXPECT_EQ(0, pp_stat_ctx_sum(" pinned_bytes "));
 }
 
 TEST_HARNESS_MAIN

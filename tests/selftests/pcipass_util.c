@@ -179,6 +179,29 @@ bool pp_claim(const char *addr)
 	       pp_wait_driver(addr, "pcipass", 5000);
 }
 
+long long pp_stat_ctx_sum(const char *key)
+{
+	static char buf[1 << 16];
+	long long sum = -1;
+	char pid[32];
+	char *line;
+
+	if (pp_read_file("/sys/kernel/debug/pcipass/stat", buf, sizeof(buf)))
+		return -1;
+	snprintf(pid, sizeof(pid), " pid %d ", getpid());
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *p;
+
+		if (strncmp(line, "ctx ", 4) || !strstr(line, pid))
+			continue;
+		p = strstr(line, key);
+		if (p)
+			sum = (sum < 0 ? 0 : sum) +
+			      strtoll(p + strlen(key), NULL, 10);
+	}
+	return sum;
+}
+
 int pp_bound_ms(int ms)
 {
 	static int scale;

@@ -61,6 +61,12 @@ int pp_dev_rebind(const char *addr, const char *override);
 /* Bind @addr to pcipass and wait (5 s) until it is: true when it is. */
 bool pp_claim(const char *addr);
 /*
+ * The sum of @key's values (" pinned_bytes ", " mappings ") over the
+ * contexts of this process in debugfs stat; -1 when it cannot be read or
+ * no such context has @key.
+ */
+long long pp_stat_ctx_sum(const char *key);
+/*
  * Poll up to @timeout_ms until @addr is bound to @drv ("" for none); false
  * at once when no driver @drv is registered (its module is not loaded).
  */
