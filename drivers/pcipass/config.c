@@ -710,8 +710,9 @@ static int pcipass_config_access_one(struct pcipass_device *pdevice, u8 *buf,
  * written through the permission tables as if it had been made alone.
  *
  * Locking: the context lock held; for a write also the device lock, taken
- * before it (a write may reset the device), and the lock of the upstream
- * bridge before that (pcipass_reset_lock_bridge()). No user memory is
+ * before it (a write may reset the device, dropping the context lock
+ * meanwhile: pcipass_reset_locked()), and the lock of the upstream bridge
+ * before that (pcipass_reset_lock_bridge()). No user memory is
  * touched here: the caller copies in before taking the locks and copies
  * out after dropping them (pcipass_region_rw()).
  *

@@ -48,12 +48,14 @@ static void pcipass_device_quiesce(struct pci_dev *pdev)
 /**
  * pcipass_device_detach_locked() - undo an attachment
  * @pdevice: the attachment, with device_lock() and the context lock held
+ * @removal: called from remove(), perhaps under the PCI core's
+ *	rescan/remove lock (pcipass_reset_on_removal())
  *
  * The device file stays, dead: its ioctls fail with ENODEV. The context
  * lock is dropped during the reset (pcipass_reset_unlocked()), once the
  * device is out of the VMM's reach.
  */
-void pcipass_device_detach_locked(struct pcipass_device *pdevice)
+void pcipass_device_detach_locked(struct pcipass_device *pdevice, bool removal)
 {
 	struct pcipass_ctx *ctx = pdevice->ctx;
 	struct pci_dev *pdev = pdevice->pdev;
@@ -69,7 +71,8 @@ void pcipass_device_detach_locked(struct pcipass_device *pdevice)
 	pdevice->ppci->attached = NULL;
 	pdevice->ppci = NULL;
 	pcipass_bars_revoke(pdevice);
-	pcipass_reset_unlocked(pdevice, pcipass_reset_on_detach);
+	pcipass_reset_unlocked(pdevice, removal ? pcipass_reset_on_removal :
+						  pcipass_reset_on_detach);
 	pcipass_regions_release(pdevice);
 	pcipass_config_free(pdevice);
 	pcipass_device_quiesce(pdev);
@@ -98,10 +101,11 @@ static int pcipass_device_release(struct inode *inode, struct file *file)
 	device_lock(&pdevice->pdev->dev);
 	mutex_lock(&ctx->lock);
 	if (pdevice->ppci)
-		pcipass_device_detach_locked(pdevice);
+		pcipass_device_detach_locked(pdevice, false);
 	mutex_unlock(&ctx->lock);
 	device_unlock(&pdevice->pdev->dev);
 	pcipass_reset_handover(pdevice->pdev);
+	pcipass_reset_wait_idle(pdevice);
 
 	if (pdevice->vfio_group_file)
 		fput(pdevice->vfio_group_file);
@@ -592,7 +596,7 @@ int pcipass_device_detach(struct pcipass_ucmd *ucmd)
 	if (pcipass_driver_owns(pdev)) {
 		ppci = pci_get_drvdata(pdev);
 		if (ppci->attached && ppci->attached->ctx == ctx) {
-			pcipass_device_detach_locked(ppci->attached);
+			pcipass_device_detach_locked(ppci->attached, false);
 			ret = 0;
 		}
 	}
@@ -635,7 +639,7 @@ void pcipass_ctx_detach_all(struct pcipass_ctx *ctx)
 			struct pcipass_pci *ppci = pci_get_drvdata(pdev);
 
 			if (ppci->attached && ppci->attached->ctx == ctx)
-				pcipass_device_detach_locked(ppci->attached);
+				pcipass_device_detach_locked(ppci->attached, false);
 		}
 		mutex_unlock(&ctx->lock);
 		device_unlock(&pdev->dev);

@@ -874,7 +874,7 @@ int pcipass_irq_set_cmd(struct pcipass_device *pdevice,
 			return PTR_ERR(fds);
 	}
 
-	mutex_lock(&ctx->lock);
+	pcipass_device_ctx_lock(pdevice);
 	if (pdevice->ppci)
 		ret = pcipass_irq_set_locked(pdevice, cmd, fds);
 	else

@@ -301,6 +301,10 @@ struct pcipass_group {
  * @release_requested: a removal holds the device lock and waits for the
  *	VMM: config writes go on under the context lock alone, without
  *	resets (context lock)
+ * @resetting: a VMM's reset of the device (alone, or in a hot reset) runs
+ *	without the context lock: the device's calls wait for it
+ *	(pcipass_device_ctx_lock()), and its file's release too (set under
+ *	the context lock, read without it by those waits)
  * @err_lock: protects @err_trigger and @err: the PCI core's error
  *	callbacks take it under device_lock, the ioctls under the context
  *	lock
@@ -342,6 +346,7 @@ struct pcipass_device {
 	struct eventfd_ctx *req_trigger;
 	bool releasing;
 	bool release_requested;
+	bool resetting;
 	spinlock_t err_lock; /* see @err_lock above */
 	struct eventfd_ctx *err_trigger;
 	struct pcipass_err_state err;
@@ -462,7 +467,7 @@ int pcipass_device_detach(struct pcipass_ucmd *ucmd);
 int pcipass_device_get_info(struct pcipass_ucmd *ucmd);
 void pcipass_ctx_detach_all(struct pcipass_ctx *ctx);
 bool pcipass_ctx_has_group(struct pcipass_ctx *ctx, struct iommu_group *group);
-void pcipass_device_detach_locked(struct pcipass_device *pdevice);
+void pcipass_device_detach_locked(struct pcipass_device *pdevice, bool removal);
 extern bool pcipass_allow_noiommu;
 
 /* release.c: release requests and the bounded wait of a removal */
@@ -579,6 +584,9 @@ int pcipass_device_reset_cmd(struct pcipass_device *pdevice);
 int pcipass_device_reset(struct pcipass_ucmd *ucmd);
 int pcipass_reset_on_attach(struct pcipass_device *pdevice);
 int pcipass_reset_on_detach(struct pcipass_device *pdevice);
+int pcipass_reset_on_removal(struct pcipass_device *pdevice);
+void pcipass_device_ctx_lock(struct pcipass_device *pdevice);
+void pcipass_reset_wait_idle(struct pcipass_device *pdevice);
 int pcipass_reset_unlocked(struct pcipass_device *pdevice,
 			   int (*reset)(struct pcipass_device *pdevice));
 void pcipass_reset_handover(struct pci_dev *pdev);

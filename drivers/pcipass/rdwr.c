@@ -319,7 +319,7 @@ static ssize_t pcipass_region_access(struct pcipass_device *pdevice,
 	/* A config write may reset the device: take the locks in order. */
 	if (cfg_write)
 		locked = pcipass_cfg_write_lock(pdevice, &bridge);
-	mutex_lock(&ctx->lock);
+	pcipass_device_ctx_lock(pdevice);
 	if (!pdevice->ppci)
 		ret = -ENODEV;
 	else if (index == PCIPASS_REGION_CONFIG)

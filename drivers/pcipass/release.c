@@ -160,7 +160,7 @@ void pcipass_pci_revoke(struct pcipass_pci *ppci)
 	if (!pdevice->releasing)
 		pcipass_release_log(pdev, ctx, ms, asked, left, gone);
 	pdevice->release_requested = false;
-	pcipass_device_detach_locked(pdevice);
+	pcipass_device_detach_locked(pdevice, true);
 	mutex_unlock(&ctx->lock);
 }
 

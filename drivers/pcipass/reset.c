@@ -3,9 +3,21 @@
  * Device reset: the state saved when a device is attached, the function
  * reset on attach and on detach (after which the saved state is restored,
  * so the host finds the device as it was), and PCIPASS_DEVICE_RESET for
- * the VMM. Every reset runs with the device lock held and BAR mappings
- * blocked; a VMM's reset with the context lock too, the resets on attach
- * and detach without it (pcipass_reset_unlocked()).
+ * the VMM. Every reset runs with the device lock held, BAR mappings
+ * blocked and the context lock *not* held.
+ *
+ * A reset may be a hotplug slot reset, which takes pciehp's reset_lock
+ * for writing; pciehp holds that lock while it takes the PCI core's
+ * rescan/remove lock, under which a removal (remove() from pciehp or a
+ * sysfs remove) takes the context lock of the device it revokes. A reset
+ * under the context lock would close that circle: the VMM resetting one
+ * device, pciehp unplugging its slot, the removal of another device of the
+ * same context. So the resets on attach and detach drop the context lock
+ * (pcipass_reset_unlocked()), and a VMM's reset marks its devices
+ * &pcipass_device.resetting and drops it too: the device's other calls
+ * wait for the mark to go (pcipass_device_ctx_lock()). remove() itself
+ * runs under the rescan/remove lock and never resets a slot
+ * (pcipass_reset_on_removal()).
  *
  * Like pci_reset_function(), a reset also holds the upstream bridge (its
  * device lock and config access lock), whose secondary bus reset may be
@@ -24,7 +36,7 @@
  * vfio-pci's pair through the VFIO layer): only when every device it
  * affects is attached to the same context, or in an IOMMU group that
  * context owns. pci_reset_bus() trylocks those
- * devices itself, so the hot reset holds the context lock only.
+ * devices itself; the hot reset holds no pcipass lock meanwhile.
  *
  * Such a device would carry what one VMM left in it to the next. As
  * vfio-pci does when the last device of a reset set closes, its slot or
@@ -124,27 +136,90 @@ static int pcipass_reset_function(struct pci_dev *pdev, bool bridge_locked)
 	return ret;
 }
 
+/* Woken when a VMM's reset of a device ends (&pcipass_device.resetting). */
+static DECLARE_WAIT_QUEUE_HEAD(pcipass_reset_wq);
+
+/**
+ * pcipass_device_ctx_lock() - take the context lock for a call on a device
+ * @pdevice: the attachment; the context lock not held
+ *
+ * Returns with the context lock held once no VMM reset of the device runs
+ * (&pcipass_device.resetting): calls that read or change the device's
+ * state (config space, BARs, interrupts) wait for it, as they would for
+ * the context lock if the reset held it.
+ */
+void pcipass_device_ctx_lock(struct pcipass_device *pdevice)
+{
+	struct pcipass_ctx *ctx = pdevice->ctx;
+
+	mutex_lock(&ctx->lock);
+	while (pdevice->resetting) {
+		mutex_unlock(&ctx->lock);
+		wait_event(pcipass_reset_wq, !READ_ONCE(pdevice->resetting));
+		mutex_lock(&ctx->lock);
+	}
+}
+
+/* The context lock held: the device's calls wait from here. */
+static void pcipass_reset_begin(struct pcipass_device *pdevice)
+{
+	lockdep_assert_held(&pdevice->ctx->lock);
+	pcipass_bars_block(pdevice);
+	WRITE_ONCE(pdevice->resetting, true);
+}
+
+/* The context lock held again: let the device's calls in. */
+static void pcipass_reset_end(struct pcipass_device *pdevice)
+{
+	lockdep_assert_held(&pdevice->ctx->lock);
+	pcipass_bars_unblock(pdevice);
+	WRITE_ONCE(pdevice->resetting, false);
+	wake_up_all(&pcipass_reset_wq);
+}
+
+/**
+ * pcipass_reset_wait_idle() - wait until no reset uses a device file's
+ *	attachment
+ * @pdevice: an attachment being freed, already detached; no lock held
+ *
+ * A hot reset started from another device file of the context may still
+ * have @pdevice marked (pcipass_hot_reset_locked()); it unmarks it under
+ * the context lock, and touches it no more after that.
+ */
+void pcipass_reset_wait_idle(struct pcipass_device *pdevice)
+{
+	wait_event(pcipass_reset_wq, !READ_ONCE(pdevice->resetting));
+}
+
 /**
  * pcipass_reset_locked() - reset an attached device for its VMM
  * @pdevice: the attachment, with the upstream bridge locked
  *	(pcipass_reset_lock_bridge()), then the device lock and the context
  *	lock held
  *
+ * The context lock is dropped during the reset (see the top of this file)
+ * and taken again before this returns. The device lock keeps the
+ * attachment as it is meanwhile: no detach, removal or config write can
+ * start; the device's other calls wait (pcipass_device_ctx_lock()).
+ *
  * Return: 0, -EOPNOTSUPP when the device cannot be reset alone
  * (pcipass_reset_available()), or the reset's errno.
  */
 int pcipass_reset_locked(struct pcipass_device *pdevice)
 {
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	int ret;
 
 	device_lock_assert(&pdevice->pdev->dev);
-	lockdep_assert_held(&pdevice->ctx->lock);
+	lockdep_assert_held(&ctx->lock);
 
 	if (!pcipass_reset_available(pdevice))
 		return -EOPNOTSUPP;
-	pcipass_bars_block(pdevice);
+	pcipass_reset_begin(pdevice);
+	mutex_unlock(&ctx->lock);
 	ret = pcipass_reset_function(pdevice->pdev, true);
-	pcipass_bars_unblock(pdevice);
+	mutex_lock(&ctx->lock);
+	pcipass_reset_end(pdevice);
 	return ret;
 }
 
@@ -171,7 +246,7 @@ int pcipass_device_reset_cmd(struct pcipass_device *pdevice)
 	 * detach), and the VMM's release must not wait for the removal.
 	 */
 	locked = pcipass_cfg_write_lock(pdevice, &bridge);
-	mutex_lock(&ctx->lock);
+	pcipass_device_ctx_lock(pdevice);
 	if (pdevice->ppci && locked)
 		ret = pcipass_reset_locked(pdevice);
 	else
@@ -225,17 +300,14 @@ int pcipass_reset_on_attach(struct pcipass_device *pdevice)
  *	lock
  * @pdevice: the attachment, not reachable by its VMM (being made, or
  *	undone), with its device lock and the context lock held
- * @reset: pcipass_reset_on_attach() or pcipass_reset_on_detach()
+ * @reset: pcipass_reset_on_attach(), pcipass_reset_on_detach() or
+ *	pcipass_reset_on_removal()
  *
- * A reset may be a hotplug slot reset, which takes the hotplug
- * controller's reset_lock; pciehp holds that lock while it takes the PCI
- * core's rescan/remove lock, under which the removal of another device of
- * the context takes the context lock (pcipass_pci_revoke()): holding the
- * context lock across the reset would close that circle. The context lock
- * is dropped meanwhile; the device lock, held throughout, keeps the
- * attachment itself stable, and the context cannot reach the device: not
- * yet attached, or already revoked. The device still counts in its IOMMU
- * group (&pcipass_group.users), so the group stays in the domain.
+ * The context lock is dropped meanwhile (see the top of this file); the
+ * device lock, held throughout, keeps the attachment itself stable, and
+ * the context cannot reach the device: not yet attached, or already
+ * revoked. The device still counts in its IOMMU group
+ * (&pcipass_group.users), so the group stays in the domain.
  *
  * Return: what @reset returned.
  */
@@ -253,6 +325,55 @@ int pcipass_reset_unlocked(struct pcipass_device *pdevice,
 	return ret;
 }
 
+/*
+ * The device lock held, and perhaps the PCI core's rescan/remove lock: a
+ * function level reset, which takes no hotplug lock. As
+ * pci_reset_function_locked() does, the device stops decoding and bus
+ * mastering first; the caller restores the state saved at attach.
+ */
+static int pcipass_reset_flr_only(struct pci_dev *pdev)
+{
+	int ret;
+
+	device_lock_assert(&pdev->dev);
+	if (pcie_reset_flr(pdev, PCI_RESET_PROBE))
+		return -ENOTTY;
+	pci_cfg_access_lock(pdev);
+	pci_write_config_word(pdev, PCI_COMMAND, PCI_COMMAND_INTX_DISABLE);
+	ret = pcie_reset_flr(pdev, PCI_RESET_DO_RESET);
+	pci_cfg_access_unlock(pdev);
+	return ret;
+}
+
+/* Reset as attach found it can, then give the host back its state. */
+static int pcipass_reset_detach(struct pcipass_device *pdevice, bool removal)
+{
+	struct pci_dev *pdev = pdevice->pdev;
+	int ret = 0;
+
+	if (!pdevice->reset_works)
+		goto restore;
+	/* Is the reset that worked at attach perhaps the hotplug slot's? */
+	if (removal && pdev->slot && pdev->slot->hotplug) {
+		ret = pcipass_reset_flr_only(pdev);
+		if (ret == -ENOTTY) {
+			dev_info_ratelimited(&pdev->dev, "not reset on removal: its reset is its hotplug slot's, which removal cannot take; decoding and bus mastering are off\n");
+			goto restore;
+		}
+	} else {
+		ret = pcipass_reset_function(pdev, false);
+	}
+	if (ret)
+		dev_warn_ratelimited(&pdev->dev, "reset on %s failed (%d)\n",
+				     removal ? "removal" : "detach", ret);
+restore:
+	if (pdevice->saved_state) {
+		pci_load_and_free_saved_state(pdev, &pdevice->saved_state);
+		pci_restore_state(pdev);
+	}
+	return 0;
+}
+
 /**
  * pcipass_reset_on_detach() - reset, then restore the host's state
  * @pdevice: the attachment being undone, with its device lock held (the
@@ -264,20 +385,28 @@ int pcipass_reset_unlocked(struct pcipass_device *pdevice,
  */
 int pcipass_reset_on_detach(struct pcipass_device *pdevice)
 {
-	struct pci_dev *pdev = pdevice->pdev;
-	int ret;
+	return pcipass_reset_detach(pdevice, false);
+}
 
-	if (pdevice->reset_works) {
-		ret = pcipass_reset_function(pdev, false);
-		if (ret)
-			dev_warn_ratelimited(&pdev->dev, "reset on detach failed (%d)\n",
-					     ret);
-	}
-	if (pdevice->saved_state) {
-		pci_load_and_free_saved_state(pdev, &pdevice->saved_state);
-		pci_restore_state(pdev);
-	}
-	return 0;
+/**
+ * pcipass_reset_on_removal() - pcipass_reset_on_detach() from remove()
+ * @pdevice: the attachment being revoked, with its device lock held (the
+ *	context lock not: pcipass_reset_unlocked())
+ *
+ * The PCI core may call remove() with its rescan/remove lock held (a
+ * hot-unplug by pciehp, a sysfs remove), which pciehp takes with its
+ * slot's reset_lock held: a slot reset here, which takes that reset_lock,
+ * could wait for a pciehp thread that waits for this removal. A device in
+ * a hotplug slot is therefore reset by a function level reset only; one
+ * without leaves as pcipass_device_quiesce() leaves it (no decoding, no
+ * bus mastering), and is reset by the next attach. A device that is being
+ * unplugged loses its power next anyway.
+ *
+ * Return: 0.
+ */
+int pcipass_reset_on_removal(struct pcipass_device *pdevice)
+{
+	return pcipass_reset_detach(pdevice, true);
 }
 
 /* ---- hot reset: a slot or bus reset of devices of one context ---- */
@@ -441,20 +570,24 @@ struct pci_dev *pcipass_hot_reset_set_attached(struct pcipass_ctx *ctx,
 	return missing;
 }
 
-/* The context lock held: check ownership, then reset the slot or bus. */
+/*
+ * The context lock held: check ownership, then reset the slot or bus
+ * without the context lock (it is taken again before returning).
+ */
 static int pcipass_hot_reset_locked(struct pcipass_device *pdevice,
 				    struct pcipass_hot_reset_set *set,
 				    pcipass_hot_reset_filter_t filter,
 				    void *data)
 {
+	struct pcipass_ctx *ctx = pdevice->ctx;
 	struct pci_dev *missing;
 	int ret;
 	u32 i;
 
-	lockdep_assert_held(&pdevice->ctx->lock);
+	lockdep_assert_held(&ctx->lock);
 	if (!pdevice->ppci)
 		return -ENODEV;
-	missing = pcipass_hot_reset_set_attached(pdevice->ctx, set);
+	missing = pcipass_hot_reset_set_attached(ctx, set);
 	for (i = 0; !missing && filter && i < set->count; i++)
 		if (!filter(set->members[i].pdev, data))
 			missing = set->members[i].pdev;
@@ -463,20 +596,29 @@ static int pcipass_hot_reset_locked(struct pcipass_device *pdevice,
 				     pci_name(missing));
 		return -EBUSY;
 	}
+	/* Another thread resets one of them: try again once it is done. */
+	for (i = 0; i < set->count; i++)
+		if (set->members[i].pdevice &&
+		    set->members[i].pdevice->resetting)
+			return -EAGAIN;
 
 	for (i = 0; i < set->count; i++)
 		if (set->members[i].pdevice)
-			pcipass_bars_block(set->members[i].pdevice);
+			pcipass_reset_begin(set->members[i].pdevice);
+	mutex_unlock(&ctx->lock);
 	/*
 	 * The PCI core trylocks every device of the slot or bus and the
-	 * bridge, saves, resets and restores them. A pcipass path that holds
-	 * one of those device locks waits for the context lock held here:
-	 * its trylock fails (-EAGAIN) and the caller tries again without it.
+	 * bridge, saves, resets and restores them. A pcipass path holding
+	 * one of those device locks (a detach meanwhile, a reset of one
+	 * function) makes it fail with -EAGAIN, and the caller tries again.
+	 * A member detached meanwhile stays allocated until its mark goes
+	 * (pcipass_reset_wait_idle()).
 	 */
 	ret = pci_reset_bus(pdevice->pdev);
+	mutex_lock(&ctx->lock);
 	for (i = 0; i < set->count; i++)
 		if (set->members[i].pdevice)
-			pcipass_bars_unblock(set->members[i].pdevice);
+			pcipass_reset_end(set->members[i].pdevice);
 	return ret;
 }
 
@@ -505,7 +647,7 @@ int pcipass_hot_reset_cmd(struct pcipass_device *pdevice,
 		if (IS_ERR(set)) {
 			ret = PTR_ERR(set);
 		} else {
-			mutex_lock(&ctx->lock);
+			pcipass_device_ctx_lock(pdevice);
 			ret = pcipass_hot_reset_locked(pdevice, set, filter,
 						       data);
 			mutex_unlock(&ctx->lock);
