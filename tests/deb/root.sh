@@ -55,13 +55,19 @@ EOT
 # No daemons start in the root.
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
-stage "deb root: linux-image-$KVER, its headers, initramfs-tools; downloading $DEPS"
+stage "deb root: linux-image-$KVER (or its -unsigned build), its headers, initramfs-tools; downloading $DEPS"
 # shellcheck disable=SC2086 # $DEPS: a list of packages
 {
 	in_root apt-get update -q &&
 	DEBIAN_FRONTEND=noninteractive in_root apt-get dist-upgrade -y -q &&
+	# A security update's signed image can lag behind its unsigned build
+	# (6.12.118: only linux-image-6.12.118+deb12-amd64-unsigned at first).
+	image=linux-image-$KVER &&
+	if ! in_root apt-cache show "$image" 2>/dev/null | grep -q '^Filename:'; then
+		image=$image-unsigned
+	fi &&
 	DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q \
-		--no-install-recommends initramfs-tools "linux-image-$KVER" \
+		--no-install-recommends initramfs-tools "$image" \
 		"linux-headers-$KVER" &&
 	DEBIAN_FRONTEND=noninteractive in_root apt-get install -y -q \
 		--no-install-recommends --download-only $DEPS &&
