@@ -65,8 +65,11 @@ void pcipass_device_detach_locked(struct pcipass_device *pdevice, bool removal)
 
 	/* No interrupt, no BAR access and no DMA may be in flight from here. */
 	pcipass_irq_release(pdevice);
-	/* What the VMM left stays until pcipass_reset_handover() resets it. */
-	if (!pdevice->reset_works)
+	/*
+	 * What the VMM left stays until pcipass_reset_handover() resets it;
+	 * a device with no reset at all (edu) keeps it, as in vfio-pci.
+	 */
+	if (!pdevice->reset_works && pcipass_hot_reset_available(pdev))
 		pdevice->ppci->needs_reset = true;
 	pdevice->ppci->attached = NULL;
 	pdevice->ppci = NULL;

@@ -215,8 +215,9 @@ struct pcipass_ctx {
  * @owner: the user whose contexts may attach the device without
  *	CAP_SYS_ADMIN, or INVALID_UID (sysfs pcipass_owner; device_lock)
  * @needs_reset: a context used the device and no reset has cleared what
- *	it left since, because the device cannot be reset alone: the slot
- *	or bus reset of pcipass_reset_handover() is due (device_lock)
+ *	it left since, because the device cannot be reset alone, only with
+ *	its slot or bus: the slot or bus reset of pcipass_reset_handover()
+ *	is due (device_lock)
  * @vfs_enabled: pcipass enabled the SR-IOV VFs of this PF (sriov_numvfs),
  *	and disables them at remove (device_lock)
  */
