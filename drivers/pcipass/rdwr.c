@@ -455,7 +455,17 @@ static vm_fault_t pcipass_bar_fault(struct vm_fault *vmf)
 	struct pcipass_device *pdevice = vma->vm_private_data;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
-	down_read(&pdevice->memory_lock);
+	/*
+	 * During a VMM's reset the BARs are blocked for a moment, not for
+	 * good: wait for it, as an access would wait for vfio-pci's reset.
+	 */
+	for (;;) {
+		pcipass_reset_wait_idle(pdevice);
+		down_read(&pdevice->memory_lock);
+		if (pdevice->bars_usable || !READ_ONCE(pdevice->resetting))
+			break;
+		up_read(&pdevice->memory_lock);
+	}
 	if (pdevice->bars_usable) {
 		unsigned long pgoff = vmf->pgoff &
 			(PCIPASS_REGION_MASK >> PAGE_SHIFT);

@@ -164,8 +164,9 @@ void pcipass_device_ctx_lock(struct pcipass_device *pdevice)
 static void pcipass_reset_begin(struct pcipass_device *pdevice)
 {
 	lockdep_assert_held(&pdevice->ctx->lock);
-	pcipass_bars_block(pdevice);
+	/* Marked first: a BAR fault after the zap waits, not SIGBUS. */
 	WRITE_ONCE(pdevice->resetting, true);
+	pcipass_bars_block(pdevice);
 }
 
 /* The context lock held again: let the device's calls in. */
@@ -178,13 +179,13 @@ static void pcipass_reset_end(struct pcipass_device *pdevice)
 }
 
 /**
- * pcipass_reset_wait_idle() - wait until no reset uses a device file's
- *	attachment
- * @pdevice: an attachment being freed, already detached; no lock held
+ * pcipass_reset_wait_idle() - wait until no VMM reset of a device runs
+ * @pdevice: the attachment; no pcipass lock held
  *
- * A hot reset started from another device file of the context may still
- * have @pdevice marked (pcipass_hot_reset_locked()); it unmarks it under
- * the context lock, and touches it no more after that.
+ * For a BAR fault, and for a device file's release: a hot reset started
+ * from another device file of the context may still have @pdevice marked
+ * (pcipass_hot_reset_locked()); it unmarks it under the context lock, and
+ * touches it no more after that.
  */
 void pcipass_reset_wait_idle(struct pcipass_device *pdevice)
 {

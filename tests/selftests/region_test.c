@@ -659,6 +659,58 @@ TEST_F(nvme, reset_restores_power_on_registers)
 	EXPECT_EQ(0, devctl & 0x8000);
 }
 
+struct bar_reader {
+	pthread_t thread;
+	void *bar;
+	int stop;
+	long reads;
+	long wrong;	/* reads that were not the version register */
+	__u32 vs;
+};
+
+/* Read NVMe's version register through the mapping until told to stop. */
+static void *bar_reader_run(void *arg)
+{
+	struct bar_reader *r = arg;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
+		if (pp_mmio_read32(r->bar, 0x08) != r->vs)
+			r->wrong++;
+		r->reads++;
+	}
+	return NULL;
+}
+
+/*
+ * A vCPU may touch the BAR while another resets the device: the access
+ * waits for the reset to end (a SIGBUS would kill the VMM: the default
+ * action kills this test).
+ */
+TEST_F(nvme, bar_accesses_during_resets_wait_instead_of_faulting)
+{
+	struct pcipass_device_reset reset = { .size = sizeof(reset) };
+	struct bar_reader r = { 0 };
+	int i, failed = 0;
+
+	self->bar_len = 4096;
+	self->bar = pp_map_bar_head(self->dev, 0, self->bar_len);
+	ASSERT_NE(NULL, self->bar);
+	r.bar = self->bar;
+	r.vs = pp_mmio_read32(self->bar, 0x08);
+	ASSERT_NE(0, r.vs);
+	ASSERT_NE(0xffffffff, r.vs);
+	ASSERT_EQ(0, pthread_create(&r.thread, NULL, bar_reader_run, &r));
+	for (i = 0; i < 20; i++)
+		if (pp_ioctl(self->dev, PCIPASS_DEVICE_RESET, &reset))
+			failed++;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(r.thread, NULL);
+	TH_LOG("%ld reads through the mapping during 20 resets", r.reads);
+	EXPECT_EQ(0, failed);
+	EXPECT_LT(0, r.reads);
+	EXPECT_EQ(0, r.wrong);
+}
+
 TEST_F(nvme, msix_table_mmap_needs_isolated_msi)
 {
 	struct pcipass_device_info info = { .size = sizeof(info) };
