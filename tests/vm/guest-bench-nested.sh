@@ -97,7 +97,11 @@ boot() {
 	# The device works: L2's nvme driver read the image's sector 0.
 	[ "$(l2 'read 0 ' | cut -d' ' -f3 | cut -c1-16)" = "$(printf 'PCIPASS0' | hexof)" ] ||
 		err "$1 round $2: L2's sector 0 is not the image's"
-	cs_of "$(l2 'boot uptime=' | sed -n '1s/.*=//p')"
+	u=$(l2 'boot uptime=' | sed -n '1s/.*=//p')
+	case "$u" in
+	[0-9]*.[0-9][0-9]) cs_of "$u" ;;
+	*) err "$1 round $2: no uptime in L2's first record"; return 1 ;;
+	esac
 	echo "nested-bench: sample $1 $2 start $start $CS $pinned"
 	l2 "bench seq " | while read -r _ _ bytes cs; do
 		echo "nested-bench: sample $1 $2 seq $bytes $cs"
