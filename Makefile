@@ -13,7 +13,8 @@
 #                   given to pcipass
 #   make demo-edu   boot the IOMMU VM: a sample VMM drives edu through pcipass
 #   make bench      boot the IOMMU VM and time pcipass against vfio type1 and
-#                   iommufd (the bench kernel, built once, and Debian's)
+#                   iommufd (the bench kernel, built once, and Debian's),
+#                   then the nested VM: a guest's I/O and start on each
 
 TOP := $(CURDIR)
 
@@ -161,6 +162,7 @@ bench:
 	@tests/vm/deps.sh bench
 	@$(MAKE) -s KDIR=$$(tests/vm/kernel.sh kdir) all
 	@uapi=$$(tests/vm/uapi-headers.sh) && $(MAKE) -s -C tests/bench UAPI=$$uapi SRCTREE=$(SRCTREE)
+	@$(MAKE) -s -C tests/nested
 	@tests/vm/bench.sh
 
 clean:

@@ -6,9 +6,10 @@
 # (PCIPASS_NESTED_BACKEND: pcipass, the default, or vfio = Debian's
 # vfio-pci and vfio_iommu_type1), binding L1's devices, L1's own access to
 # the NVMe disk, starting and waiting for QEMU with the nested guest (L2:
-# /nested/vmlinux, /nested/l2-initramfs.cpio, tests/vm/l2-init), reading
-# what L2 reported, and the checks made after QEMU lets go of a device
-# (pins, PCI command register, driver, group, kernel log).
+# /nested/vmlinux, /nested/l2-initramfs.cpio, tests/vm/l2-init) and timing
+# its start (l2_booted, for make bench), reading what L2 reported, and the
+# checks made after QEMU lets go of a device (pins, PCI command register,
+# driver, group, kernel log).
 
 BACKEND=${PCIPASS_NESTED_BACKEND:-pcipass}
 NVME=${PCIPASS_NVME:-0000:00:04.0}
@@ -23,14 +24,23 @@ L2_INITRD=/nested/l2-initramfs.cpio
 # Seconds for one L2 boot to power off (nested TCG, 2 shared host cores).
 # Measured: 30-60 s on an idle machine, 5-6 min with 12 jobs on 2 cores.
 L2_TIMEOUT=${PCIPASS_L2_TIMEOUT:-900}
+# L2's RAM (QEMU -m): every page of it is pinned and mapped for the device.
+L2_MEM=${PCIPASS_L2_MEM:-128M}
 WORK=/tmp/nested
 mkdir -p "$WORK"
 
-case "$BACKEND" in
-vfio) DRV=vfio-pci ;;
-pcipass) DRV=pcipass ;;
-*) echo "Bail out! PCIPASS_NESTED_BACKEND=$BACKEND: expected pcipass or vfio"; exit 1 ;;
-esac
+# backend_use pcipass|vfio: the backend of what follows (BACKEND, and DRV,
+# the driver that holds the devices for it); the nested benchmark uses both
+# in one boot (backend_unload between them).
+backend_use() {
+	case "$1" in
+	vfio) DRV=vfio-pci ;;
+	pcipass) DRV=pcipass ;;
+	*) echo "Bail out! PCIPASS_NESTED_BACKEND=$1: expected pcipass or vfio"; exit 1 ;;
+	esac
+	BACKEND=$1
+}
+backend_use "$BACKEND"
 
 # ---- TAP --------------------------------------------------------------------
 # A test is "ID: description": the TAP line names it by ID (stable, the
@@ -170,6 +180,16 @@ backend_load() {
 	return 1
 }
 
+# backend_unload: both backends' modules out (pcipass with vfio_nodes=compat
+# does not load beside vfio, nor vfio beside it); their devices are left
+# without a driver.
+backend_unload() {
+	rmmod pcipass 2>/dev/null
+	for m in vfio_pci vfio_iommu_type1 vfio_pci_core vfio; do
+		! grep -q "^$m " /proc/modules || rmmod "$m" || return 1
+	done
+}
+
 # group_free ADDR: nobody holds ADDR's VFIO group (a group node opens once).
 group_free() {
 	g=$NODES/$(group_of "$1")
@@ -242,10 +262,19 @@ pattern() {
 token() { head -c 6 /dev/urandom | base64 | tr '+/' 'xy' | cut -c1-8; }
 
 # ---- QEMU and L2 -------------------------------------------------------------
-# l2_start NAME L2-CMDLINE QEMU-ARGS...: start QEMU with L2 in the
-# background under $LAUNCH; outputs in $WORK/NAME/ (console.log: L2's
-# kernel, results.log: l2-init's records, qemu.log, qmp.sock). Sets QPID
-# (QEMU's own pid: $LAUNCH executes it) and DIR.
+# uptime_cs: L1's uptime in centiseconds, in UPTIME_CS (a shell builtin
+# reads it: no process is started, for the times the benchmark takes).
+uptime_cs() {
+	read -r u _ </proc/uptime
+	UPTIME_CS=$((${u%.*} * 100 + 1${u#*.} - 100))
+}
+
+# l2_start NAME L2-CMDLINE QEMU-ARGS...: start QEMU with L2 ($L2_MEM of
+# RAM) in the background under $LAUNCH; outputs in $WORK/NAME/
+# (console.log: L2's kernel, results.log: l2-init's records, qemu.log,
+# qmp.sock). Sets QPID (QEMU's own pid: $LAUNCH executes it), DIR, and
+# T_START and T_START_CS, L1's uptime just before QEMU started (seconds;
+# centiseconds).
 l2_start() {
 	DIR=$WORK/$1
 	l2_cmdline=$2
@@ -259,16 +288,43 @@ l2_start() {
 	cat "$DIR/l2.out" >"$DIR/results.log" &
 	RPID=$!
 	echo "nested: $DIR: qemu start" >/dev/kmsg
+	read -r T_START _ </proc/uptime
+	uptime_cs
+	T_START_CS=$UPTIME_CS
 	# shellcheck disable=SC2086 # LAUNCH is a command with arguments
 	$LAUNCH qemu-system-x86_64 -nodefaults -no-user-config -display none \
-		-vga none -accel tcg -machine q35 -cpu max -smp 1 -m 128M \
+		-vga none -accel tcg -machine q35 -cpu max -smp 1 -m "$L2_MEM" \
 		-kernel "$L2_KERNEL" -initrd "$L2_INITRD" \
 		-append "console=ttyS0 panic=-1 $l2_cmdline" \
 		-serial "file:$DIR/console.log" -serial "pipe:$DIR/l2" \
 		-qmp "unix:$DIR/qmp.sock,server=on,wait=off" \
 		"$@" </dev/null >"$DIR/qemu.log" 2>&1 &
 	QPID=$!
-	T_START=$(cut -d' ' -f1 /proc/uptime)
+}
+
+# l2_booted [SECONDS]: wait until L2's /init ran (its first record, "boot
+# uptime=S"), looking ten times a second without starting a process (the
+# wait is timed); sets L2_BOOT_CS, the centiseconds from QEMU's start to
+# then. False when QEMU exits first or after SECONDS ($L2_TIMEOUT).
+l2_booted() {
+	mkfifo "$DIR/tick"
+	deadline=$((T_START_CS + ${1:-$L2_TIMEOUT} * 100))
+	while [ ! -s "$DIR/results.log" ]; do
+		kill -0 "$QPID" 2>/dev/null || { diag "QEMU exited before L2's /init"; return 1; }
+		uptime_cs
+		if [ "$UPTIME_CS" -ge "$deadline" ]; then
+			diag "L2's /init did not run within ${1:-$L2_TIMEOUT}s"
+			qemu_stuck
+			return 1
+		fi
+		# A read with a timeout on a FIFO nobody writes: a sleep of
+		# 0.1 s inside the shell.
+		# shellcheck disable=SC3045,SC3023 # busybox sh has read -t, <>
+		read -r -t 0.1 _ <>"$DIR/tick"
+	done
+	uptime_cs
+	# shellcheck disable=SC2034 # used by guest-bench-nested.sh
+	L2_BOOT_CS=$((UPTIME_CS - T_START_CS))
 }
 
 # l2_send LINE: a command to L2 (l2-init reads it when it waits for one).

@@ -9,7 +9,12 @@
 #          floor, and pcipass with one pinning worker where pcipass has a
 #          worker parameter
 #   stock  Debian's 6.12 kernel: pcipass and vfio type1 (no iommufd there)
-# and print the tables on stdout.
+# then (the nested stage) one boot of the nested VM (run-vm.sh nested,
+# Debian's kernel) in bench mode, tests/vm/guest-bench-nested.sh: Debian's
+# QEMU in it boots a small guest (L2) with -device vfio-pci on the NVMe
+# controller, on pcipass and on vfio-pci in turn, and L2 times direct
+# reads of the disk and L1 the guest's start; and print the tables on
+# stdout.
 #
 # Outputs in build/bench/: results.txt (the tables of every kernel, with a
 # header saying where they were measured), results.md (the same tables
@@ -17,7 +22,9 @@
 # from the first kernel run; map-time.dat its data), and per kernel K:
 # K/bench.log (the benchmark's progress and error messages, and the
 # medians of every round), K/initramfs.cpio.gz, K/vm/ (the VM's logs, see
-# run-vm.sh), and for the bench kernel bench/src/ (the module's build).
+# run-vm.sh), and for the bench kernel bench/src/ (the module's build);
+# for the nested stage nested/ (bench.log: its samples and messages,
+# results.txt, results.md, initramfs-nested.cpio.gz, vm/).
 # Exit status 1 when the benchmark failed an operation, or a VM did not
 # finish cleanly (parse-results.sh: completed, kernel log clean).
 #
@@ -26,7 +33,15 @@
 # look), PCIPASS_BENCH_WORKERS (pcipass's worker parameter, when its name
 # has no "worker" in it), PCIPASS_BENCH_DIR (instead of build/bench),
 # PCIPASS_VM_TIMEOUT (3600 here), PCIPASS_VM_MEM (4G here), and those of
-# mkinitramfs.sh and run-vm.sh.
+# mkinitramfs.sh and run-vm.sh. The nested stage: PCIPASS_BENCH_NESTED (1:
+# after the kernels; 0: not at all; only: the nested stage alone),
+# PCIPASS_BENCH_NESTED_ROUNDS (L2 boots per backend, 2),
+# PCIPASS_BENCH_NESTED_SAMPLES (samples of each kind per boot, 5),
+# PCIPASS_BENCH_NESTED_REPS (passes over the disk per sample, 4),
+# PCIPASS_BENCH_NESTED_COUNT (4 KiB reads per sample, 512),
+# PCIPASS_BENCH_NESTED_L2_MEM (L2's RAM, 512M); its VM has the nested VM's
+# own memory and -accel (run-vm.sh: 2G, tcg,thread=single), not the
+# values above.
 set -eu
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -37,8 +52,18 @@ ROUNDS=${PCIPASS_BENCH_ROUNDS:-4}
 SCALE=${PCIPASS_BENCH_SCALE:-1}
 KERNELS=${PCIPASS_BENCH_KERNELS:-bench stock}
 BENCH=$TOP/tests/bench/pcipass_bench
+NESTED=${PCIPASS_BENCH_NESTED:-1}
+case "$NESTED" in
+0 | 1) ;;
+only) KERNELS="" ;;
+*) die "PCIPASS_BENCH_NESTED: 0, 1 or only, not $NESTED" ;;
+esac
+# What the user set, before the settings of the iommu VM's bench below.
+USER_CMDLINE=${PCIPASS_EXTRA_CMDLINE:-}
+USER_MEM=${PCIPASS_VM_MEM:-}
+USER_ACCEL=${PCIPASS_QEMU_ACCEL:-}
 
-[ -x "$BENCH" ] || die "$BENCH not built (make -C tests/bench)"
+[ -z "$KERNELS" ] || [ -x "$BENCH" ] || die "$BENCH not built (make -C tests/bench)"
 mkdir -p "$BUILD"
 # Initramfs of its own, without the selftests: `make check` may be using
 # build/vm/ at the same time.
@@ -161,6 +186,159 @@ GNUPLOT
 	echo "bench: plot in $png"
 }
 
+# nested_table BENCH.LOG: the nested stage's tables (markdown) from its
+# samples. Per backend the median of every sample of every boot; the
+# ratio pcipass / vfio-pci is taken round by round (the medians of the two
+# boots of a round) and given as the median of these with their range.
+nested_table() {
+	awk '
+	function median(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	function add(b, r, k, v) {
+		all[b, k, ++nall[b, k]] = v
+		per[b, r, k, ++nper[b, r, k]] = v
+		if (!(r in seen)) { seen[r] = 1; rounds[++nr] = r }
+	}
+	# med(B, K[, R]): the median of the samples of backend B, kind K (in
+	# round R).
+	function med(b, k, r,   n, i, tmp) {
+		n = r == "" ? nall[b, k] : nper[b, r, k]
+		for (i = 1; i <= n; i++)
+			tmp[i] = r == "" ? all[b, k, i] : per[b, r, k, i]
+		return n ? median(tmp, n) : ""
+	}
+	# ratio(K): "median (min-max)" of the per-round ratios, in RATIO;
+	# the median alone in RMED.
+	function ratio(k,   i, n, r, p, v, x, lo, hi) {
+		n = 0
+		for (i = 1; i <= nr; i++) {
+			r = rounds[i]
+			p = med("pcipass", k, r)
+			v = med("vfio", k, r)
+			if (p == "" || v == "" || v == 0) continue
+			x[++n] = p / v
+			if (n == 1 || p / v < lo) lo = p / v
+			if (n == 1 || p / v > hi) hi = p / v
+		}
+		if (!n) { RATIO = "n/a"; RMED = ""; return }
+		RMED = median(x, n)
+		RATIO = sprintf("%.2f (%.2f-%.2f)", RMED, lo, hi)
+	}
+	# row(LABEL, KIND, FORMAT, UNIT[, NORATIO])
+	function row(label, k, fmt, unit, noratio,   p, v) {
+		p = med("pcipass", k, "")
+		v = med("vfio", k, "")
+		ratio(k)
+		if (noratio) RATIO = "-"
+		printf "| %s | %s | %s | %s |\n", label,
+			p == "" ? "n/a" : sprintf(fmt, p) " " unit,
+			v == "" ? "n/a" : sprintf(fmt, v) " " unit, RATIO
+	}
+	$1 != "nested-bench:" { next }
+	$2 == "info" { v = $0; sub(/^nested-bench: info [^ ]* /, "", v); info[$3] = v; next }
+	$2 != "sample" { next }
+	$6 <= 0 || $7 < 0 { next }
+	$5 == "start" {
+		add($3, $4, "start", $6 / 100)
+		add($3, $4, "before", ($6 - $7) / 100)
+		add($3, $4, "kernel", $7 / 100)
+		add($3, $4, "pinned", $8 / 1024)
+	}
+	# A sample that took no measurable time (below 1 cs) is no sample.
+	$5 == "seq" && $7 > 0 { add($3, $4, "seq", $6 / 1048576 / ($7 / 100)); seqmib = $6 / 1048576 }
+	$5 == "lat" && $7 > 0 { add($3, $4, "lat", $7 * 10000 / $6) }
+	END {
+		mem = info["l2mem"]
+		sub(/M$/, " MiB", mem)
+		sub(/G$/, " GiB", mem)
+		printf "The nested guest (L2: %s of RAM, 1 vCPU) on the passed-through NVMe, Debian'"'"'s QEMU", mem
+		printf " `-device vfio-pci`: %d boot%s per backend, %s samples of each kind per boot; medians of", nr,
+			nr == 1 ? "" : "s", info["samples"]
+		printf " every sample, the ratio the median of the per-round ratios (range); below 1 pcipass is"
+		printf " faster, except for MiB/s, where above 1 it is.\n\n"
+		print "| nested guest (L2), NVMe at 00:05.0 | pcipass | vfio-pci | pcipass / vfio-pci |"
+		print "|---|--:|--:|--:|"
+		row(sprintf("sequential read, bs=1M iflag=direct, %s x the %g MiB namespace", info["reps"],
+			info["reps"] ? seqmib / info["reps"] : 0), "seq", "%.1f", "MiB/s")
+		row("4 KiB read, bs=4k iflag=direct, one at a time (" info["count"] " per sample)", "lat", "%.0f", "us")
+		row("start: QEMU start to L2'"'"'s /init, all " mem " of its RAM mapped", "start", "%.1f", "s")
+		row("start, before L2'"'"'s kernel runs (QEMU, VFIO setup, RAM map, firmware)", "before", "%.1f", "s")
+		row("start, L2'"'"'s kernel to its /init (L2'"'"'s uptime)", "kernel", "%.1f", "s")
+		row("pinned once L2 runs (FOLL_PIN, all of L1)", "pinned", "%.0f", "MiB", 1)
+		ratio("seq")
+		print ""
+		print "| target | limit | measured (range over rounds) | verdict |"
+		print "|---|--:|--:|---|"
+		verdict = RMED == "" ? "not measured here" : (RMED >= 1 ? "met" : "**missed**")
+		printf "| nested guest sequential read, pcipass / vfio-pci | >= 1.00 | %s | %s |\n", RATIO, verdict
+	}' "$1"
+}
+
+# run_nested: the nested stage, one boot of the nested VM with Debian's
+# kernel (run in a subshell); its tables in $BUILD/nested/.
+run_nested() {
+	local out=$BUILD/nested rc=0 load load_after section status
+	export PCIPASS_KO=$TOP/drivers/pcipass/pcipass.ko
+	# shellcheck source=tests/vm/kernel.sh
+	. "$VMDIR/kernel.sh"
+	mkdir -p "$out" "$BUILD/no-selftests"
+	export PCIPASS_NESTED_INITRAMFS=$out/initramfs-nested.cpio.gz
+	PCIPASS_NESTED=1 PCIPASS_NESTED_TESTS_OUT=$BUILD/no-selftests \
+		"$VMDIR/mkinitramfs.sh" "$PCIPASS_NESTED_INITRAMFS"
+	# The nested VM's own memory and accelerator, not the iommu VM's.
+	if [ -n "$USER_MEM" ]; then export PCIPASS_VM_MEM=$USER_MEM; else unset PCIPASS_VM_MEM; fi
+	if [ -n "$USER_ACCEL" ]; then export PCIPASS_QEMU_ACCEL=$USER_ACCEL; else unset PCIPASS_QEMU_ACCEL; fi
+	local rounds=${PCIPASS_BENCH_NESTED_ROUNDS:-2} samples=${PCIPASS_BENCH_NESTED_SAMPLES:-5}
+	local reps=${PCIPASS_BENCH_NESTED_REPS:-4} count=${PCIPASS_BENCH_NESTED_COUNT:-512}
+	local l2mem=${PCIPASS_BENCH_NESTED_L2_MEM:-512M}
+	local cmdline="$USER_CMDLINE pcipassvm.nested_rounds=$rounds pcipassvm.nested_samples=$samples"
+	export PCIPASS_EXTRA_CMDLINE="$cmdline pcipassvm.nested_reps=$reps pcipassvm.nested_count=$count pcipassvm.nested_l2mem=$l2mem"
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
+	stage "bench (nested): $rounds rounds of pcipass and vfio-pci, L2 with $l2mem; host load $load"
+	awk -v l="${load%% *}" 'BEGIN { exit !(l >= 0.5) }' &&
+		echo "bench: note: the host is busy (load $load): expect noisy times" >&2
+	"$VMDIR/run-vm.sh" nested "$out/vm" bench || rc=$?
+	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+	section=$(tr -d '\r' <"$out/vm/results.log" |
+		sed -n '/^# pcipass-nested-bench-begin$/,/^# pcipass-nested-bench-end$/p' | sed '1d;$d')
+	printf '%s\n' "$section" >"$out/bench.log"
+	nested_table "$out/bench.log" >"$out/results.md"
+	status=$(tr -d '\r' <"$out/vm/results.log" | sed -n 's/^# pcipass-nested-bench-exit: //p')
+	{
+		echo "## make bench, nested stage ($KVER in L1), $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
+		echo
+		echo "Host: $(nproc) CPUs, load $load before, $load_after after; $(qemu-system-x86_64 --version | head -n1)."
+		echo "L1: the nested VM (q35, intel-iommu intremap=on, TCG ${PCIPASS_QEMU_ACCEL:-tcg,thread=single}, 2 vCPUs," \
+			"${PCIPASS_VM_MEM:-2G}); in it $(sed -n 's/^nested-bench: info qemu //p' "$out/bench.log" | head -n1)" \
+			"(TCG) boots L2 with -device vfio-pci,host=0000:00:04.0 on pcipass (vfio_nodes=compat) and on vfio-pci (vfio_iommu_type1), in turn."
+		echo "Nested TCG: read the ratios, not the times."
+		echo
+		cat "$out/results.md"
+	} >"$out/results.txt"
+	cat "$out/results.txt"
+	echo
+	if grep -q '^nested-bench: error' "$out/bench.log"; then
+		echo "bench: errors of the nested stage (also in $out/bench.log):"
+		grep '^nested-bench: error' "$out/bench.log" | sed 's/^/  /'
+	fi
+	if ! verdict=$("$VMDIR/parse-results.sh" "$out/vm" nested) || [ "$rc" -ne 0 ]; then
+		echo "$verdict"
+		echo "bench: the nested VM did not finish cleanly (logs in $out/vm)" >&2
+		return 1
+	fi
+	if [ "$status" != 0 ]; then
+		echo "bench: the nested stage failed (exit status ${status:-none}; logs in $out/vm)" >&2
+		return 1
+	fi
+	echo "bench: nested stage: VM finished, kernel log clean (logs in $out/vm)"
+}
+
 ok=yes
 first=
 : >"$BUILD/results.md"
@@ -182,6 +360,14 @@ for k in $KERNELS; do
 	cat "$BUILD/$k/results.md" >>"$BUILD/results.md"
 	[ -n "$first" ] || first=$k
 done
+if [ "$NESTED" != 0 ]; then
+	(run_nested) || ok=no
+	if [ -r "$BUILD/nested/results.txt" ]; then
+		cat "$BUILD/nested/results.txt" >>"$RESULTS"
+		echo >>"$RESULTS"
+		cat "$BUILD/nested/results.md" >>"$BUILD/results.md"
+	fi
+fi
 if [ -n "$first" ] && [ -s "$BUILD/$first/map-time.dat" ]; then
 	cp "$BUILD/$first/map-time.dat" "$BUILD/map-time.dat"
 	plot "$BUILD/map-time.dat" "$BUILD/map-time.png"

@@ -2,10 +2,11 @@
 # tests/vm/mkinitramfs.sh OUT.cpio.gz - build the test VM's initramfs.
 #
 # Contents: static busybox and its applet links; /init (tests/vm/init) and
-# /vm/guest-{run,demo,bench}.sh; /lib/modules/$KVER with the distro modules the
-# tests need (uncompressed, with their modules.dep closure) plus the
-# project's module as extra/pcipass.ko, indexed by depmod so that
-# `modprobe pcipass ids=...` works; every executable of the selftests output
+# /vm/guest-{run,demo,bench}.sh (nested: guest-{demo,bench}-nested.sh
+# too); /lib/modules/$KVER with the distro modules the tests need
+# (uncompressed, with their modules.dep closure) plus the project's module
+# as extra/pcipass.ko, indexed by depmod so that `modprobe pcipass ids=...`
+# works; every executable of the selftests output
 # directory in /tests/; pcipass-tool in /usr/bin/ when it exists. Dynamic
 # executables get their shared libraries (from ldd).
 #
@@ -124,7 +125,7 @@ for sel in ${PCIPASS_VM_TESTS:-}; do
 done
 install -m 755 "$VMDIR/guest-run.sh" "$VMDIR/guest-demo.sh" "$ROOT/vm/"
 install -m 755 "$VMDIR/guest-bench.sh" "$ROOT/vm/"
-[ "$NESTED" != 1 ] || install -m 755 "$VMDIR/guest-demo-nested.sh" "$ROOT/vm/"
+[ "$NESTED" != 1 ] || install -m 755 "$VMDIR/guest-demo-nested.sh" "$VMDIR/guest-bench-nested.sh" "$ROOT/vm/"
 
 # Copy an executable to ROOT/DEST plus, when dynamic, the libraries it needs.
 copy_exe() { # SRC DEST
