@@ -2,8 +2,9 @@
 # tests/vm/guest-run.sh - run mode of the test VM (busybox sh, started by
 # /init with the PCIPASS_* environment).
 #
-# Runs every executable /tests/* in sorted order (only those named in
-# /vm/tests-$PCIPASS_VM when there is such a file), each under a timeout
+# Runs every executable /tests/* in sorted order (or those named in
+# /vm/tests-$PCIPASS_VM, in its order, when there is such a file), each
+# under a timeout
 # ($PCIPASS_TIMEOUT seconds, pcipassvm.timeout= on the kernel command line,
 # default 300) and with the arguments in /vm/test-args if any
 # (PCIPASS_TEST_ARGS of mkinitramfs.sh), and writes everything to the
@@ -96,13 +97,15 @@ kmemleak_report() {
 		grep -qw -- "$PCIPASS_VM" /vm/kunit-vms; }; then
 		kunit_run
 	fi
-	for t in /tests/*; do
+	# The VM's list (PCIPASS_VM_TESTS), in its order, else every test.
+	if [ -r "/vm/tests-$PCIPASS_VM" ]; then
+		list=$(sed 's|^|/tests/|' "/vm/tests-$PCIPASS_VM")
+	else
+		list=$(echo /tests/*)
+	fi
+	for t in $list; do
 		if [ ! -f "$t" ] || [ ! -x "$t" ]; then continue; fi
 		name=${t##*/}
-		if [ -r "/vm/tests-$PCIPASS_VM" ] &&
-			! grep -qx -- "$name" "/vm/tests-$PCIPASS_VM"; then
-			continue
-		fi
 		echo "# pcipass-test: $name"
 		echo "pcipass-vm: test $name: start" >/dev/kmsg
 		start=$(cut -d' ' -f1 /proc/uptime)

@@ -57,6 +57,15 @@ BAD='WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN'
 BAD="$BAD|possible recursive locking|circular locking dependency"
 BAD="$BAD|INFO: task .* blocked|kmemleak|Kernel panic"
 BAD="$BAD|sleeping function called from invalid context|inconsistent lock state"
+# KNOWN: one report is the kernel's, not pcipass's, and is not counted
+# (scan() recognises it whole): 6.12's pciehp holds its slot's reset_lock
+# (read) while it takes pci_rescan_remove_lock, and takes reset_lock again
+# (read) under it after each device it unbinds or binds. Lockdep sees one
+# lock class for every slot's reset_lock and reports a circle at a slot's
+# first unplug with a device in it; only one pciehp thread handles a slot,
+# so no two threads can hold one slot's lock in those two orders. Lockdep
+# is off for the rest of the run after it: the debug lane runs
+# hotplug_test last in its VM (tests/check.sh).
 # ... unless they are one of these: DMA faults that tests provoke on purpose,
 # kmemleak's start-up messages, the command line, the test markers.
 ALLOW='DMAR: \[DMA (Read|Write)[^]]*\] Request device .*fault addr'
@@ -340,6 +349,25 @@ scan() { # FILE PART -> number of offending lines, context on fd 3
 	/Run \/init as init process/ { phase = "run" }
 	{ line[NR] = $0; if (phase == part && $0 ~ bad && $0 !~ allow) hit[NR] = 1 }
 	END {
+		# pciehp'"'"'s own report (see KNOWN above): both locks its, taken in
+		# pciehp_(un)configure_device(), a chain of two (no "#2").
+		for (i = 1; i <= NR; i++) {
+			if (line[i] !~ /possible circular locking dependency detected/)
+				continue
+			for (j = i; j < NR && j < i + 200 && line[j] !~ /<\/TASK>/; j++)
+				;
+			blk = ""
+			for (k = i; k <= j; k++)
+				blk = blk "\n" line[k]
+			if (blk ~ /is trying to acquire lock:\n[^\n]*\(&ctrl->reset_lock\)[^\n]*at: pciehp_(un)?configure_device/ &&
+			    blk ~ /already holding lock:\n[^\n]*\(pci_rescan_remove_lock\)[^\n]*at: pciehp_(un)?configure_device/ &&
+			    blk !~ /-> #2 /) {
+				for (k = i - 2; k <= j; k++)
+					delete hit[k]
+				known++
+			}
+			i = j
+		}
 		n = 0; last = 0; out = 0
 		for (i = 1; i <= NR; i++) {
 			if (!(i in hit)) continue
@@ -353,15 +381,18 @@ scan() { # FILE PART -> number of offending lines, context on fd 3
 			}
 			if (to > last) last = to
 		}
-		print n
+		print n, known + 0
 	}'
 }
 tmpctx=$(mktemp)
 trap 'rm -f "$tmpctx" "$tmpctx.c" "$tmpctx.b"' EXIT
 n_dmesg=0
-[ ! -s "$DMESG" ] || n_dmesg=$(scan "$DMESG" run 3>"$tmpctx")
-n_console=$(scan "$CONSOLE" run 3>"$tmpctx.c")
-n_boot=$(scan "$CONSOLE" boot 3>"$tmpctx.b")
+[ ! -s "$DMESG" ] || read -r n_dmesg _ < <(scan "$DMESG" run 3>"$tmpctx")
+read -r n_console n_known < <(scan "$CONSOLE" run 3>"$tmpctx.c")
+read -r n_boot _ < <(scan "$CONSOLE" boot 3>"$tmpctx.b")
+if [ "$n_known" -gt 0 ]; then
+	echo "NOTE $CONFIG: pciehp's own lockdep report (its reset_lock around pci_rescan_remove_lock, see parse-results.sh) seen $n_known time(s), not counted; lockdep is off from there"
+fi
 if [ "$n_boot" -gt 0 ]; then
 	echo "NOTE $CONFIG: $n_boot report line(s) while the kernel booted, before /init (no pcipass code yet; not counted):"
 	cat "$tmpctx.b"
