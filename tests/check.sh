@@ -113,6 +113,11 @@ STOCK_JOBS=2 DEBUG_JOBS=2
 if has_lane stock && has_lane debug; then STOCK_JOBS=1; fi
 STOCK_JOBS=${PCIPASS_STOCK_JOBS:-$STOCK_JOBS}
 DEBUG_JOBS=${PCIPASS_DEBUG_JOBS:-$DEBUG_JOBS}
+# The CPUs are the limit (two in CI, three VMs and the host stages): the
+# debug lane yields to the stock lane, whose nested guest (TCG inside TCG)
+# is the one whose timeouts a starved CPU breaks; it takes what is left,
+# and the whole CPU once the stock lane is done.
+DEBUG_NICE=${PCIPASS_DEBUG_NICE:-10}
 
 # ---- the VM lanes, in the background ---------------------------------------
 # lane_start NAME LOGFILE CONFIG...: tests/vm/check.sh with the environment
@@ -123,7 +128,8 @@ lane_start() {
 	local name=$1 log=$2
 	shift 2
 	rm -f "$LOG/$name.started"
-	PCIPASS_VM_STARTED=$LOG/$name.started "$VMDIR/check.sh" "$@" >"$log" 2>&1 &
+	PCIPASS_VM_STARTED=$LOG/$name.started nice -n "${LANE_NICE:-0}" \
+		"$VMDIR/check.sh" "$@" >"$log" 2>&1 &
 	printf -v "LANE_PID_$name" '%s' "$!"
 	LANE_NAMES="$LANE_NAMES $name"
 	stage "$name lane: VMs started in the background ($*; log: $log)"
@@ -301,7 +307,7 @@ if has_lane debug && debug_lane_prepare; then
 		PCIPASS_BUILD_DIR=$TOP/build/vm-debug \
 		PCIPASS_TEST_TIMEOUT=${PCIPASS_TEST_TIMEOUT:-1200} \
 		PCIPASS_VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-1800} \
-		PCIPASS_VM_JOBS=$DEBUG_JOBS \
+		PCIPASS_VM_JOBS=$DEBUG_JOBS LANE_NICE=$DEBUG_NICE \
 		lane_start debug "$LOG/vm-debug.log" $DCONFIGS
 fi
 
