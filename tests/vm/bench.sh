@@ -100,6 +100,23 @@ bench_kernel() {
 }
 
 # run_kernel K: one boot of the VM with kernel K; its tables in $BUILD/K/.
+# vm_verdict OUT CONFIG WHAT RC STATUS: the verdict on a bench VM run in
+# OUT/vm (run-vm.sh's exit status RC, the benchmark's STATUS): 0 when the
+# VM finished cleanly and the benchmark succeeded.
+vm_verdict() {
+	local out=$1 config=$2 what=$3 rc=$4 status=$5 verdict
+	if ! verdict=$("$VMDIR/parse-results.sh" "$out/vm" "$config") || [ "$rc" -ne 0 ]; then
+		echo "$verdict"
+		echo "bench: the VM ($what) did not finish cleanly (logs in $out/vm)" >&2
+		return 1
+	fi
+	if [ "$status" != 0 ]; then
+		echo "bench: $what failed (exit status ${status:-none}; logs in $out/vm)" >&2
+		return 1
+	fi
+	echo "bench: $what: VM finished, kernel log clean (logs in $out/vm)"
+}
+
 run_kernel() {
 	local k=$1 out=$BUILD/$1 rc=0 load load_after section status
 	mkdir -p "$out"
@@ -138,16 +155,7 @@ run_kernel() {
 		echo "bench: messages of the benchmark (also in $out/bench.log):"
 		grep -vE '^pcipass-bench: (round [0-9]*|plot): ' "$out/bench.log" | sed 's/^/  /'
 	fi
-	if ! verdict=$("$VMDIR/parse-results.sh" "$out/vm" iommu) || [ "$rc" -ne 0 ]; then
-		echo "$verdict"
-		echo "bench: the VM ($k kernel) did not finish cleanly (logs in $out/vm)" >&2
-		return 1
-	fi
-	if [ "$status" != 0 ]; then
-		echo "bench: pcipass-bench failed ($k kernel, exit status ${status:-none}; logs in $out/vm)" >&2
-		return 1
-	fi
-	echo "bench: $k kernel: VM finished, kernel log clean (logs in $out/vm)"
+	vm_verdict "$out" iommu "$k kernel" "$rc" "$status"
 }
 
 # plot DAT PNG: map time against size, one colour per stack, a solid line
@@ -327,16 +335,7 @@ run_nested() {
 		echo "bench: errors of the nested stage (also in $out/bench.log):"
 		grep '^nested-bench: error' "$out/bench.log" | sed 's/^/  /'
 	fi
-	if ! verdict=$("$VMDIR/parse-results.sh" "$out/vm" nested) || [ "$rc" -ne 0 ]; then
-		echo "$verdict"
-		echo "bench: the nested VM did not finish cleanly (logs in $out/vm)" >&2
-		return 1
-	fi
-	if [ "$status" != 0 ]; then
-		echo "bench: the nested stage failed (exit status ${status:-none}; logs in $out/vm)" >&2
-		return 1
-	fi
-	echo "bench: nested stage: VM finished, kernel log clean (logs in $out/vm)"
+	vm_verdict "$out" nested "nested stage" "$rc" "$status"
 }
 
 ok=yes
