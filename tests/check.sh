@@ -182,7 +182,8 @@ DSRC=$TOP/build/debug-src
 debug_kernel() {
 	local pid t0 log n
 	t0=$(date +%s)
-	"$VMDIR/debug-kernel.sh" >"$LOG/debug-kernel.env" \
+	# Yields to the stock lane as the debug VMs do (DEBUG_NICE).
+	nice -n "$DEBUG_NICE" "$VMDIR/debug-kernel.sh" >"$LOG/debug-kernel.env" \
 		2> >(tee "$LOG/debug-kernel.err" >&2) &
 	pid=$!
 	while ! wait_timeout "$pid" 60; do
