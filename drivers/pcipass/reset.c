@@ -140,6 +140,21 @@ static int pcipass_reset_function(struct pci_dev *pdev, bool bridge_locked)
 static DECLARE_WAIT_QUEUE_HEAD(pcipass_reset_wq);
 
 /**
+ * pcipass_reset_wait_idle() - wait until no VMM reset of a device runs
+ * @pdevice: the attachment; no pcipass lock held
+ *
+ * For calls on the device (pcipass_device_ctx_lock()), a BAR fault, and
+ * a device file's release: a hot reset started
+ * from another device file of the context may still have @pdevice marked
+ * (pcipass_hot_reset_locked()); it unmarks it under the context lock, and
+ * touches it no more after that.
+ */
+void pcipass_reset_wait_idle(struct pcipass_device *pdevice)
+{
+	wait_event(pcipass_reset_wq, !READ_ONCE(pdevice->resetting));
+}
+
+/**
  * pcipass_device_ctx_lock() - take the context lock for a call on a device
  * @pdevice: the attachment; the context lock not held
  *
@@ -155,7 +170,7 @@ void pcipass_device_ctx_lock(struct pcipass_device *pdevice)
 	mutex_lock(&ctx->lock);
 	while (pdevice->resetting) {
 		mutex_unlock(&ctx->lock);
-		wait_event(pcipass_reset_wq, !READ_ONCE(pdevice->resetting));
+		pcipass_reset_wait_idle(pdevice);
 		mutex_lock(&ctx->lock);
 	}
 }
@@ -176,20 +191,6 @@ static void pcipass_reset_end(struct pcipass_device *pdevice)
 	pcipass_bars_unblock(pdevice);
 	WRITE_ONCE(pdevice->resetting, false);
 	wake_up_all(&pcipass_reset_wq);
-}
-
-/**
- * pcipass_reset_wait_idle() - wait until no VMM reset of a device runs
- * @pdevice: the attachment; no pcipass lock held
- *
- * For a BAR fault, and for a device file's release: a hot reset started
- * from another device file of the context may still have @pdevice marked
- * (pcipass_hot_reset_locked()); it unmarks it under the context lock, and
- * touches it no more after that.
- */
-void pcipass_reset_wait_idle(struct pcipass_device *pdevice)
-{
-	wait_event(pcipass_reset_wq, !READ_ONCE(pdevice->resetting));
 }
 
 /**
@@ -347,10 +348,10 @@ static int pcipass_reset_flr_only(struct pci_dev *pdev)
 }
 
 /* Reset as attach found it can, then give the host back its state. */
-static int pcipass_reset_detach(struct pcipass_device *pdevice, bool removal)
+static void pcipass_reset_detach(struct pcipass_device *pdevice, bool removal)
 {
 	struct pci_dev *pdev = pdevice->pdev;
-	int ret = 0;
+	int ret;
 
 	if (!pdevice->reset_works)
 		goto restore;
@@ -372,7 +373,6 @@ restore:
 		pci_load_and_free_saved_state(pdev, &pdevice->saved_state);
 		pci_restore_state(pdev);
 	}
-	return 0;
 }
 
 /**
@@ -386,7 +386,8 @@ restore:
  */
 int pcipass_reset_on_detach(struct pcipass_device *pdevice)
 {
-	return pcipass_reset_detach(pdevice, false);
+	pcipass_reset_detach(pdevice, false);
+	return 0;
 }
 
 /**
@@ -407,7 +408,8 @@ int pcipass_reset_on_detach(struct pcipass_device *pdevice)
  */
 int pcipass_reset_on_removal(struct pcipass_device *pdevice)
 {
-	return pcipass_reset_detach(pdevice, true);
+	pcipass_reset_detach(pdevice, true);
+	return 0;
 }
 
 /* ---- hot reset: a slot or bus reset of devices of one context ---- */
