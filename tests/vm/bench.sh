@@ -100,6 +100,26 @@ bench_kernel() {
 }
 
 # run_kernel K: one boot of the VM with kernel K; its tables in $BUILD/K/.
+# busy_note LOAD: the VM's vCPUs are host threads, so a host busy before
+# a run (1-minute load from 0.5) adds noise: say so.
+busy_note() {
+	awk -v l="${1%% *}" 'BEGIN { exit !(l >= 0.5) }' &&
+		echo "bench: note: the host is busy (load $1): expect noisy times" >&2
+	return 0
+}
+
+# vm_section OUT NAME: the lines of OUT/vm/results.log between
+# "# NAME-begin" and "# NAME-end"; vm_exit OUT NAME: the value of its
+# "# NAME-exit: " line.
+vm_section() {
+	tr -d '\r' <"$1/vm/results.log" |
+		sed -n "/^# $2-begin\$/,/^# $2-end\$/p" | sed '1d;$d'
+}
+
+vm_exit() {
+	tr -d '\r' <"$1/vm/results.log" | sed -n "s/^# $2-exit: //p"
+}
+
 # vm_verdict OUT CONFIG WHAT RC STATUS: the verdict on a bench VM run in
 # OUT/vm (run-vm.sh's exit status RC, the benchmark's STATUS): 0 when the
 # VM finished cleanly and the benchmark succeeded.
@@ -124,20 +144,17 @@ run_kernel() {
 	"$VMDIR/mkinitramfs.sh" "$PCIPASS_INITRAMFS"
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	stage "bench ($k kernel): $ROUNDS rounds, scale $SCALE; host load $load"
-	# The VM's vCPUs are host threads: anything else running adds noise.
-	awk -v l="${load%% *}" 'BEGIN { exit !(l >= 0.5) }' &&
-		echo "bench: note: the host is busy (load $load): expect noisy times" >&2
+	busy_note "$load"
 	"$VMDIR/run-vm.sh" iommu "$out/vm" bench || rc=$?
 	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 	# The tables are stdout of pcipass-bench; its stderr lines start
 	# with "pcipass-bench: " and go to bench.log.
-	section=$(tr -d '\r' <"$out/vm/results.log" |
-		sed -n '/^# pcipass-bench-begin$/,/^# pcipass-bench-end$/p' | sed '1d;$d')
+	section=$(vm_section "$out" pcipass-bench)
 	grep '^pcipass-bench: ' <<<"$section" >"$out/bench.log" || true
 	grep -v '^pcipass-bench: ' <<<"$section" >"$out/results.md" || true
 	sed -n 's/^pcipass-bench: plot: //p' "$out/bench.log" >"$out/map-time.dat"
-	status=$(tr -d '\r' <"$out/vm/results.log" | sed -n 's/^# pcipass-bench-exit: //p')
+	status=$(vm_exit "$out" pcipass-bench)
 	{
 		echo "## make bench, $k kernel ($KVER), $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
 		echo
@@ -308,16 +325,14 @@ run_nested() {
 	export PCIPASS_EXTRA_CMDLINE="$cmdline pcipassvm.nested_reps=$reps pcipassvm.nested_count=$count pcipassvm.nested_l2mem=$l2mem"
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	stage "bench (nested): $rounds rounds of pcipass and vfio-pci, L2 with $l2mem; host load $load"
-	awk -v l="${load%% *}" 'BEGIN { exit !(l >= 0.5) }' &&
-		echo "bench: note: the host is busy (load $load): expect noisy times" >&2
+	busy_note "$load"
 	"$VMDIR/run-vm.sh" nested "$out/vm" bench || rc=$?
 	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-	section=$(tr -d '\r' <"$out/vm/results.log" |
-		sed -n '/^# pcipass-nested-bench-begin$/,/^# pcipass-nested-bench-end$/p' | sed '1d;$d')
+	section=$(vm_section "$out" pcipass-nested-bench)
 	printf '%s\n' "$section" >"$out/bench.log"
 	nested_table "$out/bench.log" >"$out/results.md"
-	status=$(tr -d '\r' <"$out/vm/results.log" | sed -n 's/^# pcipass-nested-bench-exit: //p')
+	status=$(vm_exit "$out" pcipass-nested-bench)
 	{
 		echo "## make bench, nested stage ($KVER in L1), $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
 		echo
