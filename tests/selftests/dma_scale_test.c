@@ -217,51 +217,59 @@ static void *unmap_thread(void *data)
 	return NULL;
 }
 
+/* Tries of the unmap below before it counts as never seen half done. */
+#define UNMAP_TRIES	10
+
 /*
  * Issue 12: a large DMA_UNMAP goes a chunk at a time, so that a debugfs
  * reader and another ioctl of the context get in before it ends. Shown by
  * order, not time: the reader sees the unmap half done (pinned_bytes
  * between the whole and zero), an ioctl on the context then completes,
- * and the reader still sees the unmap unfinished after it.
+ * and the reader still sees the unmap unfinished after it. The reader
+ * may start too late to catch a fast unmap, so the map and unmap are
+ * tried again; an unmap that held the lock throughout is never caught.
  */
 TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 {
 	/* 512 MiB, or 256 where the RAM is short (the debug kernel's VM). */
 	size_t len = pp_file_kb("/proc/meminfo", "MemAvailable") > (800L << 10) ?
 		     512UL << 20 : 256UL << 20;
-	struct pcipass_info info;
-	struct unmap_job job = { .ctx = self->ctx, .iova = IOVA_BIG,
-				 .len = len };
 	long long pinned, seen = -1, after = -1;
-	pthread_t thread;
+	struct pcipass_info info;
 	int ioctl_ret = -1;
+	unsigned int try;
 	void *base, *p;
 
 	p = pp_alloc_aligned(len, false, &base);
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, pp_map(self->ctx, p, IOVA_BIG, len, RW));
-	ASSERT_EQ((long long)len, pp_stat_ctx_sum(" pinned_bytes "));
+	for (try = 1; try <= UNMAP_TRIES && seen < 0; try++) {
+		struct unmap_job job = { .ctx = self->ctx, .iova = IOVA_BIG,
+					 .len = len };
+		pthread_t thread;
 
-	ASSERT_EQ(0, pthread_create(&thread, NULL, unmap_thread, &job));
-	while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) {
-		pinned = pp_stat_ctx_sum(" pinned_bytes ");
-		if (pinned <= 0 || pinned >= (long long)len)
-			continue;
-		seen = pinned;
-		ioctl_ret = pp_ctx_info(self->ctx, &info);
-		after = pp_stat_ctx_sum(" pinned_bytes ");
-		break;
+		ASSERT_EQ(0, pp_map(self->ctx, p, IOVA_BIG, len, RW));
+		ASSERT_EQ((long long)len, pp_stat_ctx_sum(" pinned_bytes "));
+		ASSERT_EQ(0, pthread_create(&thread, NULL, unmap_thread, &job));
+		while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) {
+			pinned = pp_stat_ctx_sum(" pinned_bytes ");
+			if (pinned <= 0 || pinned >= (long long)len)
+				continue;
+			seen = pinned;
+			ioctl_ret = pp_ctx_info(self->ctx, &info);
+			after = pp_stat_ctx_sum(" pinned_bytes ");
+			break;
+		}
+		pthread_join(thread, NULL);
+		EXPECT_EQ(0, job.ret);
+		EXPECT_EQ(0, pp_stat_ctx_sum(" pinned_bytes "));
 	}
-	pthread_join(thread, NULL);
-	ksft_print_msg("pinned during the unmap: %lld, after an ioctl: %lld of %zu\n",
-		       seen, after, len);
-	EXPECT_EQ(0, job.ret);
+	ksft_print_msg("try %u: pinned during the unmap: %lld, after an ioctl: %lld of %zu\n",
+		       try - 1, seen, after, len);
 	EXPECT_LT(0, seen);
 	EXPECT_EQ(0, ioctl_ret);
 	/* The ioctl completed while the unmap was still unmapping. */
 	EXPECT_LT(0, after);
 	EXPECT_GT((long long)len, after);
-	EXPECT_EQ(0, pp_stat_ctx_sum(" pinned_bytes "));
 	munmap(base, len + SZ_2M);
 }
 
