@@ -22,12 +22,13 @@
  * part); pread() of the command register through the config region;
  * pread() of a BAR0 register through the device file. Beside them: the
  * floor, long-term pinning of the same 1 GiB alone (the kernel's gup_test,
- * PIN_LONGTERM_BENCHMARK), when the kernel has it; pcipass with one pinning
- * worker, when the module has a worker parameter; a map of a memfd by file
- * descriptor, when pcipass reports PCIPASS_FEATURE_DMA_MAP_FILE; and the
- * kernel memory each stack holds per pinned 4 KiB page while 1 GiB is
- * mapped (slab, vmalloc and IOMMU page-table pages, from /proc/meminfo
- * and /proc/vmstat).
+ * PIN_LONGTERM_BENCHMARK), when the kernel has it, in one thread and split
+ * among a thread per CPU (how far this machine lets pinning scale); pcipass
+ * with one pinning worker, when the module has a worker parameter; a map of
+ * a memfd by file descriptor, when pcipass reports
+ * PCIPASS_FEATURE_DMA_MAP_FILE; and the kernel memory each stack holds per
+ * pinned 4 KiB page while 1 GiB is mapped (slab, vmalloc and IOMMU
+ * page-table pages, from /proc/meminfo and /proc/vmstat).
  *
  * Run as root, with pcipass, vfio-pci and vfio_iommu_type1 loaded (and
  * iommufd, for the third stack) and the device bound to none of them:
@@ -43,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -112,10 +114,12 @@
  * The stacks. PCIPASS_W1 is pcipass with its pinning worker parameter at 1
  * (run for the DMA rows of 4 KiB pages only), FLOOR the kernel's own
  * long-term pinning alone (gup_test: its "map" is the pin, its "unmap" the
- * unpin, as the kernel timed them; 1 GiB rows in one call only).
+ * unpin, as the kernel timed them; 1 GiB rows in one call only), FLOOR_CPUS
+ * the same pinning split among one thread per CPU at once (1 GiB rows of
+ * 4 KiB pages in one call only): how far this machine lets pinning scale.
  */
 enum drv_id { DRV_PCIPASS, DRV_TYPE1, DRV_IOMMUFD, DRV_PCIPASS_W1, DRV_FLOOR,
-	      NR_DRV };
+	      DRV_FLOOR_CPUS, NR_DRV };
 
 static const char * const drv_names[NR_DRV] = {
 	[DRV_PCIPASS] = "pcipass",
@@ -123,6 +127,7 @@ static const char * const drv_names[NR_DRV] = {
 	[DRV_IOMMUFD] = "iommufd",
 	[DRV_PCIPASS_W1] = "pcipass, 1 worker",
 	[DRV_FLOOR] = "pin only (gup_test)",
+	[DRV_FLOOR_CPUS] = "pin only, a thread per CPU (gup_test)",
 };
 
 /* The backings of the 1 GiB rows, and how they are mapped. */
@@ -1149,40 +1154,154 @@ static int bench_dma(struct dev *d, enum small_dma sm)
 	return 0;
 }
 
+/* Threads of the FLOOR_CPUS stack: one per online CPU, at most this. */
+#define FLOOR_THREADS_MAX	8
+
+/* The start of a floor measurement's threads: @go 1 to run, -1 not to. */
+struct floor_start {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int go;
+};
+
+/* One thread's part of a floor measurement. */
+struct floor_part {
+	void *va;
+	__u64 len;
+	int cpu;		/* runs there; -1: the caller, where it is */
+	struct floor_start *start;
+	double pin_ns, unpin_ns;
+	int ret;
+};
+
+/* Wait for the start (the caller's part: give it); false: do not run. */
+static bool floor_go(struct floor_part *part, int go)
+{
+	struct floor_start *st = part->start;
+
+	pthread_mutex_lock(&st->lock);
+	if (go) {
+		st->go = go;
+		pthread_cond_broadcast(&st->cond);
+	}
+	while (!st->go)
+		pthread_cond_wait(&st->cond, &st->lock);
+	go = st->go;
+	pthread_mutex_unlock(&st->lock);
+	return go > 0;
+}
+
 #if HAVE_GUP_TEST
 /*
- * The floor: gup_test pins all of @b long term (FOLL_WRITE, the pages
- * pcipass asks for) with one pin_user_pages() call, then unpins it; the
- * kernel times both, without the ioctl around them.
+ * gup_test pins @data's part long term (FOLL_WRITE, the pages pcipass asks
+ * for) with one pin_user_pages() call, then unpins it; the kernel times
+ * both, without the ioctl around them.
  */
-static int floor_once(struct buf *b, double *pin_ns, double *unpin_ns)
+static void *floor_part_run(void *data)
 {
+	struct floor_part *part = data;
 	struct gup_test gup = {
-		.addr = (unsigned long)b->va,
-		.size = b->len,
-		.nr_pages_per_call = b->len / SZ_4K,
+		.addr = (unsigned long)part->va,
+		.size = part->len,
+		.nr_pages_per_call = part->len / SZ_4K,
 		.gup_flags = GUP_FOLL_WRITE,
 	};
-	int fd, ret = 0;
+	cpu_set_t cpus;
+	int fd;
 
+	if (part->cpu >= 0) {
+		CPU_ZERO(&cpus);
+		CPU_SET(part->cpu, &cpus);
+		sched_setaffinity(0, sizeof(cpus), &cpus);
+	}
 	fd = open(GUP_TEST_FILE, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return fail(GUP_TEST_FILE);
+	if (!floor_go(part, part->cpu < 0)) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (fd < 0) {
+		part->ret = fail(GUP_TEST_FILE);
+		return NULL;
+	}
 	if (ioctl(fd, PIN_LONGTERM_BENCHMARK, &gup))
-		ret = fail("gup_test PIN_LONGTERM_BENCHMARK");
-	else if (gup.size != b->len)
-		ret = -EIO;
+		part->ret = fail("gup_test PIN_LONGTERM_BENCHMARK");
+	else if (gup.size != part->len)
+		part->ret = -EIO;
 	close(fd);
-	*pin_ns = gup.get_delta_usec * 1e3;
-	*unpin_ns = gup.put_delta_usec * 1e3;
-	return ret;
+	part->pin_ns = gup.get_delta_usec * 1e3;
+	part->unpin_ns = gup.put_delta_usec * 1e3;
+	return NULL;
 }
 #else
-static int floor_once(struct buf *b, double *pin_ns, double *unpin_ns)
+static void *floor_part_run(void *data)
 {
-	return -EOPNOTSUPP;
+	struct floor_part *part = data;
+
+	floor_go(part, part->cpu < 0 ? -1 : 0);
+	part->ret = -EOPNOTSUPP;
+	return NULL;
 }
 #endif
+
+/*
+ * The floor: @b pinned and unpinned by gup_test, in one thread or (@cpus)
+ * in 2 MiB-aligned parts by a thread on each online CPU, started together
+ * (the caller's part on its own CPU); the pin takes as long as the slowest
+ * part's pin, and so does the unpin.
+ */
+static int floor_once(struct buf *b, bool cpus, double *pin_ns,
+		      double *unpin_ns)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	struct floor_start start = {
+		PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0
+	};
+	struct floor_part parts[FLOOR_THREADS_MAX] = {};
+	pthread_t threads[FLOOR_THREADS_MAX];
+	unsigned int n = 1, i, cpu = 0;
+	__u64 off = 0, part_len;
+	int ret = 0;
+
+	if (cpus)
+		n = online > FLOOR_THREADS_MAX ? FLOOR_THREADS_MAX :
+		    online > 1 ? online : 1;
+	part_len = (b->len / n + SZ_2M - 1) & ~(SZ_2M - 1);
+	for (i = 0; i < n; i++, off += part_len) {
+		parts[i].va = (char *)b->va + off;
+		parts[i].len = off + part_len > b->len ? b->len - off : part_len;
+		parts[i].start = &start;
+		parts[i].cpu = -1;
+		if (!i)
+			continue;
+		/* The others on the CPUs the caller does not run on. */
+		if (cpu == (unsigned int)bench_cpu)
+			cpu++;
+		parts[i].cpu = cpu++;
+		if (pthread_create(&threads[i], NULL, floor_part_run, &parts[i])) {
+			ret = fail("pthread_create");
+			break;
+		}
+	}
+	n = i < n ? i : n;
+	if (ret)
+		floor_go(&parts[0], -1);
+	else
+		floor_part_run(&parts[0]);
+	*pin_ns = 0;
+	*unpin_ns = 0;
+	for (i = 0; i < n; i++) {
+		if (i)
+			pthread_join(threads[i], NULL);
+		if (parts[i].ret && !ret)
+			ret = parts[i].ret;
+		if (parts[i].pin_ns > *pin_ns)
+			*pin_ns = parts[i].pin_ns;
+		if (parts[i].unpin_ns > *unpin_ns)
+			*unpin_ns = parts[i].unpin_ns;
+	}
+	return ret;
+}
 
 /*
  * One map+unmap of @b as the rows OP_BIG(@bk, @c, *) (timed unless
@@ -1195,8 +1314,8 @@ static int big_once(struct dev *d, struct buf *b, enum big_backing bk,
 	int both = OP_BIG(bk, c, PART_BOTH);
 	double t0, t1, t2;
 
-	if (d->id == DRV_FLOOR) {
-		if (floor_once(b, &t1, &t2))
+	if (d->id == DRV_FLOOR || d->id == DRV_FLOOR_CPUS) {
+		if (floor_once(b, d->id == DRV_FLOOR_CPUS, &t1, &t2))
 			return -EIO;
 		t0 = 0;
 		t2 += t1;
@@ -1228,7 +1347,7 @@ static bool big_runs(struct dev *d, enum big_backing bk, enum big_calls c)
 {
 	if (d->id == DRV_FLOOR)
 		return c == CALLS_ONE;
-	if (d->id == DRV_PCIPASS_W1)
+	if (d->id == DRV_PCIPASS_W1 || d->id == DRV_FLOOR_CPUS)
 		return c == CALLS_ONE && (bk == BIG_4K_COLD || bk == BIG_4K);
 	return true;
 }
@@ -1299,7 +1418,7 @@ static int bench_big(struct dev *d)
 			buf_free(&b);
 		}
 	}
-	if (d->id == DRV_PCIPASS_W1)
+	if (d->id == DRV_PCIPASS_W1 || d->id == DRV_FLOOR_CPUS)
 		return errors;
 	errors += big_rows(d, &buf_thp, BIG_THP);
 	if (main_stack &&
@@ -1534,7 +1653,7 @@ static int bench_round(struct dev *d, unsigned int round)
 	for (op = 0; op < NR_OP; op++)
 		S[op][d->id].round_start[round] = S[op][d->id].n;
 	note("round %u: %s\n", round, drv_names[d->id]);
-	if (d->id == DRV_FLOOR)
+	if (d->id == DRV_FLOOR || d->id == DRV_FLOOR_CPUS)
 		return bench_big(d);
 
 	d->efd = eventfd(0, EFD_CLOEXEC);
@@ -1849,6 +1968,27 @@ static void print_floor(void)
 		}
 		printf("\n");
 	}
+	if (devs[DRV_FLOOR_CPUS].available) {
+		printf("### How far pinning scales here: gup_test on one thread, %s\n\n",
+		       "and split among a thread per CPU");
+		printf("| 1 GiB, one call | pin only | pin only, a thread per CPU | %s |\n",
+		       "a thread per CPU / one");
+		printf("|---|--:|--:|--:|\n");
+		for (bk = BIG_4K_COLD; bk <= BIG_4K; bk++) {
+			for (p = PART_MAP; p <= PART_UNMAP; p++) {
+				op = OP_BIG(bk, CALLS_ONE, p);
+				snprintf(name, sizeof(name), "%s: %s",
+					 backing_names[bk],
+					 p == PART_MAP ? "pin" : "unpin");
+				fmt_cell(a, sizeof(a), op, DRV_FLOOR, SZ_1G);
+				fmt_cell(b, sizeof(b), op, DRV_FLOOR_CPUS, SZ_1G);
+				fmt_ratio(r, sizeof(r), op, DRV_FLOOR_CPUS, op,
+					  DRV_FLOOR);
+				printf("| %s | %s | %s | %s |\n", name, a, b, r);
+			}
+		}
+		printf("\n");
+	}
 	if (devs[DRV_PCIPASS_W1].available) {
 		printf("### Parallel pinning (%s: %s by default)\n\n",
 		       strrchr(workers_param, '/') + 1, workers_default);
@@ -1934,13 +2074,17 @@ static void target_row(const char *what, int op_a, enum drv_id a, int op_b,
 		       enum drv_id b, double limit)
 {
 	double med, lo, hi;
+	char lim[16] = "-";
 
+	/* A limit below 0: a figure the targets are read against. */
+	if (limit >= 0)
+		snprintf(lim, sizeof(lim), "<= %.2f", limit);
 	if (!round_ratio(op_a, a, op_b, b, &med, &lo, &hi)) {
-		printf("| %s | <= %.2f | - | not measured here |\n", what, limit);
+		printf("| %s | %s | - | not measured here |\n", what, lim);
 		return;
 	}
-	printf("| %s | <= %.2f | %.2f (%.2f-%.2f) | %s |\n", what, limit, med,
-	       lo, hi, med <= limit ? "met" : "**missed**");
+	printf("| %s | %s | %.2f (%.2f-%.2f) | %s |\n", what, lim, med, lo, hi,
+	       limit < 0 ? "no target" : med <= limit ? "met" : "**missed**");
 }
 
 /* The memory target: at most @limit bytes per page beyond the IOMMU's. */
@@ -1995,6 +2139,10 @@ static void print_targets(void)
 	target_row("1 GiB 4K pages, not prefaulted, one call: map, pcipass / 1 worker",
 		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_PCIPASS,
 		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_PCIPASS_W1, 0.6);
+	/* Not a target: how far this machine lets the one above go. */
+	target_row("1 GiB 4K pages, not prefaulted: pin only, a thread per CPU / one thread",
+		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_FLOOR_CPUS,
+		   OP_BIG(BIG_4K_COLD, CALLS_ONE, PART_MAP), DRV_FLOOR, -1);
 	for (sm = 0; sm < NR_SMALL; sm++) {
 		if (small_dma[sm].thp)
 			continue;
@@ -2162,6 +2310,8 @@ static void find_stacks(const char *workers)
 	if (!devs[DRV_FLOOR].available)
 		note("no %s: no pin-only floor\n",
 		     HAVE_GUP_TEST ? GUP_TEST_FILE : "gup_test (built without mm/gup_test.h)");
+	devs[DRV_FLOOR_CPUS].available = devs[DRV_FLOOR].available &&
+					 sysconf(_SC_NPROCESSORS_ONLN) > 1;
 }
 
 int main(int argc, char **argv)
