@@ -32,7 +32,8 @@
 # (rounds, 4), PCIPASS_BENCH_SCALE (iterations x SCALE, 1; 0.1 for a quick
 # look), PCIPASS_BENCH_WORKERS (pcipass's worker parameter, when its name
 # has no "worker" in it), PCIPASS_BENCH_DIR (instead of build/bench),
-# PCIPASS_VM_TIMEOUT (3600 here), PCIPASS_VM_MEM (4G here), and those of
+# PCIPASS_VM_TIMEOUT (3600 here), PCIPASS_VM_MEM (4G here, preallocated:
+# -mem-prealloc is added to PCIPASS_EXTRA_QEMU_ARGS), and those of
 # mkinitramfs.sh and run-vm.sh. The nested stage: PCIPASS_BENCH_NESTED (1:
 # after the kernels; 0: not at all; only: the nested stage alone),
 # PCIPASS_BENCH_NESTED_ROUNDS (L2 boots per backend, 2),
@@ -62,6 +63,7 @@ esac
 USER_CMDLINE=${PCIPASS_EXTRA_CMDLINE:-}
 USER_MEM=${PCIPASS_VM_MEM:-}
 USER_ACCEL=${PCIPASS_QEMU_ACCEL:-}
+USER_QEMU_ARGS=${PCIPASS_EXTRA_QEMU_ARGS:-}
 
 [ -z "$KERNELS" ] || [ -x "$BENCH" ] || die "$BENCH not built (make -C tests/bench)"
 mkdir -p "$BUILD"
@@ -75,6 +77,10 @@ export PCIPASS_VM_TIMEOUT=${PCIPASS_VM_TIMEOUT:-3600}
 export PCIPASS_VM_MEM=${PCIPASS_VM_MEM:-4G}
 # Two vCPUs that really run at once: pinning on several CPUs is measured.
 export PCIPASS_QEMU_ACCEL=${PCIPASS_QEMU_ACCEL:-tcg,thread=multi}
+# The host backs all the VM's RAM before it boots: a guest page's first
+# use then costs no host page fault, which would otherwise land on
+# whichever stack first touches it (the 1 GiB maps of fresh memory).
+export PCIPASS_EXTRA_QEMU_ARGS="-mem-prealloc $USER_QEMU_ARGS"
 CMDLINE="${PCIPASS_EXTRA_CMDLINE:-} hugepages=512 transparent_hugepage=madvise"
 CMDLINE="$CMDLINE pcipassvm.bench_rounds=$ROUNDS pcipassvm.bench_scale=$SCALE"
 [ -z "${PCIPASS_BENCH_WORKERS:-}" ] ||
@@ -159,7 +165,7 @@ run_kernel() {
 		echo "## make bench, $k kernel ($KVER), $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
 		echo
 		echo "Host: $(nproc) CPUs, load $load before, $load_after after; $(qemu-system-x86_64 --version | head -n1)."
-		echo "VM: q35, intel-iommu intremap=on, TCG ($PCIPASS_QEMU_ACCEL), 2 vCPUs, $PCIPASS_VM_MEM" \
+		echo "VM: q35, intel-iommu intremap=on, TCG ($PCIPASS_QEMU_ACCEL), 2 vCPUs, $PCIPASS_VM_MEM preallocated" \
 			"($(tr -d '\r' <"$out/vm/results.log" | sed -n 's/^# pcipass-bench: Mem/Mem/p'))."
 		echo "TCG exaggerates the cost of every trap and MMIO access: read the ratios, not the times."
 		echo
@@ -318,6 +324,7 @@ run_nested() {
 	# The nested VM's own memory and accelerator, not the iommu VM's.
 	if [ -n "$USER_MEM" ]; then export PCIPASS_VM_MEM=$USER_MEM; else unset PCIPASS_VM_MEM; fi
 	if [ -n "$USER_ACCEL" ]; then export PCIPASS_QEMU_ACCEL=$USER_ACCEL; else unset PCIPASS_QEMU_ACCEL; fi
+	export PCIPASS_EXTRA_QEMU_ARGS=$USER_QEMU_ARGS
 	local rounds=${PCIPASS_BENCH_NESTED_ROUNDS:-2} samples=${PCIPASS_BENCH_NESTED_SAMPLES:-5}
 	local reps=${PCIPASS_BENCH_NESTED_REPS:-4} count=${PCIPASS_BENCH_NESTED_COUNT:-512}
 	local l2mem=${PCIPASS_BENCH_NESTED_L2_MEM:-512M}
