@@ -33,6 +33,11 @@
 
 /* The most bytes moved between user memory and a region per locked step. */
 #define PCIPASS_RW_CHUNK	SZ_4K
+/*
+ * Transfers up to this size (a register, a config dword: what a VMM's
+ * trapped guest accesses are) bounce through the stack, not kmalloc().
+ */
+#define PCIPASS_RW_SMALL	16
 
 static bool pcipass_bar_is_mem(struct pci_dev *pdev, int bar)
 {
@@ -359,9 +364,10 @@ static ssize_t pcipass_region_access(struct pcipass_device *pdevice,
 ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
 			  char __user *buf, size_t count, u64 off, bool write)
 {
+	u8 small[PCIPASS_RW_SMALL] __aligned(8);
 	size_t done = 0;
 	ssize_t ret = 0;
-	u8 *kbuf;
+	u8 *kbuf = small;
 
 	if (index >= PCIPASS_NUM_REGIONS)
 		return -EINVAL;
@@ -377,10 +383,12 @@ ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
 	    (off >= pdevice->cfg.size || count > pdevice->cfg.size - off))
 		return pdevice->vfio_group_file ? -EFAULT : -EINVAL;
 
-	kbuf = kmalloc(min_t(size_t, count, PCIPASS_RW_CHUNK),
-		       GFP_KERNEL_ACCOUNT);
-	if (!kbuf)
-		return -ENOMEM;
+	if (count > sizeof(small)) {
+		kbuf = kmalloc(min_t(size_t, count, PCIPASS_RW_CHUNK),
+			       GFP_KERNEL_ACCOUNT);
+		if (!kbuf)
+			return -ENOMEM;
+	}
 	while (done < count) {
 		size_t n = min_t(size_t, count - done, PCIPASS_RW_CHUNK);
 
@@ -400,7 +408,8 @@ ssize_t pcipass_region_rw(struct pcipass_device *pdevice, u32 index,
 		if (ret < n)
 			break;
 	}
-	kfree(kbuf);
+	if (kbuf != small)
+		kfree(kbuf);
 	return done ? done : ret;
 }
 
