@@ -1941,11 +1941,23 @@ static void print_big(void)
 	printf("\n");
 }
 
+/* A row of @op: @base's time, @drv's, and @drv / @base. */
+static void pair_row(const char *name, int op, enum drv_id base,
+		     enum drv_id drv, __u64 bytes)
+{
+	char a[48], b[48], r[32];
+
+	fmt_cell(a, sizeof(a), op, base, bytes);
+	fmt_cell(b, sizeof(b), op, drv, bytes);
+	fmt_ratio(r, sizeof(r), op, drv, op, base);
+	printf("| %s | %s | %s | %s |\n", name, a, b, r);
+}
+
 /* pcipass against the floor, and with one pinning worker. */
 static void print_floor(void)
 {
-	char a[48], b[48], r[32], name[96];
 	enum big_backing bk;
+	char name[96];
 	int p, op;
 
 	if (devs[DRV_FLOOR].available) {
@@ -1955,15 +1967,11 @@ static void print_floor(void)
 		printf("|---|--:|--:|--:|\n");
 		for (bk = 0; bk < NR_BIG_BACKING; bk++) {
 			for (p = PART_MAP; p <= PART_UNMAP; p++) {
-				op = OP_BIG(bk, CALLS_ONE, p);
 				snprintf(name, sizeof(name), "%s: %s (pin only: %s)",
 					 backing_names[bk], part_names[p],
 					 p == PART_MAP ? "pin" : "unpin");
-				fmt_cell(a, sizeof(a), op, DRV_FLOOR, SZ_1G);
-				fmt_cell(b, sizeof(b), op, DRV_PCIPASS, SZ_1G);
-				fmt_ratio(r, sizeof(r), op, DRV_PCIPASS, op,
-					  DRV_FLOOR);
-				printf("| %s | %s | %s | %s |\n", name, a, b, r);
+				pair_row(name, OP_BIG(bk, CALLS_ONE, p), DRV_FLOOR,
+					 DRV_PCIPASS, SZ_1G);
 			}
 		}
 		printf("\n");
@@ -1976,15 +1984,11 @@ static void print_floor(void)
 		printf("|---|--:|--:|--:|\n");
 		for (bk = BIG_4K_COLD; bk <= BIG_4K; bk++) {
 			for (p = PART_MAP; p <= PART_UNMAP; p++) {
-				op = OP_BIG(bk, CALLS_ONE, p);
 				snprintf(name, sizeof(name), "%s: %s",
 					 backing_names[bk],
 					 p == PART_MAP ? "pin" : "unpin");
-				fmt_cell(a, sizeof(a), op, DRV_FLOOR, SZ_1G);
-				fmt_cell(b, sizeof(b), op, DRV_FLOOR_CPUS, SZ_1G);
-				fmt_ratio(r, sizeof(r), op, DRV_FLOOR_CPUS, op,
-					  DRV_FLOOR);
-				printf("| %s | %s | %s | %s |\n", name, a, b, r);
+				pair_row(name, OP_BIG(bk, CALLS_ONE, p), DRV_FLOOR,
+					 DRV_FLOOR_CPUS, SZ_1G);
 			}
 		}
 		printf("\n");
@@ -1998,20 +2002,14 @@ static void print_floor(void)
 			if (op % NR_PART == PART_BOTH || small_dma[op / NR_PART].thp)
 				continue;
 			op_name(op, name, sizeof(name));
-			fmt_cell(a, sizeof(a), op, DRV_PCIPASS_W1, 0);
-			fmt_cell(b, sizeof(b), op, DRV_PCIPASS, 0);
-			fmt_ratio(r, sizeof(r), op, DRV_PCIPASS, op, DRV_PCIPASS_W1);
-			printf("| %s | %s | %s | %s |\n", name, a, b, r);
+			pair_row(name, op, DRV_PCIPASS_W1, DRV_PCIPASS, 0);
 		}
 		for (bk = BIG_4K_COLD; bk <= BIG_4K; bk++) {
 			for (p = PART_MAP; p <= PART_UNMAP; p++) {
 				op = OP_BIG(bk, CALLS_ONE, p);
 				big_name(name, sizeof(name), bk, CALLS_ONE, p);
-				fmt_cell(a, sizeof(a), op, DRV_PCIPASS_W1, SZ_1G);
-				fmt_cell(b, sizeof(b), op, DRV_PCIPASS, SZ_1G);
-				fmt_ratio(r, sizeof(r), op, DRV_PCIPASS, op,
-					  DRV_PCIPASS_W1);
-				printf("| %s | %s | %s | %s |\n", name, a, b, r);
+				pair_row(name, op, DRV_PCIPASS_W1, DRV_PCIPASS,
+					 SZ_1G);
 			}
 		}
 		printf("\n");
