@@ -488,7 +488,10 @@ static void pcipass_run_find(struct pcipass_unmap_iter *it,
 /*
  * Context lock held: unmap one chunk of runs of the busy mapping under
  * @it, flushing the IOTLB once. Returns the runs in @runs, for the caller
- * to unpin, and their count.
+ * to unpin, and their count. The runs follow each other in IOVA and end
+ * where a map's runs ended, so the chunk is unmapped with one call, which
+ * cuts no large IOMMU page: memory of scattered 4 KiB pages, a run per
+ * page, costs one walk of the IOMMU page table, not one per page.
  */
 static unsigned int pcipass_unmap_chunk(struct pcipass_unmap_iter *it,
 					struct pcipass_run *runs,
@@ -496,21 +499,19 @@ static unsigned int pcipass_unmap_chunk(struct pcipass_unmap_iter *it,
 					unsigned long *npages)
 {
 	struct iommu_iotlb_gather gather;
+	u64 start = it->iova;
 	unsigned int n;
+	size_t size;
 
 	*npages = 0;
-	iommu_iotlb_gather_init(&gather);
 	for (n = 0; n < batch && it->left && *npages < PCIPASS_UNMAP_CHUNK;
 	     n++) {
-		struct pcipass_run *run = &runs[n];
-		size_t size;
-
-		pcipass_run_find(it, run);
-		size = run->npages << PAGE_SHIFT;
-		WARN_ON_ONCE(iommu_unmap_fast(it->domain, run->iova, size,
-					      &gather) != size);
-		*npages += run->npages;
+		pcipass_run_find(it, &runs[n]);
+		*npages += runs[n].npages;
 	}
+	size = (size_t)*npages << PAGE_SHIFT;
+	iommu_iotlb_gather_init(&gather);
+	WARN_ON_ONCE(iommu_unmap_fast(it->domain, start, size, &gather) != size);
 	iommu_iotlb_sync(it->domain, &gather);
 	return n;
 }
