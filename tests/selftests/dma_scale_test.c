@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,8 +227,12 @@ static void *unmap_thread(void *data)
  * order, not time: the reader sees the unmap half done (pinned_bytes
  * between the whole and zero), an ioctl on the context then completes,
  * and the reader still sees the unmap unfinished after it. The reader
- * may start too late to catch a fast unmap, so the map and unmap are
- * tried again; an unmap that held the lock throughout is never caught.
+ * and the unmap share one CPU, and the reader sleeps between looks, so
+ * that it runs where the unmap lets the CPU go once it wakes, not when
+ * the VM's other vCPU happens to (under TCG a vCPU can run the whole unmap
+ * before the other runs at all); a reader that still starts too late has
+ * the map and unmap tried again. An unmap that held the lock throughout is
+ * never caught.
  */
 TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 {
@@ -235,13 +240,21 @@ TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 	size_t len = pp_file_kb("/proc/meminfo", "MemAvailable") > (800L << 10) ?
 		     512UL << 20 : 256UL << 20;
 	long long pinned, seen = -1, after = -1;
+	cpu_set_t all, one;
 	struct pcipass_info info;
-	int ioctl_ret = -1;
+	int ioctl_ret = -1, cpu;
 	unsigned int try;
 	void *base, *p;
 
 	p = pp_alloc_aligned(len, false, &base);
 	ASSERT_NE(NULL, p);
+	cpu = sched_getcpu();
+	ASSERT_LE(0, cpu);
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	/* The unmap's thread inherits it. */
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
 	for (try = 1; try <= UNMAP_TRIES && seen < 0; try++) {
 		struct unmap_job job = { .ctx = self->ctx, .iova = IOVA_BIG,
 					 .len = len };
@@ -252,8 +265,11 @@ TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 		ASSERT_EQ(0, pthread_create(&thread, NULL, unmap_thread, &job));
 		while (!__atomic_load_n(&job.done, __ATOMIC_ACQUIRE)) {
 			pinned = pp_stat_ctx_sum(" pinned_bytes ");
-			if (pinned <= 0 || pinned >= (long long)len)
+			if (pinned <= 0 || pinned >= (long long)len) {
+				/* Woken, it takes the CPU from the unmap. */
+				usleep(100);
 				continue;
+			}
 			seen = pinned;
 			ioctl_ret = pp_ctx_info(self->ctx, &info);
 			after = pp_stat_ctx_sum(" pinned_bytes ");
@@ -263,6 +279,7 @@ TEST_F(edu, a_large_unmap_lets_readers_and_ioctls_in)
 		EXPECT_EQ(0, job.ret);
 		EXPECT_EQ(0, pp_stat_ctx_sum(" pinned_bytes "));
 	}
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 	ksft_print_msg("try %u: pinned during the unmap: %lld, after an ioctl: %lld of %zu\n",
 		       try - 1, seen, after, len);
 	EXPECT_LT(0, seen);
