@@ -178,12 +178,25 @@ static int pcipass_vfio_group_find_pci(struct device *dev, void *data)
 	return 1;
 }
 
+/*
+ * pcipass_group_may_attach() for @vg; a refusal is logged as that of
+ * "VFIO group N" followed by @what.
+ */
+static int pcipass_vfio_group_may_attach(struct pcipass_vfio_group *vg,
+					 const char *what)
+{
+	char who[48];
+
+	snprintf(who, sizeof(who), "VFIO group %d%s", iommu_group_id(vg->group),
+		 what);
+	return pcipass_group_may_attach(vg->group, who);
+}
+
 /* Attach the group to the container's domain: VFIO_SET_IOMMU is done. */
 static int pcipass_vfio_group_attach_domain(struct pcipass_vfio_group *vg,
 					    struct pcipass_ctx *ctx)
 {
 	struct pci_dev *pdev = NULL;
-	char who[48];
 	int ret;
 
 	lockdep_assert_held(&pcipass_vfio_lock);
@@ -191,9 +204,7 @@ static int pcipass_vfio_group_attach_domain(struct pcipass_vfio_group *vg,
 	 * Checked at VFIO_GROUP_SET_CONTAINER already; again here, as type1
 	 * does, since allow_unsafe_interrupts may have been turned off since.
 	 */
-	snprintf(who, sizeof(who), "VFIO group %d: no IOMMU for it",
-		 iommu_group_id(vg->group));
-	ret = pcipass_group_may_attach(vg->group, who);
+	ret = pcipass_vfio_group_may_attach(vg, ": no IOMMU for it");
 	if (ret)
 		return ret;
 	iommu_group_for_each_dev(vg->group, &pdev,
@@ -584,13 +595,10 @@ static int pcipass_vfio_group_get_status(struct pcipass_vfio_group *vg,
 static int pcipass_vfio_group_attach(struct pcipass_vfio_group *vg,
 				     struct pcipass_vfio_container *container)
 {
-	char who[32];
 	int ret;
 
 	lockdep_assert_held(&pcipass_vfio_lock);
-	snprintf(who, sizeof(who), "VFIO group %d",
-		 iommu_group_id(vg->group));
-	ret = pcipass_group_may_attach(vg->group, who);
+	ret = pcipass_vfio_group_may_attach(vg, "");
 	if (ret)
 		return ret;
 	/* The context is the owner, so that its device attaches match. */
