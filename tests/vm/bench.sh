@@ -279,6 +279,8 @@ nested_table() {
 		add($3, $4, "before", ($6 - $7) / 100)
 		add($3, $4, "kernel", $7 / 100)
 		add($3, $4, "pinned", $8 / 1024)
+		if ($9 != "" && $9 >= 0) add($3, $4, "huge", $9 / 1024)
+		if ($10 != "") add($3, $4, "iommu", $10)
 	}
 	# A sample that took no measurable time (below 1 cs) is no sample.
 	$5 == "seq" && $7 > 0 { add($3, $4, "seq", $6 / 1048576 / ($7 / 100)); seqmib = $6 / 1048576 }
@@ -301,6 +303,8 @@ nested_table() {
 		row("start, before L2'"'"'s kernel runs (QEMU, VFIO setup, RAM map, firmware)", "before", "%.1f", "s")
 		row("start, L2'"'"'s kernel to its /init (L2'"'"'s uptime)", "kernel", "%.1f", "s")
 		row("pinned once L2 runs (FOLL_PIN, all of L1)", "pinned", "%.0f", "MiB", 1)
+		row("QEMU'"'"'s memory in transparent huge pages then (AnonHugePages)", "huge", "%.0f", "MiB", 1)
+		row("IOMMU page-table pages the backend took (nr_iommu_pages)", "iommu", "%.0f", "pages", 1)
 		ratio("seq")
 		print ""
 		print "| target | limit | measured (range over rounds) | verdict |"

@@ -9,8 +9,10 @@
 # one L2 boot each per round (pcipass first in odd rounds, vfio first in
 # even ones). In each boot:
 #   start  L1's time from QEMU's start to L2's first record (its /init:
-#          l2_booted), L2's own uptime then, and the pages pinned once
-#          L2 runs (QEMU maps all of L2's RAM for the device first)
+#          l2_booted), L2's own uptime then, the pages pinned once L2
+#          runs (QEMU maps all of L2's RAM for the device first), how
+#          much of QEMU's memory is in transparent huge pages then, and
+#          the IOMMU page-table pages the backend took (nr_iommu_pages)
 #   seq    L2's samples of REPS passes over the whole namespace, bs=1M
 #          iflag=direct
 #   lat    L2's samples of COUNT 4 KiB reads (l2-init, pcipassl2.bench=)
@@ -18,6 +20,7 @@
 #   # pcipass-nested-bench-begin
 #   nested-bench: info KEY VALUE...
 #   nested-bench: sample BACKEND ROUND start CS L2-UPTIME-CS PINNED-KIB
+#                 QEMU-ANON-HUGE-KIB IOMMU-PAGES
 #   nested-bench: sample BACKEND ROUND seq BYTES CS
 #   nested-bench: sample BACKEND ROUND lat COUNT CS
 #   nested-bench: error MESSAGE     (and "# ..." diagnostics of lib.sh)
@@ -57,6 +60,9 @@ err() {
 	echo "nested-bench: error $*"
 }
 
+# iommu_pages: the kernel's IOMMU page-table pages (after pins()'s refresh).
+iommu_pages() { awk '$1 == "nr_iommu_pages" { print $2 }' /proc/vmstat; }
+
 # cs_of S.SS: centiseconds, in CS.
 cs_of() { CS=$((${1%.*} * 100 + 1${1#*.} - 100)); }
 
@@ -73,6 +79,7 @@ boot() {
 	backend_load direct || { err "$1: no VFIO nodes at /dev/vfio"; return 1; }
 	rebind "$NVME" "$DRV" || { err "$1: $NVME not on $DRV"; return 1; }
 	base=$(pins)
+	iommu_base=$(iommu_pages)
 	echo "nested: bench $1 round $2" >/dev/kmsg
 	l2_start "bench-$1-$2" "pcipassl2.read=0,1 pcipassl2.bench=$SAMPLES,$REPS,$COUNT" -no-reboot \
 		-device "vfio-pci,host=$NVME,addr=05.0,id=nvme0"
@@ -85,6 +92,8 @@ boot() {
 	fi
 	start=$L2_BOOT_CS
 	pinned=$((($(pins) - base) * 4))
+	iommu=$(($(iommu_pages) - iommu_base))
+	huge=$(awk '$1 == "AnonHugePages:" { print $2 }' "/proc/$QPID/smaps_rollup")
 	l2_wait
 	if [ "$QEXIT" -ne 0 ] || ! l2_has "end poweroff"; then
 		err "$1 round $2: L2 did not power off by itself (QEMU exit $QEXIT)"
@@ -102,7 +111,7 @@ boot() {
 	[0-9]*.[0-9][0-9]) cs_of "$u" ;;
 	*) err "$1 round $2: no uptime in L2's first record"; return 1 ;;
 	esac
-	echo "nested-bench: sample $1 $2 start $start $CS $pinned"
+	echo "nested-bench: sample $1 $2 start $start $CS $pinned ${huge:--1} $iommu"
 	l2 "bench seq " | while read -r _ _ bytes cs; do
 		echo "nested-bench: sample $1 $2 seq $bytes $cs"
 	done
