@@ -411,6 +411,34 @@ static int find_irq(const char *pattern)
 	return irq;
 }
 
+/* The per-CPU counts of @irq in /proc/interrupts, in @out ("?" if none). */
+static void irq_counts(int irq, char *out, size_t len)
+{
+	char line[1024], *p, *end;
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(out, len, "?");
+	f = fopen("/proc/interrupts", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		p = line;
+		if (strtol(p, &end, 10) != irq || end == p || *end != ':')
+			continue;
+		/* The columns of digits after "N:", one per CPU. */
+		for (p = end + 1;; p = end) {
+			unsigned long v = strtoul(p, &end, 10);
+
+			if (end == p || n + 24 > len)
+				break;
+			n += snprintf(out + n, len - n, "%s%lu", n ? " " : "", v);
+		}
+		break;
+	}
+	fclose(f);
+}
+
 /*
  * Deliver the device's MSI on the CPU the benchmark runs on, whichever
  * driver allocated it: a wake-up on another vCPU costs much more under
@@ -1618,15 +1646,21 @@ static int bench_small_dma(struct dev *d)
 static int bench_small(struct dev *d)
 {
 	int errors = bench_small_dma(d);
+	char before[128], after[128];
 
 	if (bench_irq_soft(d)) {
 		mark_failed(d, OP_IRQ_SOFT, OP_IRQ_SOFT);
 		errors++;
 	}
+	irq_counts(d->irq, before, sizeof(before));
 	if (bench_irq_edu(d)) {
 		mark_failed(d, OP_IRQ_EDU, OP_IRQ_EDU);
 		errors++;
 	}
+	/* Where edu's MSIs landed: a round on the wrong CPU is slow. */
+	irq_counts(d->irq, after, sizeof(after));
+	note("%s: MSI IRQ %d per CPU: %s before the MSI rows, %s after\n",
+	     drv_names[d->id], d->irq, before, after);
 	if (bench_pread(d, OP_CFG_READ, d->cfg_off + PCI_CMD, 2)) {
 		mark_failed(d, OP_CFG_READ, OP_CFG_READ);
 		errors++;
