@@ -1312,7 +1312,7 @@ static int floor_once(struct buf *b, bool cpus, double *pin_ns,
 			break;
 		}
 	}
-	n = i < n ? i : n;
+	n = i;
 	if (ret)
 		floor_go(&parts[0], -1);
 	else
@@ -1332,6 +1332,18 @@ static int floor_once(struct buf *b, bool cpus, double *pin_ns,
 	return ret;
 }
 
+/* One of the two pin-only floors: gup_test, no device. */
+static bool is_floor(const struct dev *d)
+{
+	return d->id == DRV_FLOOR || d->id == DRV_FLOOR_CPUS;
+}
+
+/* A stack that runs the 1 GiB rows of 4 KiB pages in one call only. */
+static bool only_4k_big_rows(const struct dev *d)
+{
+	return d->id == DRV_PCIPASS_W1 || d->id == DRV_FLOOR_CPUS;
+}
+
 /*
  * One map+unmap of @b as the rows OP_BIG(@bk, @c, *) (timed unless
  * @warm); for the floor, its pin and unpin.
@@ -1343,7 +1355,7 @@ static int big_once(struct dev *d, struct buf *b, enum big_backing bk,
 	int both = OP_BIG(bk, c, PART_BOTH);
 	double t0, t1, t2;
 
-	if (d->id == DRV_FLOOR || d->id == DRV_FLOOR_CPUS) {
+	if (is_floor(d)) {
 		if (floor_once(b, d->id == DRV_FLOOR_CPUS, &t1, &t2))
 			return -EIO;
 		t0 = 0;
@@ -1376,7 +1388,7 @@ static bool big_runs(struct dev *d, enum big_backing bk, enum big_calls c)
 {
 	if (d->id == DRV_FLOOR)
 		return c == CALLS_ONE;
-	if (d->id == DRV_PCIPASS_W1 || d->id == DRV_FLOOR_CPUS)
+	if (only_4k_big_rows(d))
 		return c == CALLS_ONE && (bk == BIG_4K_COLD || bk == BIG_4K);
 	return true;
 }
@@ -1447,7 +1459,7 @@ static int bench_big(struct dev *d)
 			buf_free(&b);
 		}
 	}
-	if (d->id == DRV_PCIPASS_W1 || d->id == DRV_FLOOR_CPUS)
+	if (only_4k_big_rows(d))
 		return errors;
 	errors += big_rows(d, &buf_thp, BIG_THP);
 	if (main_stack &&
@@ -1685,7 +1697,7 @@ static int bench_small(struct dev *d)
 		mark_failed(d, OP_IRQ_EDU, OP_IRQ_EDU);
 		errors++;
 	}
-	/* Where edu's MSIs landed: a round on the wrong CPU is slow. */
+	/* Where edu's MSIs landed, and the mapping they were raised through. */
 	irq_counts(d->irq, after, sizeof(after));
 	note("%s: MSI IRQ %d per CPU: %s before the MSI rows, %s after; BAR0 at %p\n",
 	     drv_names[d->id], d->irq, before, after, (void *)d->bar);
@@ -1715,7 +1727,7 @@ static int bench_round(struct dev *d, unsigned int round)
 	for (op = 0; op < NR_OP; op++)
 		S[op][d->id].round_start[round] = S[op][d->id].n;
 	note("round %u: %s\n", round, drv_names[d->id]);
-	if (d->id == DRV_FLOOR || d->id == DRV_FLOOR_CPUS)
+	if (is_floor(d))
 		return bench_big(d);
 
 	d->efd = eventfd(0, EFD_CLOEXEC);

@@ -105,7 +105,6 @@ bench_kernel() {
 	export PCIPASS_VM_MODULES="${PCIPASS_VM_MODULES:-} iommufd"
 }
 
-# run_kernel K: one boot of the VM with kernel K; its tables in $BUILD/K/.
 # busy_note LOAD: the VM's vCPUs are host threads, so a host busy before
 # a run (1-minute load from 0.5) adds noise: say so.
 busy_note() {
@@ -143,6 +142,15 @@ vm_verdict() {
 	echo "bench: $what: VM finished, kernel log clean (logs in $out/vm)"
 }
 
+# results_head WHAT LOAD LOAD-AFTER: the first lines of a results.txt: what
+# was measured, when, at which commit, and on what host.
+results_head() {
+	echo "## make bench, $1, $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
+	echo
+	echo "Host: $(nproc) CPUs, load $2 before, $3 after; $(qemu-system-x86_64 --version | head -n1)."
+}
+
+# run_kernel K: one boot of the VM with kernel K; its tables in $BUILD/K/.
 run_kernel() {
 	local k=$1 out=$BUILD/$1 rc=0 load load_after section status
 	mkdir -p "$out"
@@ -162,9 +170,7 @@ run_kernel() {
 	sed -n 's/^pcipass-bench: plot: //p' "$out/bench.log" >"$out/map-time.dat"
 	status=$(vm_exit "$out" pcipass-bench)
 	{
-		echo "## make bench, $k kernel ($KVER), $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
-		echo
-		echo "Host: $(nproc) CPUs, load $load before, $load_after after; $(qemu-system-x86_64 --version | head -n1)."
+		results_head "$k kernel ($KVER)" "$load" "$load_after"
 		echo "VM: q35, intel-iommu intremap=on, TCG ($PCIPASS_QEMU_ACCEL), 2 vCPUs, $PCIPASS_VM_MEM preallocated" \
 			"($(tr -d '\r' <"$out/vm/results.log" | sed -n 's/^# pcipass-bench: Mem/Mem/p'))."
 		echo "TCG exaggerates the cost of every trap and MMIO access: read the ratios, not the times."
@@ -345,9 +351,7 @@ run_nested() {
 	nested_table "$out/bench.log" >"$out/results.md"
 	status=$(vm_exit "$out" pcipass-nested-bench)
 	{
-		echo "## make bench, nested stage ($KVER in L1), $(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
-		echo
-		echo "Host: $(nproc) CPUs, load $load before, $load_after after; $(qemu-system-x86_64 --version | head -n1)."
+		results_head "nested stage ($KVER in L1)" "$load" "$load_after"
 		echo "L1: the nested VM (q35, intel-iommu intremap=on, TCG ${PCIPASS_QEMU_ACCEL:-tcg,thread=single}, 2 vCPUs," \
 			"${PCIPASS_VM_MEM:-2G}); in it $(sed -n 's/^nested-bench: info qemu //p' "$out/bench.log" | head -n1)" \
 			"(TCG) boots L2 with -device vfio-pci,host=0000:00:04.0 on pcipass (vfio_nodes=compat) and on vfio-pci (vfio_iommu_type1), in turn."
