@@ -262,19 +262,23 @@ pattern() {
 token() { head -c 6 /dev/urandom | base64 | tr '+/' 'xy' | cut -c1-8; }
 
 # ---- QEMU and L2 -------------------------------------------------------------
+# cs_of S.SS: the seconds S.SS (two decimals, as /proc/uptime has them)
+# in centiseconds, in CS.
+cs_of() { CS=$((${1%.*} * 100 + 1${1#*.} - 100)); }
+
 # uptime_cs: L1's uptime in centiseconds, in UPTIME_CS (a shell builtin
 # reads it: no process is started, for the times the benchmark takes).
 uptime_cs() {
 	read -r u _ </proc/uptime
-	UPTIME_CS=$((${u%.*} * 100 + 1${u#*.} - 100))
+	cs_of "$u"
+	UPTIME_CS=$CS
 }
 
 # l2_start NAME L2-CMDLINE QEMU-ARGS...: start QEMU with L2 ($L2_MEM of
 # RAM) in the background under $LAUNCH; outputs in $WORK/NAME/
 # (console.log: L2's kernel, results.log: l2-init's records, qemu.log,
 # qmp.sock). Sets QPID (QEMU's own pid: $LAUNCH executes it), DIR, and
-# T_START and T_START_CS, L1's uptime just before QEMU started (seconds;
-# centiseconds).
+# T_START_CS, L1's uptime in centiseconds just before QEMU started.
 l2_start() {
 	DIR=$WORK/$1
 	l2_cmdline=$2
@@ -288,7 +292,6 @@ l2_start() {
 	cat "$DIR/l2.out" >"$DIR/results.log" &
 	RPID=$!
 	echo "nested: $DIR: qemu start" >/dev/kmsg
-	read -r T_START _ </proc/uptime
 	uptime_cs
 	T_START_CS=$UPTIME_CS
 	# shellcheck disable=SC2086 # LAUNCH is a command with arguments
@@ -359,7 +362,7 @@ l2_wait() {
 	wait "$QPID"
 	QEXIT=$?
 	l2_reaped
-	diag "QEMU exited with $QEXIT after $(awk -v a="$T_START" '{ printf "%.0f", $1 - a }' /proc/uptime)s"
+	diag "QEMU exited with $QEXIT after $(awk -v a="$T_START_CS" '{ printf "%.0f", $1 - a / 100 }' /proc/uptime)s"
 	[ "$QEXIT" -eq 0 ] || sed 's/^/#   qemu: /' "$DIR/qemu.log"
 }
 
@@ -392,7 +395,7 @@ l2_until() {
 		fi
 		sleep 1
 	done
-	diag "L2 said '$1' $(awk -v a="$T_START" '{ printf "%.0f", $1 - a }' /proc/uptime)s after QEMU started" \
+	diag "L2 said '$1' $(awk -v a="$T_START_CS" '{ printf "%.0f", $1 - a / 100 }' /proc/uptime)s after QEMU started" \
 		"(L2's uptime at /init: $(l2 'boot uptime=' | sed 's/.*=//' | tr '\n' ' ')s)"
 }
 

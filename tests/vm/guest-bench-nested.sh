@@ -63,9 +63,6 @@ err() {
 # iommu_pages: the kernel's IOMMU page-table pages (after pins()'s refresh).
 iommu_pages() { awk '$1 == "nr_iommu_pages" { print $2 }' /proc/vmstat; }
 
-# cs_of S.SS: centiseconds, in CS.
-cs_of() { CS=$((${1%.*} * 100 + 1${1#*.} - 100)); }
-
 # l2_console: the end of L2's console, after a failure.
 l2_console() {
 	diag "L2 console tail:"

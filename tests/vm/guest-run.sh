@@ -4,12 +4,11 @@
 #
 # Runs every executable /tests/* in sorted order (or those named in
 # /vm/tests-$PCIPASS_VM, in its order, when there is such a file), each
-# under a timeout
-# ($PCIPASS_TIMEOUT seconds, pcipassvm.timeout= on the kernel command line,
-# default 300) and with the arguments in /vm/test-args if any
-# (PCIPASS_TEST_ARGS of mkinitramfs.sh), and writes everything to the
-# results channel
-# $PCIPASS_RESULTS (/dev/ttyS1, the second QEMU serial port):
+# under a timeout ($PCIPASS_TIMEOUT seconds, pcipassvm.timeout= on the
+# kernel command line, default 300) and with the arguments in
+# /vm/test-args if any (PCIPASS_TEST_ARGS of mkinitramfs.sh), and writes
+# everything to the results channel $PCIPASS_RESULTS (/dev/ttyS1, the
+# second QEMU serial port):
 #   # pcipass-test: NAME           before a test executable runs
 #   ...its stdout and stderr (kselftest TAP)...
 #   # pcipass-t: UPTIME            before it starts, after each "ok"/"not ok"

@@ -6,9 +6,9 @@
 # too); /lib/modules/$KVER with the distro modules the tests need
 # (uncompressed, with their modules.dep closure) plus the project's module
 # as extra/pcipass.ko, indexed by depmod so that `modprobe pcipass ids=...`
-# works; every executable of the selftests output
-# directory in /tests/; pcipass-tool in /usr/bin/ when it exists. Dynamic
-# executables get their shared libraries (from ldd).
+# works; every executable of the selftests output directory in /tests/;
+# pcipass-tool in /usr/bin/ when it exists. Dynamic executables get their
+# shared libraries (from ldd).
 #
 # Environment:
 #   PCIPASS_KO             module to include (default drivers/pcipass/pcipass.ko;
