@@ -49,7 +49,8 @@ static void pcipass_device_quiesce(struct pci_dev *pdev)
  * pcipass_device_detach_locked() - undo an attachment
  * @pdevice: the attachment, with device_lock() and the context lock held
  * @removal: called from remove(), perhaps under the PCI core's
- *	rescan/remove lock (pcipass_reset_on_removal())
+ *	rescan/remove lock (pcipass_reset_on_removal()), or for a
+ *	hot-unplug that is about to call it
  *
  * The device file stays, dead: its ioctls fail with ENODEV. The context
  * lock is dropped during the reset (pcipass_reset_unlocked()), once the
@@ -492,6 +493,7 @@ int pcipass_device_attach_pdev(struct pcipass_ctx *ctx, struct pci_dev *pdev,
 	ctx->num_devices++;
 	pdevice->ppci = ppci;
 	ppci->attached = pdevice;
+	pcipass_unplug_watch_start(ppci);
 	if (pdevice->reset_works)
 		ppci->needs_reset = false;
 	pcipass_bars_unblock(pdevice);

@@ -114,6 +114,7 @@ static int pcipass_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENOMEM;
 	ppci->pdev = pdev;
 	ppci->owner = INVALID_UID;
+	pcipass_unplug_watch_init(ppci);
 
 	/*
 	 * The device stays disabled until a context attaches it. Firmware or
@@ -138,6 +139,7 @@ static void pcipass_remove(struct pci_dev *pdev)
 	u16 cmd;
 
 	/* A context still using the device loses it now. */
+	pcipass_unplug_watch_stop(ppci);
 	pcipass_pci_revoke(ppci);
 	pcipass_sriov_remove(ppci);
 	pcipass_vfio_pci_del(pdev);

@@ -220,6 +220,15 @@ struct pcipass_ctx {
  *	is due (device_lock)
  * @vfs_enabled: pcipass enabled the SR-IOV VFs of this PF (sriov_numvfs),
  *	and disables them at remove (device_lock)
+ * @unplug_watch: while the device is attached in a hotplug slot with an
+ *	attention button and a power indicator, looks at the indicator for
+ *	a pending hot-unplug (release.c)
+ * @unplug_blinks: looks in a row that found the indicator blinking
+ *	(device_lock)
+ * @unplug_requested: the VMM was asked to release the device for that
+ *	hot-unplug (device_lock)
+ * @unplug_asked: the VMM had a %PCIPASS_IRQ_REQ eventfd then (device_lock)
+ * @unplug_req_at: when it was asked, in jiffies (device_lock)
  */
 struct pcipass_pci {
 	struct pci_dev *pdev;
@@ -228,6 +237,11 @@ struct pcipass_pci {
 	kuid_t owner;
 	bool needs_reset;
 	bool vfs_enabled;
+	struct delayed_work unplug_watch;
+	unsigned int unplug_blinks;
+	bool unplug_requested;
+	bool unplug_asked;
+	unsigned long unplug_req_at;
 };
 
 /**
@@ -473,6 +487,9 @@ extern bool pcipass_allow_noiommu;
 
 /* release.c: release requests and the bounded wait of a removal */
 void pcipass_release_announce(struct pcipass_device *pdevice);
+void pcipass_unplug_watch_init(struct pcipass_pci *ppci);
+void pcipass_unplug_watch_start(struct pcipass_pci *ppci);
+void pcipass_unplug_watch_stop(struct pcipass_pci *ppci);
 void pcipass_pci_revoke(struct pcipass_pci *ppci);
 bool pcipass_cfg_write_lock(struct pcipass_device *pdevice,
 			    struct pci_dev **bridge);

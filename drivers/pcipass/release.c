@@ -15,6 +15,15 @@
  * (pcipass_release_announce()), so a removal either sees the announcement
  * and revokes at once, or is woken by it; they then wait for the device
  * lock only while the removal revokes.
+ *
+ * A hot-unplug by attention button is asked for before remove(): pciehp
+ * blinks the slot's power indicator for 5 s before it removes the device,
+ * and then calls remove() under the rescan/remove lock, which every other
+ * slot's removal needs too. So the unplug watch looks at the indicator of
+ * an attached device's slot, sends the release request when it blinks,
+ * and revokes itself after release_timeout_ms; remove() of a slot that is
+ * being unplugged this way never waits: the VMM's time ends at the latest
+ * when pciehp removes the device.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -36,6 +45,14 @@
 
 /* How often a config write looks again for a device lock held elsewhere. */
 #define PCIPASS_CFG_LOCK_RETRY		msecs_to_jiffies(10)
+
+/*
+ * How often the unplug watch looks at the slot's power indicator, and in
+ * how many looks in a row it must blink: a hot-add blinks it too, while
+ * pciehp configures the new device, which may be bound to pcipass then.
+ */
+#define PCIPASS_UNPLUG_POLL		msecs_to_jiffies(200)
+#define PCIPASS_UNPLUG_BLINKS		2
 
 static unsigned int release_timeout_ms = 10000;
 
@@ -61,7 +78,7 @@ static const struct kernel_param_ops pcipass_release_timeout_ops = {
 
 module_param_cb(release_timeout_ms, &pcipass_release_timeout_ops,
 		&release_timeout_ms, 0644);
-MODULE_PARM_DESC(release_timeout_ms, "How long the removal of an attached device (unbind, hot-unplug) waits for its VMM to release it after the release request, in ms, at most 60000; 0: revoke at once. Default: 10000");
+MODULE_PARM_DESC(release_timeout_ms, "How long the removal of an attached device (unbind, hot-unplug) waits for its VMM to release it after the release request, in ms, at most 60000; 0: revoke at once. A hot-unplug by attention button asks when the button is pressed and revokes at the latest when the slot removes the device (5 s later). Default: 10000");
 
 /* Removals waiting for their VMM, and config writes waiting for them. */
 static DECLARE_WAIT_QUEUE_HEAD(pcipass_release_wq);
@@ -85,26 +102,194 @@ void pcipass_release_announce(struct pcipass_device *pdevice)
 		wake_up_all(&pcipass_release_wq);
 }
 
-/* Why the VMM lost the device without releasing it: one line, limited. */
+/* Why a VMM lost its device without releasing it. */
+enum pcipass_revoke_why {
+	PCIPASS_REVOKE_TIMEOUT,		/* not released in release_timeout_ms */
+	PCIPASS_REVOKE_GONE,		/* a surprise removal */
+	PCIPASS_REVOKE_AT_ONCE,		/* release_timeout_ms is 0 */
+	PCIPASS_REVOKE_SHUTDOWN,	/* the host is going down */
+	PCIPASS_REVOKE_KILLED,		/* the removing task got a fatal signal */
+	PCIPASS_REVOKE_UNPLUGGED,	/* the slot removed it during the wait */
+};
+
+/* One line, limited, naming the context's process. */
 static void pcipass_release_log(struct pci_dev *pdev, struct pcipass_ctx *ctx,
-				unsigned int ms, bool asked, long left, bool gone)
+				enum pcipass_revoke_why why, unsigned int ms,
+				bool asked, unsigned long req_at)
 {
-	if (gone)
+	const char *comm = ctx->owner_comm;
+	pid_t pid = ctx->owner_pid;
+
+	switch (why) {
+	case PCIPASS_REVOKE_GONE:
 		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d] at once: the device is gone\n",
-				     ctx->owner_comm, ctx->owner_pid);
-	else if (!ms)
+				     comm, pid);
+		break;
+	case PCIPASS_REVOKE_AT_ONCE:
 		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d] at once (release_timeout_ms is 0)\n",
-				     ctx->owner_comm, ctx->owner_pid);
-	else if (READ_ONCE(pcipass_shutting_down))
+				     comm, pid);
+		break;
+	case PCIPASS_REVOKE_SHUTDOWN:
 		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d]: the host is shutting down\n",
-				     ctx->owner_comm, ctx->owner_pid);
-	else if (left < 0)
+				     comm, pid);
+		break;
+	case PCIPASS_REVOKE_KILLED:
 		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d]: the removal was killed before the device was released\n",
-				     ctx->owner_comm, ctx->owner_pid);
-	else
-		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d]: not released within %u ms of the release request%s\n",
-				     ctx->owner_comm, ctx->owner_pid, ms,
+				     comm, pid);
+		break;
+	case PCIPASS_REVOKE_UNPLUGGED:
+		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d]: its slot was hot-unplugged %u ms after the release request%s\n",
+				     comm, pid,
+				     jiffies_to_msecs(jiffies - req_at),
 				     asked ? "" : " (no release request eventfd set)");
+		break;
+	case PCIPASS_REVOKE_TIMEOUT:
+		dev_warn_ratelimited(&pdev->dev, "revoked from %s[%d]: not released within %u ms of the release request%s\n",
+				     comm, pid, ms,
+				     asked ? "" : " (no release request eventfd set)");
+		break;
+	}
+}
+
+/*
+ * Is the device in a hotplug slot whose hot-unplug pciehp announces: one
+ * with an attention button and a power indicator, that the OS controls
+ * (native PCIe hotplug, so that firmware does not drive the indicator)?
+ * Under "pcie_ports=native" without the firmware's grant the slot is not
+ * watched, and its remove() waits as an unbind's does.
+ */
+static bool pcipass_slot_announces_unplug(struct pci_dev *pdev)
+{
+	const u32 both = PCI_EXP_SLTCAP_ABP | PCI_EXP_SLTCAP_PIP;
+	struct pci_dev *port = pdev->bus->self;
+	u32 cap;
+
+	if (!pdev->slot || !pdev->slot->hotplug || !port ||
+	    !port->is_hotplug_bridge ||
+	    !pci_find_host_bridge(port->bus)->native_pcie_hotplug ||
+	    pcie_capability_read_dword(port, PCI_EXP_SLTCAP, &cap))
+		return false;
+	return (cap & both) == both;
+}
+
+/*
+ * Does pciehp count down to remove the device, after a press of its slot's
+ * attention button? It blinks the power indicator from the press until
+ * the slot is off (pciehp_handle_button_press()); a second press cancels.
+ */
+static bool pcipass_slot_unplug_pending(struct pci_dev *pdev)
+{
+	u16 ctl;
+
+	if (!pcipass_slot_announces_unplug(pdev) ||
+	    pcie_capability_read_word(pdev->bus->self, PCI_EXP_SLTCTL, &ctl))
+		return false;
+	return (ctl & PCI_EXP_SLTCTL_PIC) == PCI_EXP_SLTCTL_PWR_IND_BLINK;
+}
+
+/*
+ * One look of the unplug watch, with the device lock and the context lock
+ * held. Return: true when it revoked the attachment.
+ */
+static bool pcipass_unplug_look(struct pcipass_pci *ppci,
+				struct pcipass_device *pdevice)
+{
+	unsigned int ms = READ_ONCE(release_timeout_ms);
+	struct pcipass_ctx *ctx = pdevice->ctx;
+
+	device_lock_assert(&ppci->pdev->dev);
+	lockdep_assert_held(&ctx->lock);
+
+	if (!pcipass_slot_unplug_pending(ppci->pdev)) {
+		/* None, or the press was cancelled: a new one asks again. */
+		ppci->unplug_blinks = 0;
+		ppci->unplug_requested = false;
+		return false;
+	}
+	if (ppci->unplug_blinks < PCIPASS_UNPLUG_BLINKS)
+		ppci->unplug_blinks++;
+	if (ppci->unplug_blinks < PCIPASS_UNPLUG_BLINKS || pdevice->releasing)
+		return false;
+	if (!ppci->unplug_requested) {
+		ppci->unplug_asked = pcipass_irq_req_signal(pdevice);
+		ppci->unplug_requested = true;
+		ppci->unplug_req_at = jiffies;
+		dev_info_ratelimited(&ppci->pdev->dev, "hot-unplug by attention button: asked %s[%d] to release the device\n",
+				     ctx->owner_comm, ctx->owner_pid);
+	}
+	if (ms && time_before(jiffies, ppci->unplug_req_at +
+					msecs_to_jiffies(ms)))
+		return false;
+	pcipass_release_log(ppci->pdev, ctx, ms ? PCIPASS_REVOKE_TIMEOUT :
+						  PCIPASS_REVOKE_AT_ONCE,
+			    ms, ppci->unplug_asked, ppci->unplug_req_at);
+	pcipass_device_detach_locked(pdevice, true);
+	return true;
+}
+
+static void pcipass_unplug_watch_fn(struct work_struct *work)
+{
+	struct pcipass_pci *ppci = container_of(to_delayed_work(work),
+						struct pcipass_pci,
+						unplug_watch);
+	struct device *dev = &ppci->pdev->dev;
+	struct pcipass_device *pdevice;
+	bool revoked;
+
+	/* remove() cancels this work with the device lock held. */
+	if (!device_trylock(dev))
+		goto again;
+	pdevice = ppci->attached;
+	if (!pdevice) {
+		ppci->unplug_blinks = 0;
+		ppci->unplug_requested = false;
+		device_unlock(dev);
+		return;
+	}
+	mutex_lock(&pdevice->ctx->lock);
+	revoked = pcipass_unplug_look(ppci, pdevice);
+	mutex_unlock(&pdevice->ctx->lock);
+	device_unlock(dev);
+	if (revoked)
+		return;
+again:
+	schedule_delayed_work(&ppci->unplug_watch, PCIPASS_UNPLUG_POLL);
+}
+
+/**
+ * pcipass_unplug_watch_init() - set up the unplug watch of a bound device
+ * @ppci: the device, in probe()
+ */
+void pcipass_unplug_watch_init(struct pcipass_pci *ppci)
+{
+	INIT_DELAYED_WORK(&ppci->unplug_watch, pcipass_unplug_watch_fn);
+}
+
+/**
+ * pcipass_unplug_watch_start() - watch an attached device's slot
+ * @ppci: the device, just attached (device lock held)
+ *
+ * Only a slot whose hot-unplug pciehp announces (an attention button and
+ * a power indicator) is watched; the watch ends by itself when the device
+ * is detached.
+ */
+void pcipass_unplug_watch_start(struct pcipass_pci *ppci)
+{
+	device_lock_assert(&ppci->pdev->dev);
+	ppci->unplug_blinks = 0;
+	ppci->unplug_requested = false;
+	if (pcipass_slot_announces_unplug(ppci->pdev))
+		schedule_delayed_work(&ppci->unplug_watch, PCIPASS_UNPLUG_POLL);
+}
+
+/**
+ * pcipass_unplug_watch_stop() - end the unplug watch for good
+ * @ppci: the device, in remove() (device lock held: the watch only tries
+ *	it)
+ */
+void pcipass_unplug_watch_stop(struct pcipass_pci *ppci)
+{
+	cancel_delayed_work_sync(&ppci->unplug_watch);
 }
 
 /**
@@ -117,32 +302,49 @@ static void pcipass_release_log(struct pci_dev *pdev, struct pcipass_ctx *ctx,
  * release_timeout_ms to do it; the wait ends early when the VMM releases
  * the device, the removing task gets a fatal signal or the host shuts
  * down. A device that is no longer there (a surprise removal) is asked
- * for but not waited for: nothing the VMM does can help it. Then the
- * attachment is undone. The context and the device file stay; the file's
- * ioctls then fail with ENODEV.
+ * for but not waited for: nothing the VMM does can help it. Nor is one
+ * whose slot pciehp is powering off after an attention button press: the
+ * unplug watch asked when the button was pressed, and pciehp holds the
+ * PCI core's rescan/remove lock now. Then the attachment is undone. The
+ * context and the device file stay; the file's ioctls then fail with
+ * ENODEV.
  */
 void pcipass_pci_revoke(struct pcipass_pci *ppci)
 {
 	struct pcipass_device *pdevice = ppci->attached;
 	unsigned int ms = READ_ONCE(release_timeout_ms);
+	enum pcipass_revoke_why why = PCIPASS_REVOKE_TIMEOUT;
+	unsigned long req_at = jiffies;
 	struct pci_dev *pdev = ppci->pdev;
 	struct pcipass_ctx *ctx;
 	bool asked = false;
-	long left = 0;
-	bool gone;
+	long left;
 
 	device_lock_assert(&pdev->dev);
 	if (!pdevice)
 		return;
 	ctx = pdevice->ctx;
-	gone = !pci_device_is_present(pdev);
 
 	mutex_lock(&ctx->lock);
-	if (gone && !pdevice->releasing)
-		pcipass_irq_req_signal(pdevice);
-	if (ms && !gone && !pdevice->releasing &&
-	    !READ_ONCE(pcipass_shutting_down)) {
+	if (pdevice->releasing)
+		goto revoke;
+	if (!pci_device_is_present(pdev))
+		why = PCIPASS_REVOKE_GONE;
+	else if (pcipass_slot_unplug_pending(pdev))
+		why = PCIPASS_REVOKE_UNPLUGGED;
+	else if (!ms)
+		why = PCIPASS_REVOKE_AT_ONCE;
+	else if (READ_ONCE(pcipass_shutting_down))
+		why = PCIPASS_REVOKE_SHUTDOWN;
+
+	if (why == PCIPASS_REVOKE_UNPLUGGED && ppci->unplug_requested) {
+		asked = ppci->unplug_asked;
+		req_at = ppci->unplug_req_at;
+	} else if (why != PCIPASS_REVOKE_AT_ONCE &&
+		   why != PCIPASS_REVOKE_SHUTDOWN) {
 		asked = pcipass_irq_req_signal(pdevice);
+	}
+	if (why == PCIPASS_REVOKE_TIMEOUT) {
 		pdevice->release_requested = true;
 		mutex_unlock(&ctx->lock);
 		/* Config writes waiting for the device lock go on without it. */
@@ -156,10 +358,15 @@ void pcipass_pci_revoke(struct pcipass_pci *ppci)
 						   READ_ONCE(pcipass_shutting_down),
 						   msecs_to_jiffies(ms));
 		mutex_lock(&ctx->lock);
+		pdevice->release_requested = false;
+		if (left < 0)
+			why = PCIPASS_REVOKE_KILLED;
+		else if (READ_ONCE(pcipass_shutting_down))
+			why = PCIPASS_REVOKE_SHUTDOWN;
 	}
 	if (!pdevice->releasing)
-		pcipass_release_log(pdev, ctx, ms, asked, left, gone);
-	pdevice->release_requested = false;
+		pcipass_release_log(pdev, ctx, why, ms, asked, req_at);
+revoke:
 	pcipass_device_detach_locked(pdevice, true);
 	mutex_unlock(&ctx->lock);
 }

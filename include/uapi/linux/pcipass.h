@@ -792,7 +792,10 @@ struct pcipass_irq_set {
  *     ``release_timeout_ms`` (default 10000, at most 60000; 0 takes the
  *     device at once), and ends early when the process removing the device
  *     gets a fatal signal or the host shuts down. A device that is already
- *     gone (a surprise removal) is not waited for.
+ *     gone (a surprise removal) is not waited for. A hot-unplug by the
+ *     slot's attention button (native PCIe hotplug) is asked for when the
+ *     button is pressed, and the wait ends at the latest when the slot
+ *     removes the device 5 s later: the VMM has the lesser of the two.
  *  3. It revokes the attachment, released or not: BAR mappings are removed
  *     (an access then raises SIGBUS), interrupts freed, the device reset,
  *     quiesced and taken out of the context's IOMMU domain. The context's
