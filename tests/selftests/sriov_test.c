@@ -535,6 +535,16 @@ TEST_F_TIMEOUT(vf, pf_with_vfs_is_never_attached, 240)
 	ASSERT_EQ(0, set_numvfs(self->pf, 1));
 	ASSERT_EQ(0, vf_addr(self->pf, 0, vf2, sizeof(vf2)));
 	EXPECT_EQ(EBUSY, pp_attach(ctx, self->pf, &pfdev));
+	/*
+	 * QEMU's ACPI hotplug tells the guest of each VF it creates, and the
+	 * guest's acpiphp rescans the bus under the PCI core's rescan/remove
+	 * lock. The unbind below removes the VF in pcipass's remove(), which
+	 * (as vfio-pci's) runs without that lock: Linux 6.12 takes it around
+	 * sriov_numvfs only, so a removal during that rescan corrupts the
+	 * bus's device list (seen here: an oops in pci_bus_add_devices()).
+	 * Let the rescan end first.
+	 */
+	usleep(1000000);
 	/* Its VFs go when pcipass lets the PF go. */
 	ASSERT_TRUE(bind_to(self->pf, "none"));
 	EXPECT_EQ(0, num_vfs(self->pf));
